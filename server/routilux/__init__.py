@@ -1,0 +1,3 @@
+"""Routilux: an event-driven workflow engine and its HTTP server."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,186 @@
+"""Engine events and the in-process bus that fans them out.
+
+Every state change is an :class:`Event` with a monotonically increasing id. Publishing never
+blocks: each subscriber has a bounded buffer, and a subscriber that lets it fill up is cut off
+(``overflowed``) rather than slowing the engine or anyone else; it can catch up from the store with
+``since``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from routilux.engine.clock import utcnow
+
+
+class EventType(StrEnum):
+    FLOW_CREATED = "flow.created"
+    FLOW_DELETED = "flow.deleted"
+    JOB_QUEUED = "job.queued"
+    JOB_STARTED = "job.started"
+    ROUTINE_STARTED = "routine.started"
+    ROUTINE_COMPLETED = "routine.completed"
+    ROUTINE_FAILED = "routine.failed"
+    ROUTINE_RETRYING = "routine.retrying"
+    ROUTINE_SKIPPED = "routine.skipped"
+    EVENT_EMITTED = "event.emitted"
+    BREAKPOINT_HIT = "breakpoint.hit"
+    JOB_PAUSED = "job.paused"
+    JOB_RESUMED = "job.resumed"
+    JOB_CANCELLING = "job.cancelling"
+    JOB_COMPLETED = "job.completed"
+    JOB_FAILED = "job.failed"
+    JOB_CANCELLED = "job.cancelled"
+    WORKER_PAUSED = "worker.paused"
+    WORKER_RESUMED = "worker.resumed"
+
+
+TERMINAL_JOB_EVENTS = frozenset(
+    {EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """The envelope shared by the WebSocket stream and a job's event history."""
+
+    id: int
+    type: EventType
+    timestamp: datetime
+    flow_id: str | None = None
+    job_id: str | None = None
+    worker_id: str | None = None
+    routine_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events a subscriber wants; an empty field matches everything."""
+
+    flow_ids: frozenset[str] = frozenset()
+    job_ids: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+
+    def matches(self, event: Event) -> bool:
+        return (
+            (not self.flow_ids or event.flow_id in self.flow_ids)
+            and (not self.job_ids or event.job_id in self.job_ids)
+            and (not self.types or event.type in self.types)
+        )
+
+
+class Subscription:
+    """One subscriber's bounded buffer. Iterate with ``await get()``; ``close()`` when done."""
+
+    def __init__(self, bus: EventBus, filters: Iterable[EventFilter], maxsize: int) -> None:
+        self._bus = bus
+        self.filters = list(filters)
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.overflowed = False
+        self.closed = False
+
+    def wants(self, event: Event) -> bool:
+        return not self.filters or any(f.matches(event) for f in self.filters)
+
+    def _offer(self, event: Event) -> None:
+        if self.closed or not self.wants(event):
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self._detach()
+
+    async def get(self) -> Event | None:
+        """The next event, or None once the subscription is closed or overflowed."""
+        if self.closed and self._queue.empty():
+            return None
+        return await self._queue.get()
+
+    def get_nowait(self) -> Event | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._detach()
+
+    def _detach(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._bus._unsubscribe(self)
+        # Wake a reader blocked in get(); drop one queued event if need be to make room.
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+
+class EventBus:
+    """Assigns ids and fans events out to subscribers and sinks, without ever blocking."""
+
+    def __init__(self, last_id: int = 0, *, buffer_size: int = 1000) -> None:
+        self._last_id = last_id
+        self._subscribers: list[Subscription] = []
+        self._sinks: list[Callable[[Event], None]] = []
+        self.buffer_size = buffer_size
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def add_sink(self, sink: Callable[[Event], None]) -> None:
+        """A sink sees every event synchronously, before subscribers (the store uses one)."""
+        self._sinks.append(sink)
+
+    def publish(
+        self,
+        type: EventType,
+        *,
+        flow_id: str | None = None,
+        job_id: str | None = None,
+        worker_id: str | None = None,
+        routine_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        self._last_id += 1
+        event = Event(
+            id=self._last_id,
+            type=type,
+            timestamp=utcnow(),
+            flow_id=flow_id,
+            job_id=job_id,
+            worker_id=worker_id,
+            routine_id=routine_id,
+            data=data or {},
+        )
+        for sink in self._sinks:
+            sink(event)
+        for subscriber in tuple(self._subscribers):
+            subscriber._offer(event)
+        return event
+
+    def subscribe(
+        self, filters: Iterable[EventFilter] = (), *, buffer_size: int | None = None
+    ) -> Subscription:
+        subscription = Subscription(self, filters, buffer_size or self.buffer_size)
+        self._subscribers.append(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscribers:
+            self._subscribers.remove(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)

@@ -1,0 +1,477 @@
+"""One job travelling through a flow: its own slot buffers, timers, routine state and progress.
+
+Nothing here is shared between jobs. Each routine of a job is an actor: it runs one activation at a
+time, in arrival order, while different routines run concurrently. The job keeps a count of the
+work it still has (queued or running activations and armed timers); when that count reaches zero
+the job is complete, with no polling and no timeout involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from routilux.engine.clock import utcnow
+from routilux.engine.events import EventType
+from routilux.engine.models import (
+    Breakpoint,
+    Job,
+    JobError,
+    JobStatus,
+    PausedAt,
+    RoutineProgress,
+    RoutineStatus,
+)
+from routilux.engine.routine import (
+    AllSlotsReady,
+    Batch,
+    Debounce,
+    Immediate,
+    Inputs,
+    Item,
+    Payload,
+    RoutineContext,
+)
+from routilux.engine.spec import CompiledFlow, CompiledRoutine
+
+if TYPE_CHECKING:
+    from routilux.engine.worker import WorkerRun
+
+log = logging.getLogger("routilux.engine")
+
+
+@dataclass
+class _Activation:
+    inputs: Inputs
+    passed_breakpoint: bool = False
+
+
+@dataclass
+class _Node:
+    """Per-job state of one routine."""
+
+    spec: CompiledRoutine
+    progress: RoutineProgress
+    queue: deque[_Activation] = field(default_factory=deque)
+    busy: bool = False
+    slot_items: dict[str, deque[Payload]] = field(default_factory=dict)
+    pending: list[Item] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class JobRun:
+    """Executes one job. Created by a worker; driven entirely by the event loop."""
+
+    def __init__(self, job: Job, flow: CompiledFlow, worker: WorkerRun) -> None:
+        self.job = job
+        self.flow = flow
+        self.worker = worker
+        self._nodes: dict[str, _Node] = {}
+        self._outstanding = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timeout: asyncio.TimerHandle | None = None
+        self._finishing = False
+        self.finished = asyncio.Event()
+        self.paused_by_worker = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        job = self.job
+        job.status = JobStatus.RUNNING
+        job.started_at = utcnow()
+        self._publish(EventType.JOB_STARTED)
+        self.worker.store.save_job_later(job)
+        if self.flow.timeout is not None:
+            loop = asyncio.get_running_loop()
+            self._timeout = loop.call_later(self.flow.timeout, self._timed_out)
+        entry = self.flow.parse_entry(job.entry) if job.entry else self.flow.entry
+        for routine_id, slot in entry:
+            self._deliver(routine_id, slot, dict(job.input))
+        if self.worker.paused:
+            self.pause_for_worker()
+        self._check_done()
+
+    def cancel(self) -> None:
+        """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
+        if self.job.status.finished or self.job.status is JobStatus.CANCELLING:
+            return
+        self.job.status = JobStatus.CANCELLING
+        self._publish(EventType.JOB_CANCELLING)
+        self._stop_everything()
+        self._finish_when_idle(JobStatus.CANCELLED, None)
+
+    def pause_for_worker(self) -> None:
+        self.paused_by_worker = True
+        if self.job.status is JobStatus.RUNNING:
+            self.job.status = JobStatus.PAUSED
+            self._publish(EventType.JOB_PAUSED, data={"reason": "worker_paused"})
+            self.worker.store.save_job_later(self.job)
+
+    def resume_for_worker(self) -> None:
+        self.paused_by_worker = False
+        if self.job.status is JobStatus.PAUSED and self.job.paused_at is None:
+            self.job.status = JobStatus.RUNNING
+            self._publish(EventType.JOB_RESUMED, data={"reason": "worker_resumed"})
+            self.worker.store.save_job_later(self.job)
+        self._pump_all()
+
+    def resume_breakpoint(self) -> None:
+        """Continue a job paused at a breakpoint exactly where it stopped."""
+        paused_at = self.job.paused_at
+        if paused_at is None:
+            return
+        self.job.paused_at = None
+        if self.job.status is JobStatus.PAUSED and not self.paused_by_worker:
+            self.job.status = JobStatus.RUNNING
+        self._publish(
+            EventType.JOB_RESUMED,
+            routine_id=paused_at.routine_id,
+            data={"reason": "breakpoint_resumed", "breakpoint_id": paused_at.breakpoint_id},
+        )
+        self.worker.store.save_job_later(self.job)
+        self._pump_all()
+
+    # -- data flow -----------------------------------------------------------------------------
+
+    def _node(self, routine_id: str) -> _Node:
+        node = self._nodes.get(routine_id)
+        if node is None:
+            spec = self.flow.routines[routine_id]
+            progress = self.job.progress.setdefault(routine_id, RoutineProgress())
+            node = _Node(spec=spec, progress=progress)
+            node.slot_items = {slot: deque() for slot in spec.slots}
+            self._nodes[routine_id] = node
+        return node
+
+    def _deliver(self, routine_id: str, slot: str, payload: Payload) -> None:
+        node = self._node(routine_id)
+        policy = node.spec.policy
+        if isinstance(policy, Immediate):
+            self._enqueue(node, (Item(slot, payload),))
+        elif isinstance(policy, AllSlotsReady):
+            node.slot_items[slot].append(payload)
+            if all(node.slot_items.values()):
+                self._disarm(node)
+                self._enqueue(node, tuple(Item(s, q.popleft()) for s, q in node.slot_items.items()))
+            if policy.timeout is not None and node.timer is None and any(node.slot_items.values()):
+                self._arm(node, policy.timeout, self._flush_join)
+        elif isinstance(policy, Batch):
+            node.pending.append(Item(slot, payload))
+            if policy.size is not None and len(node.pending) >= policy.size:
+                self._disarm(node)
+                batch, node.pending = node.pending[: policy.size], node.pending[policy.size :]
+                self._enqueue(node, tuple(batch))
+            if policy.timeout is not None and node.timer is None and node.pending:
+                self._arm(node, policy.timeout, self._flush_pending)
+        elif isinstance(policy, Debounce):
+            node.pending.append(Item(slot, payload))
+            self._disarm(node)
+            self._arm(node, policy.wait, self._flush_pending)
+        self._pump(node)
+
+    def _enqueue(self, node: _Node, items: tuple[Item, ...]) -> None:
+        self._outstanding += 1
+        node.queue.append(_Activation(Inputs(items)))
+
+    def _arm(self, node: _Node, delay: float, flush: Callable[[_Node], None]) -> None:
+        self._outstanding += 1
+        loop = asyncio.get_running_loop()
+        node.timer = loop.call_later(delay, self._fire, node, flush)
+
+    def _disarm(self, node: _Node) -> None:
+        if node.timer is not None:
+            node.timer.cancel()
+            node.timer = None
+            self._outstanding -= 1
+
+    def _fire(self, node: _Node, flush: Callable[[_Node], None]) -> None:
+        node.timer = None
+        if not self.job.status.finished and self.job.status is not JobStatus.CANCELLING:
+            flush(node)
+            self._pump(node)
+        self._outstanding -= 1
+        self._check_done()
+
+    def _flush_pending(self, node: _Node) -> None:
+        if node.pending:
+            items, node.pending = tuple(node.pending), []
+            self._enqueue(node, items)
+
+    def _flush_join(self, node: _Node) -> None:
+        items = tuple(Item(s, q.popleft()) for s, q in node.slot_items.items() if q)
+        if items:
+            self._enqueue(node, items)
+
+    # -- running routines ----------------------------------------------------------------------
+
+    def _can_start(self) -> bool:
+        return self.job.status is JobStatus.RUNNING and not self.worker.paused
+
+    def _pump_all(self) -> None:
+        for node in list(self._nodes.values()):
+            self._pump(node)
+        self._check_done()
+
+    def _pump(self, node: _Node) -> None:
+        if node.busy or not node.queue or not self._can_start():
+            return
+        activation = node.queue[0]
+        if not activation.passed_breakpoint:
+            hit = self.worker.match_breakpoint(self.job, node.spec.routine_id, activation.inputs)
+            if hit is not None:
+                activation.passed_breakpoint = True
+                self._pause_at(hit, node, activation.inputs)
+                return
+        node.queue.popleft()
+        node.busy = True
+        task = asyncio.create_task(self._run(node, activation.inputs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _pause_at(self, breakpoint: Breakpoint, node: _Node, inputs: Inputs) -> None:
+        item = next((i for i in inputs.items if breakpoint.slot in (None, i.slot)), inputs.items[0])
+        self.job.status = JobStatus.PAUSED
+        self.job.paused_at = PausedAt(
+            breakpoint_id=breakpoint.breakpoint_id,
+            routine_id=node.spec.routine_id,
+            slot=item.slot,
+            payload=item.payload,
+        )
+        breakpoint.hit_count += 1
+        data = {
+            "breakpoint_id": breakpoint.breakpoint_id,
+            "slot": item.slot,
+            "payload": item.payload,
+            "hit_count": breakpoint.hit_count,
+        }
+        self._publish(EventType.BREAKPOINT_HIT, routine_id=node.spec.routine_id, data=data)
+        self._publish(
+            EventType.JOB_PAUSED,
+            routine_id=node.spec.routine_id,
+            data={"reason": "breakpoint", "breakpoint_id": breakpoint.breakpoint_id},
+        )
+        self.worker.breakpoint_hit(breakpoint, self)
+        self.worker.store.save_job_later(self.job)
+
+    async def _run(self, node: _Node, inputs: Inputs) -> None:
+        spec = node.spec
+        routine_id = spec.routine_id
+        progress = node.progress
+        progress.activations += 1
+        progress.status = RoutineStatus.RUNNING
+        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
+        attempt = 1
+        try:
+            while True:
+                ctx = RoutineContext(
+                    job_id=self.job.job_id,
+                    flow_id=self.job.flow_id,
+                    routine_id=routine_id,
+                    attempt=attempt,
+                    state=node.state,
+                    events=spec.events,
+                )
+                try:
+                    if spec.is_async:
+                        await spec.routine.run(ctx, inputs)
+                    else:
+                        await anyio.to_thread.run_sync(
+                            spec.routine.run, ctx, inputs, limiter=self.worker.limiter
+                        )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if not self._live():
+                        return
+                    handler = spec.error_handler
+                    if handler.strategy == "retry" and attempt <= handler.max_retries:
+                        progress.retries += 1
+                        delay = handler.delay(attempt)
+                        self._publish(
+                            EventType.ROUTINE_RETRYING,
+                            routine_id=routine_id,
+                            data={**_describe(exc), "attempt": attempt, "delay": delay},
+                        )
+                        attempt += 1
+                        await asyncio.sleep(delay)
+                        if not self._live():
+                            return
+                        continue
+                    self._routine_failed(node, exc)
+                    return
+                if not self._live():
+                    return  # cancelled or failed meanwhile: the output is discarded
+                self._route(node, ctx.emitted)
+                progress.completed += 1
+                progress.status = RoutineStatus.IDLE
+                self._publish(
+                    EventType.ROUTINE_COMPLETED,
+                    routine_id=routine_id,
+                    data={"emitted": len(ctx.emitted), "attempt": attempt},
+                )
+                return
+        finally:
+            node.busy = False
+            self._outstanding -= 1
+            if self._live():
+                self._pump(node)
+                self._check_done()
+
+    def _routine_failed(self, node: _Node, exc: Exception) -> None:
+        routine_id = node.spec.routine_id
+        progress = node.progress
+        progress.failed += 1
+        progress.last_error = f"{type(exc).__name__}: {exc}"
+        strategy = node.spec.error_handler.strategy
+        if strategy == "continue":
+            progress.status = RoutineStatus.ERROR_CONTINUED
+            self._publish(
+                EventType.ROUTINE_FAILED,
+                routine_id=routine_id,
+                data={**_describe(exc), "strategy": strategy},
+            )
+        elif strategy == "skip":
+            progress.status = RoutineStatus.SKIPPED
+            self._publish(EventType.ROUTINE_SKIPPED, routine_id=routine_id, data=_describe(exc))
+        else:
+            progress.status = RoutineStatus.FAILED
+            self._publish(
+                EventType.ROUTINE_FAILED,
+                routine_id=routine_id,
+                data={**_describe(exc), "strategy": strategy},
+            )
+            error = JobError(
+                code="routine_failed",
+                type=type(exc).__name__,
+                message=str(exc) or type(exc).__name__,
+                routine_id=routine_id,
+            )
+            self._fail(error)
+
+    def _route(self, node: _Node, emitted: list[tuple[str, Payload]]) -> None:
+        routine_id = node.spec.routine_id
+        targets = self.flow.targets
+        for event, payload in emitted:
+            node.progress.emitted += 1
+            self._publish(
+                EventType.EVENT_EMITTED,
+                routine_id=routine_id,
+                data={"event": event, "payload": payload},
+            )
+            destinations = targets.get((routine_id, event))
+            if not destinations:
+                self.job.output.setdefault(f"{routine_id}.{event}", []).append(payload)
+                continue
+            for index, (target, slot) in enumerate(destinations):
+                # Each branch of a fan-out gets its own top-level dict.
+                self._deliver(target, slot, payload if index == 0 else dict(payload))
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def _live(self) -> bool:
+        return not self.job.status.finished and self.job.status is not JobStatus.CANCELLING
+
+    def _check_done(self) -> None:
+        if self._outstanding == 0 and self._live() and not self._finishing:
+            self._finish(JobStatus.COMPLETED, None)
+
+    def _timed_out(self) -> None:
+        self._timeout = None
+        if self._live():
+            self._fail(
+                JobError(
+                    code="timeout",
+                    type="JobTimeout",
+                    message=f"job exceeded the flow's timeout of {self.flow.timeout} s",
+                )
+            )
+
+    def _fail(self, error: JobError) -> None:
+        self._stop_everything()
+        self._finish(JobStatus.FAILED, error)
+
+    def _stop_everything(self) -> None:
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
+        for node in self._nodes.values():
+            self._disarm(node)
+            self._outstanding -= len(node.queue)
+            node.queue.clear()
+            node.pending.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    def _finish_when_idle(self, status: JobStatus, error: JobError | None) -> None:
+        tasks = list(self._tasks)
+
+        async def wait_then_finish() -> None:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._finish(status, error)
+
+        if tasks:
+            self.worker.spawn(wait_then_finish())
+        else:
+            self._finish(status, error)
+
+    def _finish(self, status: JobStatus, error: JobError | None) -> None:
+        if self._finishing:
+            return
+        self._finishing = True
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
+        job = self.job
+        job.status = status
+        job.error = error
+        job.paused_at = None
+        job.finished_at = utcnow()
+        for progress in job.progress.values():
+            if progress.status in (RoutineStatus.RUNNING, RoutineStatus.IDLE):
+                progress.status = RoutineStatus.COMPLETED
+        self.worker.spawn(self._persist_and_announce())
+
+    async def _persist_and_announce(self) -> None:
+        job = self.job
+        # Durable before announced: whoever sees job.completed can read the final job.
+        await self.worker.store.save_job(job)
+        event_type = {
+            JobStatus.COMPLETED: EventType.JOB_COMPLETED,
+            JobStatus.FAILED: EventType.JOB_FAILED,
+            JobStatus.CANCELLED: EventType.JOB_CANCELLED,
+        }[job.status]
+        data: dict[str, Any] = {}
+        if job.error is not None:
+            data["error"] = {
+                "code": job.error.code,
+                "type": job.error.type,
+                "message": job.error.message,
+                "routine_id": job.error.routine_id,
+            }
+        self._publish(event_type, data=data)
+        self.worker.job_finished(self)
+        self.finished.set()
+
+    def _publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        self.worker.bus.publish(
+            type,
+            flow_id=self.job.flow_id,
+            job_id=self.job.job_id,
+            worker_id=self.job.worker_id,
+            routine_id=routine_id,
+            data=data,
+        )
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    return {"error_type": type(exc).__name__, "message": str(exc)}

@@ -1,0 +1,514 @@
+"""The runtime: flows, workers, jobs and breakpoints behind one object, persisted through a Store.
+
+Use it as an async context manager (or ``start()`` / ``shutdown()``). It owns no globals: two
+runtimes in one process share nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import Any
+
+import anyio
+
+from routilux.engine.clock import new_id, utcnow
+from routilux.engine.errors import (
+    BreakpointNotFound,
+    FlowAlreadyExists,
+    FlowHasActiveJobs,
+    FlowNotFound,
+    FlowValidationError,
+    InvalidInput,
+    JobNotCancellable,
+    JobNotFound,
+    NoJobWaiting,
+    SpecError,
+    WorkerNotFound,
+    WorkerStopped,
+)
+from routilux.engine.events import EventBus, EventType
+from routilux.engine.expressions import Condition, ExpressionError
+from routilux.engine.job import JobRun
+from routilux.engine.models import (
+    Breakpoint,
+    FlowRecord,
+    Job,
+    JobError,
+    JobStatus,
+    Worker,
+    WorkerStatus,
+)
+from routilux.engine.registry import RoutineRegistry
+from routilux.engine.routine import Inputs
+from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
+from routilux.engine.store import Idempotency, MemoryStore, Store
+from routilux.engine.worker import WorkerRun
+
+log = logging.getLogger("routilux.engine")
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    default_concurrency: int = 8
+    max_queued_per_worker: int = 10_000
+    threads: int = 16
+    event_buffer: int = 1000
+    finished_jobs_cached: int = 10_000
+
+
+@dataclass
+class _FlowEntry:
+    record: FlowRecord
+    compiled: CompiledFlow | None
+    problem: str | None = None
+
+
+class Runtime:
+    """Executes flows. Commands are coroutines; reads of live state are plain methods."""
+
+    def __init__(
+        self,
+        registry: RoutineRegistry | None = None,
+        store: Store | None = None,
+        settings: RuntimeSettings | None = None,
+    ) -> None:
+        self.registry = registry or RoutineRegistry.default()
+        self.store: Store = store if store is not None else MemoryStore()
+        self.settings = settings or RuntimeSettings()
+        self.bus = EventBus(buffer_size=self.settings.event_buffer)
+        self.bus.add_sink(self.store.save_event_later)
+        self.limiter = anyio.CapacityLimiter(self.settings.threads)
+        self._flows: dict[str, _FlowEntry] = {}
+        self._workers: dict[str, WorkerRun] = {}
+        self._flow_workers: dict[str, WorkerRun] = {}
+        self._runs: dict[str, JobRun] = {}
+        self._finished: OrderedDict[str, Job] = OrderedDict()
+        self._breakpoints: dict[str, Breakpoint] = {}
+        self._started = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    async def start(self) -> None:
+        """Reload stored state: flows, workers, breakpoints; requeue queued jobs, close the rest."""
+        if self._started:
+            return
+        self._started = True
+        state = await self.store.load()
+        self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
+        self.bus.add_sink(self.store.save_event_later)
+        for record in state.flows:
+            try:
+                compiled = compile_flow(record.spec, self.registry, flow_id=record.flow_id)
+                self._flows[record.flow_id] = _FlowEntry(record, compiled)
+            except FlowValidationError as exc:
+                log.warning("flow %s cannot run after restart: %s", record.flow_id, exc)
+                self._flows[record.flow_id] = _FlowEntry(record, None, str(exc))
+        for bp in state.breakpoints:
+            self._breakpoints[bp.breakpoint_id] = bp
+        for worker in state.workers:
+            worker.active_jobs = worker.queued_jobs = 0
+            entry = self._flows.get(worker.flow_id)
+            if worker.status is not WorkerStatus.STOPPED and entry and entry.compiled:
+                if worker.status is WorkerStatus.RUNNING:
+                    worker.status = WorkerStatus.IDLE
+                run = self._new_worker_run(worker, entry.compiled)
+                self._flow_workers[worker.flow_id] = run
+            else:
+                worker.status = WorkerStatus.STOPPED
+                run = self._new_worker_run(worker, None)
+            self._workers[worker.worker_id] = run
+        for job in sorted(state.unfinished_jobs, key=lambda j: j.created_at):
+            await self._recover(job)
+
+    async def _recover(self, job: Job) -> None:
+        worker = self._workers.get(job.worker_id)
+        entry = self._flows.get(job.flow_id)
+        if job.status is JobStatus.QUEUED and worker and entry and entry.compiled:
+            if worker.worker.status is not WorkerStatus.STOPPED:
+                # Nothing of it ran yet, so running it now is exactly what was asked.
+                run = JobRun(job, entry.compiled, worker)
+                self._runs[job.job_id] = run
+                worker.submit(run)
+                return
+        job.finished_at = utcnow()
+        job.paused_at = None
+        if job.status is JobStatus.CANCELLING:
+            job.status = JobStatus.CANCELLED
+        else:
+            job.status = JobStatus.FAILED
+            job.error = JobError(
+                code="interrupted",
+                type="Interrupted",
+                message="the server stopped while the job was in flight",
+            )
+        await self.store.save_job(job)
+
+    async def shutdown(self) -> None:
+        """Stop every job in flight (recorded as interrupted) and flush the store. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        for run in list(self._runs.values()):
+            if run.job.status in (JobStatus.QUEUED,):
+                continue  # queued jobs are picked up again on the next start
+            run._fail(
+                JobError(
+                    code="interrupted",
+                    type="Interrupted",
+                    message="the server shut down while the job was in flight",
+                )
+            )
+        for worker in self._workers.values():
+            await worker.drain()
+        await self.store.flush()
+
+    def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
+        return WorkerRun(
+            worker,
+            flow,  # type: ignore[arg-type]  # a stopped worker never runs anything
+            bus=self.bus,
+            store=self.store,
+            limiter=self.limiter,
+            max_queued=self.settings.max_queued_per_worker,
+            match_breakpoint=self._match_breakpoint,
+            on_breakpoint_hit=self._breakpoint_hit,
+            on_job_finished=self._job_finished,
+        )
+
+    # -- flows ---------------------------------------------------------------------------------
+
+    async def create_flow(self, spec: FlowSpec) -> FlowRecord:
+        flow_id = spec.flow_id or new_id("flow")
+        if flow_id in self._flows:
+            raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
+        compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        now = utcnow()
+        record = FlowRecord(
+            flow_id=flow_id,
+            spec=spec.model_copy(update={"flow_id": flow_id}),
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        # Claim the id before the first await so that a concurrent create of it gets a 409.
+        self._flows[flow_id] = _FlowEntry(record, compiled)
+        try:
+            await self.store.save_flow(record)
+        except BaseException:
+            del self._flows[flow_id]
+            raise
+        self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
+        return record
+
+    def get_flow(self, flow_id: str) -> FlowRecord:
+        return self._flow_entry(flow_id).record
+
+    def list_flows(self) -> list[FlowRecord]:
+        return [entry.record for entry in self._flows.values()]
+
+    async def delete_flow(self, flow_id: str, *, force: bool = False) -> None:
+        self._flow_entry(flow_id)
+        worker = self._flow_workers.get(flow_id)
+        runs = worker.runs() if worker else []
+        if runs and not force:
+            raise FlowHasActiveJobs(
+                f"flow {flow_id!r} has {len(runs)} unfinished jobs; cancel them or use force",
+                unfinished_jobs=len(runs),
+            )
+        for run in runs:
+            await self._cancel_run(run)
+        for run in runs:
+            await run.finished.wait()
+        if worker is not None:
+            worker.stop()
+            del self._flow_workers[flow_id]
+        for bp_id in [b.breakpoint_id for b in self._breakpoints.values() if b.flow_id == flow_id]:
+            await self.delete_breakpoint(bp_id)
+        await self.store.delete_flow(flow_id)
+        del self._flows[flow_id]
+        self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
+
+    def _flow_entry(self, flow_id: str) -> _FlowEntry:
+        entry = self._flows.get(flow_id)
+        if entry is None:
+            raise FlowNotFound(f"flow {flow_id!r} does not exist", flow_id=flow_id)
+        return entry
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        flow_id: str,
+        data: dict[str, Any],
+        *,
+        entry: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Job:
+        """Queue a job; it is committed to the store before this returns."""
+        flow_entry = self._flow_entry(flow_id)
+        compiled = flow_entry.compiled
+        if compiled is None:
+            raise InvalidInput(f"flow {flow_id!r} cannot run: {flow_entry.problem}")
+        if entry is not None:
+            try:
+                compiled.parse_entry(entry)
+            except SpecError as exc:
+                raise InvalidInput(exc.message, loc=("entry",)) from None
+        worker = self._worker_for(compiled)
+        worker.check_capacity()
+        job = Job(
+            job_id=new_id("job"),
+            flow_id=flow_id,
+            worker_id=worker.worker_id,
+            status=JobStatus.QUEUED,
+            input=data,
+            entry=entry,
+            metadata=metadata or {},
+            created_at=utcnow(),
+        )
+        await self.store.insert_job(job, idempotency)
+        self.bus.publish(
+            EventType.JOB_QUEUED, flow_id=flow_id, job_id=job.job_id, worker_id=worker.worker_id
+        )
+        run = JobRun(job, compiled, worker)
+        self._runs[job.job_id] = run
+        worker.submit(run)
+        return job
+
+    def _worker_for(self, flow: CompiledFlow) -> WorkerRun:
+        worker = self._flow_workers.get(flow.flow_id)
+        if worker is None:
+            record = Worker(
+                worker_id=new_id("wrk"),
+                flow_id=flow.flow_id,
+                status=WorkerStatus.IDLE,
+                concurrency=flow.concurrency or self.settings.default_concurrency,
+                created_at=utcnow(),
+            )
+            worker = self._new_worker_run(record, flow)
+            self._workers[record.worker_id] = worker
+            self._flow_workers[flow.flow_id] = worker
+        return worker
+
+    def live_job(self, job_id: str) -> Job | None:
+        """The job if it is unfinished or recently finished, without touching the store."""
+        run = self._runs.get(job_id)
+        if run is not None:
+            return run.job
+        return self._finished.get(job_id)
+
+    async def get_job(self, job_id: str) -> Job:
+        job = self.live_job(job_id) or await self.store.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id!r} does not exist", job_id=job_id)
+        return job
+
+    async def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
+        """Wait until the job is finished (and durable); raise TimeoutError after ``timeout``."""
+        run = self._runs.get(job_id)
+        if run is not None:
+            async with asyncio.timeout(timeout):
+                await run.finished.wait()
+        return await self.get_job(job_id)
+
+    async def cancel_job(self, job_id: str) -> Job:
+        """Cancel a job. The result is ``cancelling`` while in-flight logic winds down."""
+        run = self._runs.get(job_id)
+        if run is None:
+            job = await self.get_job(job_id)
+            if job.status is JobStatus.CANCELLED:
+                return job
+            raise JobNotCancellable(
+                f"job {job_id!r} is {job.status.value} and cannot be cancelled",
+                status=job.status.value,
+            )
+        await self._cancel_run(run)
+        return run.job
+
+    async def _cancel_run(self, run: JobRun) -> None:
+        if run.job.status is JobStatus.QUEUED:
+            run.worker.remove_queued(run)
+            run.cancel()
+            await run.finished.wait()
+        else:
+            run.cancel()
+
+    def _job_finished(self, run: JobRun) -> None:
+        job = run.job
+        self._runs.pop(job.job_id, None)
+        self._finished[job.job_id] = job
+        if len(self._finished) > self.settings.finished_jobs_cached:
+            self._finished.popitem(last=False)
+
+    def unfinished_jobs(self) -> list[Job]:
+        return [run.job for run in self._runs.values()]
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def list_workers(self) -> list[Worker]:
+        return [w.worker for w in self._workers.values()]
+
+    def get_worker(self, worker_id: str) -> Worker:
+        return self._worker_run(worker_id).worker
+
+    def _worker_run(self, worker_id: str) -> WorkerRun:
+        run = self._workers.get(worker_id)
+        if run is None:
+            raise WorkerNotFound(f"worker {worker_id!r} does not exist", worker_id=worker_id)
+        return run
+
+    async def pause_worker(self, worker_id: str) -> Worker:
+        worker = self._worker_run(worker_id)
+        if worker.worker.status is WorkerStatus.STOPPED:
+            raise WorkerStopped(f"worker {worker_id!r} is stopped")
+        worker.pause()
+        return worker.worker
+
+    async def resume_worker(self, worker_id: str) -> Worker:
+        worker = self._worker_run(worker_id)
+        worker.resume()
+        return worker.worker
+
+    # -- breakpoints ---------------------------------------------------------------------------
+
+    async def create_breakpoint(
+        self,
+        flow_id: str,
+        routine_id: str,
+        *,
+        slot: str | None = None,
+        job_id: str | None = None,
+        condition: str | None = None,
+        enabled: bool = True,
+    ) -> Breakpoint:
+        entry = self._flows.get(flow_id)
+        if entry is None:
+            raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
+        routine = entry.record.spec.routines.get(routine_id)
+        if routine is None:
+            raise InvalidInput(
+                f"flow {flow_id!r} has no routine {routine_id!r}", loc=("routine_id",)
+            )
+        if slot is not None and entry.compiled is not None:
+            slots = entry.compiled.routines[routine_id].slots
+            if slot not in slots:
+                raise InvalidInput(
+                    f"routine {routine_id!r} has no slot {slot!r} (has: {', '.join(slots)})",
+                    loc=("slot",),
+                )
+        if job_id is not None:
+            job = self.live_job(job_id) or await self.store.get_job(job_id)
+            if job is None or job.flow_id != flow_id:
+                raise InvalidInput(
+                    f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
+                )
+        if condition is not None:
+            try:
+                Condition.compile(condition)
+            except ExpressionError as exc:
+                raise InvalidInput(exc.message, loc=("condition",)) from None
+        bp = Breakpoint(
+            breakpoint_id=new_id("bp"),
+            flow_id=flow_id,
+            routine_id=routine_id,
+            slot=slot,
+            job_id=job_id,
+            condition=condition,
+            enabled=enabled,
+            created_at=utcnow(),
+        )
+        await self.store.save_breakpoint(bp)
+        self._breakpoints[bp.breakpoint_id] = bp
+        return bp
+
+    def list_breakpoints(self) -> list[Breakpoint]:
+        return [self._with_waiting(bp) for bp in self._breakpoints.values()]
+
+    def get_breakpoint(self, breakpoint_id: str) -> Breakpoint:
+        return self._with_waiting(self._breakpoint(breakpoint_id))
+
+    def _breakpoint(self, breakpoint_id: str) -> Breakpoint:
+        bp = self._breakpoints.get(breakpoint_id)
+        if bp is None:
+            raise BreakpointNotFound(
+                f"breakpoint {breakpoint_id!r} does not exist", breakpoint_id=breakpoint_id
+            )
+        return bp
+
+    def _with_waiting(self, bp: Breakpoint) -> Breakpoint:
+        return replace(bp, waiting_jobs=[run.job.job_id for run in self._waiting_at(bp)])
+
+    def _waiting_at(self, bp: Breakpoint) -> list[JobRun]:
+        worker = self._flow_workers.get(bp.flow_id)
+        if worker is None:
+            return []
+        return [
+            run
+            for run in worker.runs()
+            if run.job.paused_at is not None and run.job.paused_at.breakpoint_id == bp.breakpoint_id
+        ]
+
+    async def delete_breakpoint(self, breakpoint_id: str) -> None:
+        bp = self._breakpoint(breakpoint_id)
+        waiting = self._waiting_at(bp)
+        del self._breakpoints[breakpoint_id]
+        await self.store.delete_breakpoint(breakpoint_id)
+        for run in waiting:
+            run.resume_breakpoint()
+
+    async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
+        """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
+        bp = self._breakpoint(breakpoint_id)
+        waiting = [r for r in self._waiting_at(bp) if job_id is None or r.job.job_id == job_id]
+        if not waiting:
+            who = f"job {job_id!r}" if job_id else "no job"
+            raise NoJobWaiting(f"{who} is waiting at breakpoint {breakpoint_id!r}")
+        for run in waiting:
+            run.resume_breakpoint()
+        return [run.job.job_id for run in waiting]
+
+    def _match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
+        for bp in self._breakpoints.values():
+            if (
+                not bp.enabled
+                or bp.flow_id != job.flow_id
+                or bp.routine_id != routine_id
+                or (bp.job_id is not None and bp.job_id != job.job_id)
+            ):
+                continue
+            for item in inputs.items:
+                if bp.slot is not None and item.slot != bp.slot:
+                    continue
+                if bp.condition is None or _holds(bp.condition, item.payload):
+                    return bp
+        return None
+
+    def _breakpoint_hit(self, bp: Breakpoint) -> None:
+        worker = self._flow_workers.get(bp.flow_id)
+        if worker is not None:
+            worker.spawn(self.store.save_breakpoint(bp))
+
+
+def _holds(condition: str, payload: dict[str, Any]) -> bool:
+    try:
+        return Condition.compile(condition).evaluate(payload)
+    except ExpressionError as exc:
+        log.warning("breakpoint condition %r failed: %s", condition, exc.message)
+        return False

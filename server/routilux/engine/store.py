@@ -1,0 +1,132 @@
+"""The persistence interface the engine owns, and an in-memory implementation of it.
+
+The engine writes through this interface and never imports a database library. Durable writes
+(``await``) return once the data is committed; write-behind ones (plain calls) are batched by the
+store and may be lost in a crash, which is why they carry only what can be rebuilt or lost safely:
+worker counters and the event history.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from routilux.engine.events import Event
+from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
+
+
+@dataclass
+class Idempotency:
+    """A client's ``Idempotency-Key``, stored with the job it created."""
+
+    key: str
+    fingerprint: str
+    scope: str = "default"
+
+
+@dataclass
+class StoredState:
+    """Everything the runtime reloads on start."""
+
+    flows: list[FlowRecord] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+    breakpoints: list[Breakpoint] = field(default_factory=list)
+    unfinished_jobs: list[Job] = field(default_factory=list)
+    last_event_id: int = 0
+
+
+class Store(Protocol):
+    async def load(self) -> StoredState: ...
+
+    async def save_flow(self, flow: FlowRecord) -> None: ...
+
+    async def delete_flow(self, flow_id: str) -> None: ...
+
+    async def save_breakpoint(self, breakpoint: Breakpoint) -> None: ...
+
+    async def delete_breakpoint(self, breakpoint_id: str) -> None: ...
+
+    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None: ...
+
+    async def save_job(self, job: Job) -> None: ...
+
+    def save_job_later(self, job: Job) -> None: ...
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    def save_worker_later(self, worker: Worker) -> None: ...
+
+    def save_event_later(self, event: Event) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """Keeps everything in process; for the engine's own tests and benchmarks."""
+
+    def __init__(self, max_events: int = 100_000) -> None:
+        self.flows: dict[str, FlowRecord] = {}
+        self.workers: dict[str, Worker] = {}
+        self.breakpoints: dict[str, Breakpoint] = {}
+        self.jobs: dict[str, Job] = {}
+        self.idempotency: dict[str, tuple[Idempotency, str]] = {}
+        self.events: deque[Event] = deque(maxlen=max_events)
+
+    async def load(self) -> StoredState:
+        return StoredState(
+            flows=list(self.flows.values()),
+            workers=[replace(w) for w in self.workers.values()],
+            breakpoints=[replace(b) for b in self.breakpoints.values()],
+            unfinished_jobs=[_copy(j) for j in self.jobs.values() if not j.status.finished],
+            last_event_id=self.events[-1].id if self.events else 0,
+        )
+
+    async def save_flow(self, flow: FlowRecord) -> None:
+        self.flows[flow.flow_id] = flow
+
+    async def delete_flow(self, flow_id: str) -> None:
+        self.flows.pop(flow_id, None)
+
+    async def save_breakpoint(self, breakpoint: Breakpoint) -> None:
+        self.breakpoints[breakpoint.breakpoint_id] = replace(breakpoint, waiting_jobs=[])
+
+    async def delete_breakpoint(self, breakpoint_id: str) -> None:
+        self.breakpoints.pop(breakpoint_id, None)
+
+    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None:
+        self.jobs[job.job_id] = _copy(job)
+        if idempotency is not None:
+            self.idempotency[idempotency.key] = (idempotency, job.job_id)
+
+    async def save_job(self, job: Job) -> None:
+        self.jobs[job.job_id] = _copy(job)
+
+    def save_job_later(self, job: Job) -> None:
+        self.jobs[job.job_id] = _copy(job)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return _copy(job) if job else None
+
+    def save_worker_later(self, worker: Worker) -> None:
+        self.workers[worker.worker_id] = replace(worker)
+
+    def save_event_later(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def flush(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def _copy(job: Job) -> Job:
+    return replace(
+        job,
+        progress={k: replace(v) for k, v in job.progress.items()},
+        output={k: list(v) for k, v in job.output.items()},
+    )

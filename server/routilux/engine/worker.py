@@ -1,0 +1,152 @@
+"""A worker: the long-lived executor of one flow's jobs, with a concurrency limit and a queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import anyio
+
+from routilux.engine.errors import QueueFull, WorkerStopped
+from routilux.engine.events import EventBus, EventType
+from routilux.engine.job import JobRun
+from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
+from routilux.engine.routine import Inputs
+from routilux.engine.spec import CompiledFlow
+from routilux.engine.store import Store
+
+BreakpointMatcher = Callable[[Job, str, Inputs], Breakpoint | None]
+
+
+class WorkerRun:
+    """Runs up to ``concurrency`` jobs of one flow at a time; the rest wait in order."""
+
+    def __init__(
+        self,
+        worker: Worker,
+        flow: CompiledFlow,
+        *,
+        bus: EventBus,
+        store: Store,
+        limiter: anyio.CapacityLimiter,
+        max_queued: int,
+        match_breakpoint: BreakpointMatcher,
+        on_breakpoint_hit: Callable[[Breakpoint], None],
+        on_job_finished: Callable[[JobRun], None],
+    ) -> None:
+        self.worker = worker
+        self.flow = flow
+        self.bus = bus
+        self.store = store
+        self.limiter = limiter
+        self.max_queued = max_queued
+        self._match_breakpoint = match_breakpoint
+        self._on_breakpoint_hit = on_breakpoint_hit
+        self._on_job_finished = on_job_finished
+        self._queue: deque[JobRun] = deque()
+        self._active: dict[str, JobRun] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def worker_id(self) -> str:
+        return self.worker.worker_id
+
+    @property
+    def paused(self) -> bool:
+        return self.worker.status is WorkerStatus.PAUSED
+
+    def runs(self) -> list[JobRun]:
+        return [*self._active.values(), *self._queue]
+
+    def check_capacity(self) -> None:
+        if self.worker.status is WorkerStatus.STOPPED:
+            raise WorkerStopped(f"worker {self.worker_id!r} is stopped")
+        if len(self._queue) >= self.max_queued:
+            raise QueueFull(
+                f"worker {self.worker_id!r} has {len(self._queue)} queued jobs (the limit)",
+                retry_after=1,
+            )
+
+    def submit(self, run: JobRun) -> None:
+        self._queue.append(run)
+        self._start_queued()
+
+    def remove_queued(self, run: JobRun) -> bool:
+        try:
+            self._queue.remove(run)
+        except ValueError:
+            return False
+        self._update_status()
+        return True
+
+    def _start_queued(self) -> None:
+        while self._queue and not self.paused and len(self._active) < self.worker.concurrency:
+            run = self._queue.popleft()
+            self._active[run.job.job_id] = run
+            run.start()
+        self._update_status()
+
+    def job_finished(self, run: JobRun) -> None:
+        self._active.pop(run.job.job_id, None)
+        if run.job.status is JobStatus.FAILED:
+            self.worker.jobs_failed += 1
+        if run.job.status is not JobStatus.CANCELLED or run.job.started_at is not None:
+            self.worker.jobs_processed += 1
+        self._on_job_finished(run)
+        self._start_queued()
+
+    def pause(self) -> bool:
+        if self.worker.status in (WorkerStatus.PAUSED, WorkerStatus.STOPPED):
+            return False
+        self.worker.status = WorkerStatus.PAUSED
+        for run in list(self._active.values()):
+            run.pause_for_worker()
+        self.bus.publish(
+            EventType.WORKER_PAUSED, flow_id=self.flow.flow_id, worker_id=self.worker_id
+        )
+        self._update_status()
+        return True
+
+    def resume(self) -> bool:
+        if self.worker.status is not WorkerStatus.PAUSED:
+            return False
+        self.worker.status = WorkerStatus.IDLE
+        self.bus.publish(
+            EventType.WORKER_RESUMED, flow_id=self.flow.flow_id, worker_id=self.worker_id
+        )
+        for run in list(self._active.values()):
+            run.resume_for_worker()
+        self._start_queued()
+        return True
+
+    def stop(self) -> None:
+        self.worker.status = WorkerStatus.STOPPED
+        self._update_status()
+
+    def _update_status(self) -> None:
+        worker = self.worker
+        worker.active_jobs = len(self._active)
+        worker.queued_jobs = len(self._queue)
+        if worker.status not in (WorkerStatus.PAUSED, WorkerStatus.STOPPED):
+            worker.status = WorkerStatus.RUNNING if self._active else WorkerStatus.IDLE
+        self.store.save_worker_later(worker)
+
+    # -- services for JobRun -------------------------------------------------------------------
+
+    def match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
+        return self._match_breakpoint(job, routine_id, inputs)
+
+    def breakpoint_hit(self, breakpoint: Breakpoint, run: JobRun) -> None:
+        self._on_breakpoint_hit(breakpoint)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run engine bookkeeping in the background, keeping a reference until it ends."""
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

@@ -1,0 +1,123 @@
+"""Routines that choose where a payload goes by CEL conditions: Filter and ConditionalRouter.
+
+Conditions are compiled once per routine instance. A condition that fails to evaluate (a missing
+field, a type mismatch) fails the activation, so the routine's error handler decides; guard with
+``has(data.field)`` when a field may be absent.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from routilux.engine.expressions import Condition
+from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
+from routilux.engine.spec import PORT_NAME_PATTERN
+from routilux.routines.conditions import ConditionSource
+
+EVENT_NAME_PATTERN = f"^{PORT_NAME_PATTERN}$"
+
+
+class FilterConfig(RoutineConfig):
+    condition: ConditionSource
+
+
+class Filter(Routine[FilterConfig]):
+    type_name = "Filter"
+    description = (
+        "Evaluates `condition` (CEL, the payload is `data`) for each payload and emits the "
+        "payload unchanged on `passed` when it is true, on `rejected` when it is false. As with "
+        "any event, payloads of an unconnected one are collected in the job's output."
+    )
+    events = ("passed", "rejected")
+    config_model = FilterConfig
+
+    def __init__(self, config: FilterConfig) -> None:
+        super().__init__(config)
+        self._condition = Condition.compile(config.condition)
+
+    def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
+        payload = inputs.payload
+        ctx.emit("passed" if self._condition.evaluate(payload) else "rejected", payload)
+
+
+class Route(BaseModel):
+    """One branch of a ConditionalRouter: an event name and the condition that selects it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=EVENT_NAME_PATTERN,
+        description="The event the payload is emitted on; connect it as `<routine>.<name>`.",
+        examples=["high"],
+    )
+    condition: ConditionSource
+
+
+class ConditionalRouterConfig(RoutineConfig):
+    routes: list[Route] = Field(
+        min_length=1,
+        max_length=100,
+        description="Checked in order; route names must be unique.",
+        examples=[
+            [
+                {"name": "high", "condition": "data.amount >= 1000"},
+                {"name": "low", "condition": "data.amount < 1000"},
+            ]
+        ],
+    )
+    default_route: str | None = Field(
+        None,
+        pattern=EVENT_NAME_PATTERN,
+        description="Event for payloads no route matches; null drops them (nothing is emitted).",
+        examples=["other"],
+    )
+    first_match_only: bool = Field(
+        True,
+        description="Emit on the first matching route only; false emits on every match.",
+    )
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_names(cls, routes: list[Route]) -> list[Route]:
+        seen: set[str] = set()
+        for route in routes:
+            if route.name in seen:
+                raise ValueError(f"route name {route.name!r} is used more than once")
+            seen.add(route.name)
+        return routes
+
+
+class ConditionalRouter(Routine[ConditionalRouterConfig]):
+    type_name = "ConditionalRouter"
+    description = (
+        "Sends each payload, unchanged, to the event of the route whose CEL `condition` holds "
+        "(the payload is `data`). Routes are checked in order: the first match wins, or every "
+        "match when `first_match_only` is false. When none matches, the payload goes to "
+        "`default_route`, or nowhere if there is none. Its events are the route names plus the "
+        "default route."
+    )
+    events = ()  # they come from the config: see event_names
+    config_model = ConditionalRouterConfig
+
+    def __init__(self, config: ConditionalRouterConfig) -> None:
+        super().__init__(config)
+        self._routes = [(route.name, Condition.compile(route.condition)) for route in config.routes]
+
+    @classmethod
+    def event_names(cls, config: ConditionalRouterConfig) -> tuple[str, ...]:
+        names = [route.name for route in config.routes]
+        if config.default_route is not None and config.default_route not in names:
+            names.append(config.default_route)
+        return tuple(names)
+
+    def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
+        payload = inputs.payload
+        matched = False
+        for name, condition in self._routes:
+            if condition.evaluate(payload):
+                ctx.emit(name, payload)
+                matched = True
+                if self.config.first_match_only:
+                    return
+        if not matched and self.config.default_route is not None:
+            ctx.emit(self.config.default_route, payload)

@@ -1,0 +1,132 @@
+"""``create_app``: builds the whole object graph from settings, with no module-level state."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from starlette.staticfiles import StaticFiles
+
+from routilux import __version__
+from routilux.engine.registry import RoutineRegistry
+from routilux.engine.runtime import Runtime, RuntimeSettings
+from routilux.server import errors
+from routilux.server.jsonio import FastJSONResponse
+from routilux.server.middleware import Gate, TokenBucket
+from routilux.server.openapi import build_openapi
+from routilux.server.routes import breakpoints, flows, health, jobs, routine_types, workers
+from routilux.server.settings import Settings
+from routilux.store import SqlStore
+
+DOCS_STATIC = "/static/docs"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build an app; its store and runtime start with it (lifespan) and stop with it."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SqlStore(
+            settings.resolved_database_url(),
+            sqlite_synchronous=settings.sqlite_synchronous,
+            events_per_job=settings.events_per_job,
+            events_total=settings.events_total,
+        )
+        await store.open()
+        registry = RoutineRegistry.default(settings.routine_modules)
+        runtime = Runtime(
+            registry,
+            store,
+            RuntimeSettings(
+                default_concurrency=settings.default_concurrency,
+                max_queued_per_worker=settings.max_queued_jobs,
+                threads=settings.threads,
+                event_buffer=settings.ws_send_buffer,
+            ),
+        )
+        await runtime.start()
+        app.state.store = store
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+            await store.close()
+
+    app = FastAPI(
+        title="Routilux",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+        docs_url=None,
+        redoc_url=None,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    for module in (flows, jobs, workers, breakpoints, routine_types, health):
+        app.include_router(module.router)
+    _name_operations(app)
+    errors.install(app)
+    _mount_docs(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    rate_limit = None
+    if settings.rate_limit_per_second > 0:
+        rate_limit = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.add_middleware(
+        Gate,
+        api_keys=[key.get_secret_value() for key in settings.api_keys],
+        max_body_bytes=settings.max_body_bytes,
+        rate_limit=rate_limit,
+    )
+    return app
+
+
+def _name_operations(app: FastAPI) -> None:
+    """operationId = the function's name; summary = its docstring's first line."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            route.operation_id = route.name
+            doc = inspect.getdoc(route.endpoint) or ""
+            route.summary = doc.splitlines()[0].rstrip(".") if doc else route.name
+            route.description = doc
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc with their assets served from here: they work with no internet."""
+    assets = files("fastapi_offline") / "static"
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(assets)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Routilux API",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Routilux API",
+            redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -1,0 +1,52 @@
+"""``Idempotency-Key``: the same key and body give the same resource; another body is a 422."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Header
+from pydantic import BaseModel
+
+from routilux.engine.store import Idempotency
+from routilux.server.errors import ApiError, ProblemError
+from routilux.store import SqlStore
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a request safely: the same key and body return the same result "
+        "for at least 24 hours.",
+    ),
+]
+
+
+def fingerprint(body: BaseModel | dict[str, Any]) -> str:
+    data = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def idempotent(store: SqlStore, key: Idempotency) -> str | None:
+    """The id of the resource an earlier request with this key created, if any."""
+    found = await store.find_idempotency(key.key, key.scope)
+    if found is None:
+        return None
+    stored_fingerprint, resource_id = found
+    if stored_fingerprint != key.fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+            errors=[
+                ProblemError(
+                    loc=["header", "Idempotency-Key"],
+                    msg="key already used with another body",
+                    type="idempotency_key_reused",
+                )
+            ],
+        )
+    return resource_id

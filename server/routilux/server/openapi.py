@@ -1,0 +1,123 @@
+"""The OpenAPI document: FastAPI's, completed with what the contract promises.
+
+Completed with: the problem schema on every error, the API-key security scheme (public operations
+say ``security: []``), ``X-Request-ID`` on every response, links from created resources to what a
+client does next, and the event envelope as a named schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from routilux import __version__
+from routilux.server.errors import Problem
+from routilux.server.schemas.events import Event
+from routilux.server.schemas.flows import FlowCreate
+
+SECURITY_SCHEME = "ApiKeyAuth"
+PUBLIC_TAGS = {"health"}
+
+DESCRIPTION = """\
+Routilux runs event-driven workflows: **routines** with input **slots** and output **events**,
+wired by **connections** into **flows**, executed as **jobs** on **workers**, with
+**breakpoints** for debugging.
+
+Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`. Lists are pages
+(`items`, `next_cursor`, `total`), newest first. Live events stream on the WebSocket
+`/api/v1/ws/events` with the envelope published here as `Event`.
+"""
+
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("create_flow", "201"): {
+        "GetFlow": {"operationId": "get_flow", "parameters": {"flow_id": "$response.body#/flow_id"}},
+        "ExecuteFlow": {
+            "operationId": "execute_flow",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
+        "DeleteFlow": {
+            "operationId": "delete_flow",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
+    },
+    ("execute_flow", "202"): {
+        "GetJob": {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}},
+        "CancelJob": {
+            "operationId": "cancel_job",
+            "parameters": {"job_id": "$response.body#/job_id"},
+        },
+        "ListJobEvents": {
+            "operationId": "list_job_events",
+            "parameters": {"job_id": "$response.body#/job_id"},
+        },
+    },
+    ("create_breakpoint", "201"): {
+        "GetBreakpoint": {
+            "operationId": "get_breakpoint",
+            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
+        },
+        "ResumeBreakpoint": {
+            "operationId": "resume_breakpoint",
+            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
+        },
+        "DeleteBreakpoint": {
+            "operationId": "delete_breakpoint",
+            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
+        },
+    },
+}
+
+REQUEST_ID_HEADER = {
+    "description": "The request's id: echoed from the request, or generated.",
+    "schema": {"type": "string"},
+}
+
+
+def _add_model(components: dict[str, Any], model: type[BaseModel]) -> None:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components.setdefault(model.__name__, schema)
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(
+        title="Routilux",
+        version=__version__,
+        summary="Event-driven workflows over HTTP: flows, jobs, workers, breakpoints, events.",
+        description=DESCRIPTION,
+        routes=app.routes,
+        tags=[
+            {"name": "flows", "description": "Flow documents, and running them."},
+            {"name": "jobs", "description": "Runs of flows."},
+            {"name": "workers", "description": "The executors of each flow's jobs."},
+            {"name": "breakpoints", "description": "Pause jobs before a routine runs."},
+            {"name": "routine-types", "description": "What flows can be built from."},
+            {"name": "health", "description": "Liveness and readiness; no key needed."},
+        ],
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Problem, Event, FlowCreate):
+        _add_model(components, model)
+    schema["components"]["securitySchemes"] = {
+        SECURITY_SCHEME: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "One of the keys in ROUTILUX_API_KEYS (when the server has any).",
+        }
+    }
+    schema["security"] = [{SECURITY_SCHEME: []}]
+    for path_item in schema["paths"].values():
+        for operation in path_item.values():
+            if PUBLIC_TAGS.intersection(operation.get("tags", [])):
+                operation["security"] = []
+            for status, response in operation["responses"].items():
+                response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID_HEADER
+                links = LINKS.get((operation["operationId"], status))
+                if links:
+                    response["links"] = links
+    return schema

@@ -1,0 +1,221 @@
+"""Flows: create from the DSL (JSON or YAML), list, get, delete, and execute."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from routilux.engine.models import FlowRecord
+from routilux.engine.spec import load_document, validate_spec
+from routilux.engine.store import Idempotency
+from routilux.server.convert import etag, to_flow, to_job
+from routilux.server.deps import RuntimeDep, SettingsDep, StoreDep
+from routilux.server.errors import ApiError, ProblemError
+from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
+from routilux.server.jsonio import dumps
+from routilux.server.pagination import Cursor, Limit, page_in_memory
+from routilux.server.responses import problems
+from routilux.server.schemas.common import ID_PATTERN
+from routilux.server.schemas.flows import Flow, FlowPage
+from routilux.server.schemas.jobs import Job, JobExecute
+
+router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+
+FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greetings"])]
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def _media_type(request: Request) -> Literal["json", "yaml"]:
+    raw = request.headers.get("content-type", "")
+    media = raw.split(";", 1)[0].strip().lower()
+    if media in JSON_TYPES or media.endswith("+json"):
+        return "json"
+    if media in YAML_TYPES:
+        return "yaml"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send the flow as application/json or application/yaml, not {media or 'no type'}",
+        headers={"Accept-Post": "application/json, application/yaml"},
+    )
+
+
+@router.get("", responses=problems(422))
+async def list_flows(runtime: RuntimeDep, limit: Limit = 50, cursor: Cursor = None) -> FlowPage:
+    """List flows, newest first."""
+    records = runtime.list_flows()
+    page, next_cursor = page_in_memory(
+        records, lambda r: (r.created_at, r.flow_id), limit, cursor
+    )
+    return FlowPage(items=[to_flow(r) for r in page], next_cursor=next_cursor, total=len(records))
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        201: {
+            "description": "The flow was created.",
+            "headers": {
+                "Location": {"description": "The flow's URL.", "schema": {"type": "string"}},
+                "ETag": {"description": "The flow's entity tag.", "schema": {"type": "string"}},
+            },
+        },
+        **problems(409, 413, 415, 422),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
+                "application/yaml": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
+            },
+        }
+    },
+)
+async def create_flow(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Flow:
+    """Create a flow from a Routilux flow document.
+
+    The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
+    with `Content-Type: application/yaml`. Everything is validated before the flow is stored:
+    unknown routine types, events or slots, invalid configs and bad references are reported
+    together, each with its location. `flow_id` is generated when absent.
+    """
+    media = _media_type(request)
+    body = await request.body()
+    spec = validate_spec(load_document(body, media))
+    key = None
+    if idempotency_key is not None:
+        key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
+        existing = await idempotent(store, key)
+        if existing is not None:
+            record = runtime.get_flow(existing)
+            _describe(response, record)
+            return to_flow(record)
+    record = await runtime.create_flow(spec)
+    if key is not None:
+        await store.save_idempotency(key, record.flow_id)
+    _describe(response, record)
+    return to_flow(record)
+
+
+def _describe(response: Response, record: FlowRecord) -> None:
+    response.headers["Location"] = f"/api/v1/flows/{record.flow_id}"
+    response.headers["ETag"] = etag(record)
+
+
+@router.get(
+    "/{flow_id}",
+    responses={
+        200: {
+            "description": "The flow.",
+            "headers": {
+                "ETag": {"description": "The flow's entity tag.", "schema": {"type": "string"}}
+            },
+        },
+        **problems(404, 422),
+    },
+)
+async def get_flow(flow_id: FlowId, response: Response, runtime: RuntimeDep) -> Flow:
+    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete."""
+    record = runtime.get_flow(flow_id)
+    response.headers["ETag"] = etag(record)
+    return to_flow(record)
+
+
+@router.delete(
+    "/{flow_id}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "The flow was deleted."}, **problems(404, 409, 412, 422)},
+)
+async def delete_flow(
+    flow_id: FlowId,
+    runtime: RuntimeDep,
+    force: Annotated[
+        bool, Query(description="Cancel the flow's unfinished jobs instead of refusing.")
+    ] = False,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=200, description="Delete only if the flow's ETag still matches."),
+    ] = None,
+) -> Response:
+    """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
+
+    Its worker stops and its breakpoints go; its jobs stay readable.
+    """
+    record = runtime.get_flow(flow_id)
+    if if_match is not None:
+        current = etag(record)
+        candidates = [tag.strip() for tag in if_match.split(",")]
+        if "*" not in candidates and current not in candidates:
+            raise ApiError(
+                412,
+                "etag_mismatch",
+                f"If-Match {if_match} does not match the flow's ETag {current}",
+            )
+    await runtime.delete_flow(flow_id, force=force)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{flow_id}/execute",
+    status_code=202,
+    responses={
+        202: {
+            "description": "The job was accepted and stored; it runs in the background.",
+            "headers": {
+                "Location": {"description": "The job's URL.", "schema": {"type": "string"}}
+            },
+        },
+        **problems(404, 413, 422),
+    },
+)
+async def execute_flow(
+    flow_id: FlowId,
+    body: JobExecute,
+    response: Response,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Job:
+    """Execute a flow on `data`: answers 202 with the queued job once it is stored.
+
+    With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
+    with a different body is a 422.
+    """
+    size = len(dumps(body.data))
+    if size > settings.max_job_input_bytes:
+        raise ApiError(
+            422,
+            "job_input_too_large",
+            f"job input is {size} bytes; the limit is {settings.max_job_input_bytes}",
+            errors=[ProblemError(loc=["body", "data"], msg="input too large", type="too_large")],
+        )
+    key = None
+    if idempotency_key is not None:
+        payload: dict[str, Any] = body.model_dump(mode="json")
+        key = Idempotency(
+            key=idempotency_key,
+            scope=f"execute_flow:{flow_id}",
+            fingerprint=fingerprint(payload),
+        )
+        existing = await idempotent(store, key)
+        if existing is not None:
+            job = await runtime.get_job(existing)
+            response.headers["Location"] = f"/api/v1/jobs/{job.job_id}"
+            return to_job(job)
+    job = await runtime.execute(
+        flow_id, body.data, entry=body.entry, metadata=body.metadata, idempotency=key
+    )
+    response.headers["Location"] = f"/api/v1/jobs/{job.job_id}"
+    return to_job(job)

@@ -1,0 +1,93 @@
+"""Jobs: list with filters, get, cancel, and each job's event history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AwareDatetime
+
+from routilux.engine.models import JobStatus
+from routilux.server.convert import to_event, to_job
+from routilux.server.deps import RuntimeDep, StoreDep
+from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
+from routilux.server.responses import problems
+from routilux.server.schemas.common import ID_PATTERN
+from routilux.server.schemas.events import EventPage
+from routilux.server.schemas.jobs import Job, JobPage
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+JobId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)]
+
+
+@router.get("", responses=problems(422))
+async def list_jobs(
+    runtime: RuntimeDep,
+    store: StoreDep,
+    flow_id: IdFilter = None,
+    worker_id: IdFilter = None,
+    status: Annotated[
+        list[JobStatus] | None, Query(max_length=7, description="Repeat for several statuses.")
+    ] = None,
+    created_after: Annotated[AwareDatetime | None, Query()] = None,
+    created_before: Annotated[AwareDatetime | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> JobPage:
+    """List jobs, newest first, filtered by flow, worker, status and creation time."""
+    page = await store.list_jobs(
+        flow_id=flow_id,
+        worker_id=worker_id,
+        statuses=status or (),
+        created_after=created_after,
+        created_before=created_before,
+        limit=limit,
+        cursor=decode_int_cursor(cursor),
+    )
+    # Unfinished jobs change faster than the store is written: show their live state.
+    items = [to_job(runtime.live_job(job.job_id) or job) for job in page.items]
+    next_cursor = encode_cursor(str(page.next_cursor)) if page.next_cursor is not None else None
+    return JobPage(items=items, next_cursor=next_cursor, total=page.total)
+
+
+@router.get("/{job_id}", responses=problems(404, 422))
+async def get_job(job_id: JobId, runtime: RuntimeDep) -> Job:
+    """Get a job: status, input, output, error, progress per routine and timestamps."""
+    return to_job(await runtime.get_job(job_id))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    responses={
+        200: {"description": "The job is cancelled (now, or already)."},
+        202: {"description": "The job is cancelling; routines in flight are winding down."},
+        **problems(404, 409, 422),
+    },
+)
+async def cancel_job(job_id: JobId, response: Response, runtime: RuntimeDep) -> Job:
+    """Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
+
+    Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
+    cannot be cancelled (409).
+    """
+    job = await runtime.cancel_job(job_id)
+    response.status_code = 202 if job.status is JobStatus.CANCELLING else 200
+    return to_job(job)
+
+
+@router.get("/{job_id}/events", responses=problems(404, 422))
+async def list_job_events(
+    job_id: JobId,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    after: Annotated[int, Query(ge=0, description="Only events with a greater id.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPage:
+    """List a job's events in id order (the same envelope as the WebSocket stream)."""
+    await runtime.get_job(job_id)
+    await store.flush()
+    events = await store.list_job_events(job_id, after=after, limit=limit)
+    next_after = events[-1].id if len(events) == limit else None
+    return EventPage(items=[to_event(e) for e in events], next_after=next_after)

@@ -1,0 +1,53 @@
+"""Flows on the wire: the Routilux DSL document plus what the server adds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from routilux.engine.spec import FlowSpec
+from routilux.server.schemas.common import ID_PATTERN, PageBase
+
+FLOW_EXAMPLE = {
+    "flow_id": "greetings",
+    "name": "Greetings",
+    "routines": {
+        "shape": {"class": "Mapper", "config": {"mappings": {"name": "user.name"}}},
+        "adults": {"class": "Filter", "config": {"condition": "data.age >= 18"}},
+    },
+    "connections": [{"from": "shape.output", "to": "adults.input"}],
+    "execution": {"timeout": 60},
+}
+
+
+class FlowCreate(FlowSpec):
+    """A flow document, as written for Routilux (JSON, or YAML with `application/yaml`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [FLOW_EXAMPLE]})
+
+
+class Flow(FlowSpec):
+    """A stored flow: its document, with the id filled in, and bookkeeping."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **FLOW_EXAMPLE,
+                    "revision": 1,
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+
+    flow_id: str = Field(pattern=ID_PATTERN)  # type: ignore[assignment]
+    revision: int = Field(ge=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowPage(PageBase):
+    items: list[Flow]

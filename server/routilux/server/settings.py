@@ -1,0 +1,62 @@
+"""Server settings: the only place that reads the environment (prefix ``ROUTILUX_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; each field is also ``ROUTILUX_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ROUTILUX_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Field(Path("data"), description="Where the embedded SQLite database lives.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
+    )
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted API keys, comma-separated in the environment. None: auth is off, "
+        "and the server only listens on loopback.",
+    )
+    routine_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Modules whose Routine classes are registered."
+    )
+    default_concurrency: int = Field(8, ge=1, le=256, description="Jobs a worker runs at once.")
+    max_queued_jobs: int = Field(10_000, ge=1, description="Queued jobs per worker before 429.")
+    threads: int = Field(16, ge=1, le=256, description="Threads for blocking routine logic.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
+    max_job_input_bytes: int = Field(262_144, ge=64, description="Largest job input, as JSON.")
+    rate_limit_per_second: float = Field(
+        0, ge=0, description="Requests per second per API key (or client); 0 turns it off."
+    )
+    rate_limit_burst: int = Field(200, ge=1)
+    events_per_job: int = Field(10_000, ge=10, description="Events kept per job.")
+    events_total: int = Field(1_000_000, ge=100, description="Events kept in all.")
+    ws_max_connections: int = Field(1000, ge=1)
+    ws_send_buffer: int = Field(1000, ge=10, description="Events queued per WebSocket client.")
+    log_level: str = "info"
+    log_json: bool = False
+
+    @field_validator("api_keys", "routine_modules", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'routilux.db').resolve()}"

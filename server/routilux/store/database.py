@@ -1,0 +1,128 @@
+"""Connecting: engines, the SQLite connection setup, upserts per dialect, and migrations.
+
+Everything that depends on which database is behind the URL lives here; the rest of the store
+speaks portable SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from routilux.store import codec
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for in-memory databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create(url: URL, *, pool_size: int, synchronous: str = "FULL", read_only: bool = False) -> Engine:
+    """An engine whose every connection is set up for the store (no I/O happens here)."""
+    options: dict[str, Any] = {
+        "json_serializer": codec.serialize,
+        "json_deserializer": codec.deserialize,
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_pre_ping": False,
+    }
+    if is_sqlite(url):
+        if sqlite_path(url) is None:
+            raise ValueError("SqlStore needs a SQLite file; in-memory databases are per connection")
+        # Pooled connections move between reader threads; each is used by one thread at a time.
+        options["connect_args"] = {"check_same_thread": False}
+    engine = create_engine(url, **options)
+    if is_sqlite(url):
+        _setup_sqlite(engine, synchronous=synchronous, read_only=read_only)
+    return engine
+
+
+def _setup_sqlite(engine: Engine, *, synchronous: str, read_only: bool) -> None:
+    if synchronous.upper() not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNCHRONOUS}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL: readers never block the writer nor each other. FULL syncs the WAL on every
+            # commit, so what a durable call reported committed survives a power cut.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
+        finally:
+            cursor.close()
+
+
+def ensure_directory(url: URL) -> None:
+    path = sqlite_path(url) if is_sqlite(url) else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def upsert(connection: Connection, table: Table, keys: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, for executemany."""
+    stmt = _insert(connection, table)
+    updates = {
+        c.name: stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and not c.primary_key
+    }
+    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+def insert_ignore(connection: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING, so a replayed row cannot fail a batch."""
+    return _insert(connection, table).on_conflict_do_nothing()
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    name = connection.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    raise NotImplementedError(f"SqlStore supports SQLite and PostgreSQL, not {name}")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config built in code: no alembic.ini, wherever the process runs."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (blocking; run it in a thread)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def parse(url: str | URL) -> URL:
+    return make_url(url)
