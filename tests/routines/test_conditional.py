@@ -158,3 +158,26 @@ connections:
   - {from: route.b, to: next.input}
 """
     assert error_locs(document) == [("connections", 0, "from")]
+
+
+def test_unknown_variable_in_condition_is_located() -> None:
+    document = """
+routines:
+  keep: {class: Filter, config: {condition: "amount > 1"}}
+"""
+    [(loc, message)] = flow_errors(document)
+    assert loc == ("routines", "keep", "config", "condition")
+    assert "'amount'" in message
+
+
+async def test_condition_that_cannot_evaluate_fails_the_routine() -> None:
+    document = """
+routines:
+  keep: {class: Filter, config: {condition: "data.amount > 1"}}
+"""
+    job = await run_flow(document, {"total": 3})
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.routine_id == "keep"
+    assert job.error.type == "ExpressionError"
+    assert "has()" in job.error.message

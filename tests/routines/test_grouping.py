@@ -176,3 +176,16 @@ connections:
     assert job.status is JobStatus.COMPLETED
     assert job.output == {"settle.output": [{"item": "c", "index": 2, "count": 3}]}
     assert job.progress["settle"].activations == 1
+
+
+async def test_join_timeout_releases_every_partial_set() -> None:
+    document = """
+routines:
+  split: {class: Splitter}
+  join: {class: Aggregator, config: {slots: [a, b], timeout: 0.05, field: item}}
+connections:
+  - {from: split.item, to: join.a}
+"""
+    job = await run_flow(document, {"items": [1, 2]})
+    assert job.status is JobStatus.COMPLETED
+    assert job.output == {"join.aggregated": [{"a": 1}, {"a": 2}]}

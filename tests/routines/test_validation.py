@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from routilux.engine import JobStatus
-from routilux.routines import SchemaValidator
+from routilux.routines import RoutineFailure, SchemaValidator
 from routilux.routines.validation import SchemaValidatorConfig
 
 from .support import activate, build, flow_errors, run_flow
@@ -90,3 +92,11 @@ connections:
     [invalid] = job.output["check.invalid"]
     assert invalid["payload"] == {"email": None}
     assert invalid["errors"] == [{"path": "email", "message": "None is not of type 'string'"}]
+
+
+async def test_external_ref_fails_the_activation_without_fetching() -> None:
+    schema = {"properties": {"a": {"$ref": "https://example.com/a.json"}}}
+    validator = build(SchemaValidator, {"schema": schema})
+    assert await activate(validator, {"b": 1}) == [("valid", {"b": 1})]
+    with pytest.raises(RoutineFailure, match="cannot be resolved"):
+        await activate(validator, {"a": 1})

@@ -209,6 +209,9 @@ class JobRun:
         items = tuple(Item(s, q.popleft()) for s, q in node.slot_items.items() if q)
         if items:
             self._enqueue(node, items)
+        policy = node.spec.policy
+        if any(node.slot_items.values()) and isinstance(policy, AllSlotsReady) and policy.timeout:
+            self._arm(node, policy.timeout, self._flush_join)  # the next partial set waits too
 
     # -- running routines ----------------------------------------------------------------------
 
@@ -283,9 +286,7 @@ class JobRun:
                     if spec.is_async:
                         await spec.routine.run(ctx, inputs)
                     else:
-                        await anyio.to_thread.run_sync(
-                            spec.routine.run, ctx, inputs, limiter=self.worker.limiter
-                        )
+                        await self._run_in_thread(spec, ctx, inputs)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -324,6 +325,20 @@ class JobRun:
             if self._live():
                 self._pump(node)
                 self._check_done()
+
+    async def _run_in_thread(
+        self, spec: CompiledRoutine, ctx: RoutineContext, inputs: Inputs
+    ) -> None:
+        """Run sync logic in the bounded pool. A thread cannot be interrupted, so on
+        cancellation wait for it to end (its output is then discarded) before re-raising."""
+        call = asyncio.ensure_future(
+            anyio.to_thread.run_sync(spec.routine.run, ctx, inputs, limiter=self.worker.limiter)
+        )
+        try:
+            await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await asyncio.wait([call])
+            raise
 
     def _routine_failed(self, node: _Node, exc: Exception) -> None:
         routine_id = node.spec.routine_id
@@ -442,7 +457,10 @@ class JobRun:
     async def _persist_and_announce(self) -> None:
         job = self.job
         # Durable before announced: whoever sees job.completed can read the final job.
-        await self.worker.store.save_job(job)
+        try:
+            await self.worker.store.save_job(job)
+        except Exception:
+            log.exception("could not store the final state of job %s", job.job_id)
         event_type = {
             JobStatus.COMPLETED: EventType.JOB_COMPLETED,
             JobStatus.FAILED: EventType.JOB_FAILED,

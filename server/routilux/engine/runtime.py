@@ -164,6 +164,8 @@ class Runtime:
         if not self._started:
             return
         self._started = False
+        for worker in self._workers.values():
+            worker.closing = True
         for run in list(self._runs.values()):
             if run.job.status in (JobStatus.QUEUED,):
                 continue  # queued jobs are picked up again on the next start

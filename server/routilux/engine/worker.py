@@ -48,6 +48,7 @@ class WorkerRun:
         self._queue: deque[JobRun] = deque()
         self._active: dict[str, JobRun] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.closing = False  # set on shutdown: queued jobs stay queued for the next start
 
     @property
     def worker_id(self) -> str:
@@ -82,7 +83,12 @@ class WorkerRun:
         return True
 
     def _start_queued(self) -> None:
-        while self._queue and not self.paused and len(self._active) < self.worker.concurrency:
+        while (
+            self._queue
+            and not self.closing
+            and not self.paused
+            and len(self._active) < self.worker.concurrency
+        ):
             run = self._queue.popleft()
             self._active[run.job.job_id] = run
             run.start()

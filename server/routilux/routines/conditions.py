@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from routilux.engine.expressions import Condition, ExpressionError
+from routilux.engine.expressions import MAX_EXPRESSION_LENGTH, Condition, ExpressionError
 
 
 def _check(source: str) -> str:
@@ -25,7 +25,7 @@ ConditionSource = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=4000,
+        max_length=MAX_EXPRESSION_LENGTH,
         description="A CEL expression over the payload, which is the variable `data`.",
         examples=["data.amount > 100", "has(data.user) && data.user.active"],
     ),

@@ -10,13 +10,18 @@ from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineConte
 from routilux.routines.errors import RoutineFailure
 
 
-class Identity(Routine[RoutineConfig]):
+class IdentityConfig(RoutineConfig):
+    """Identity takes no configuration."""
+
+
+class Identity(Routine[IdentityConfig]):
     type_name = "Identity"
     description = (
         "Emits every payload it receives on `output`, unchanged. Useful as an explicit entry "
         "point, to fan one event out to several routines, or as a placeholder while a flow is "
         "being built."
     )
+    config_model = IdentityConfig
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         ctx.emit("output", inputs.payload)

@@ -9,8 +9,10 @@ import jsonschema
 from jsonschema import Draft202012Validator
 from pydantic import ConfigDict, Field, field_validator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
+from routilux.routines.errors import RoutineFailure
 
 
 class SchemaValidatorConfig(RoutineConfig):
@@ -65,7 +67,15 @@ class SchemaValidator(Routine[SchemaValidatorConfig]):
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         payload = inputs.payload
-        errors = sorted(self._validator.iter_errors(payload), key=lambda e: _path_order(e.path))
+        try:
+            # Sorted because the validator reports in schema order, which users do not see.
+            errors = sorted(self._validator.iter_errors(payload), key=lambda e: _path_order(e.path))
+        except Unresolvable as exc:
+            # Found only when a payload reaches the reference: resolution is lazy.
+            raise RoutineFailure(
+                f"the schema's $ref {exc.ref!r} cannot be resolved: "
+                "only references inside the schema are supported"
+            ) from None
         if not errors:
             ctx.emit("valid", payload)
             return

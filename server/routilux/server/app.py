@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -69,11 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         separate_input_output_schemas=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
-    for module in (flows, jobs, workers, breakpoints, routine_types, health):
-        app.include_router(module.router)
-    _name_operations(app)
+    routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health)]
+    for router in routers:
+        app.include_router(router)
+    # For the Allow header of a 405: every route's path pattern and methods.
+    app.state.routes = [
+        (route.path_regex, route.methods)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     errors.install(app)
     _mount_docs(app)
 
@@ -95,14 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _name_operations(app: FastAPI) -> None:
-    """operationId = the function's name; summary = its docstring's first line."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            route.operation_id = route.name
-            doc = inspect.getdoc(route.endpoint) or ""
-            route.summary = doc.splitlines()[0].rstrip(".") if doc else route.name
-            route.description = doc
+def operation_id(route: APIRoute) -> str:
+    """operationId = the route function's name, so the client reads ``flows.create_flow``."""
+    return route.name
 
 
 def _mount_docs(app: FastAPI) -> None:

@@ -138,6 +138,18 @@ def _domain_errors(exc: engine.RoutiluxError) -> list[ProblemError] | None:
     return None
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods = {
+        m
+        for regex, route_methods in request.app.state.routes
+        for m in route_methods
+        if regex.match(path)
+    }
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem response."""
 
@@ -177,11 +189,11 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         if exc.status_code == 404:
             detail = f"no resource at {request.url.path}"
-        elif exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem_response(
-            request, exc.status_code, code, detail, headers=dict(exc.headers or {})
-        )
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request, exc.status_code, code, detail, headers=headers)
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(engine.RoutiluxError, on_domain_error)

@@ -33,7 +33,10 @@ Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`. 
 
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("create_flow", "201"): {
-        "GetFlow": {"operationId": "get_flow", "parameters": {"flow_id": "$response.body#/flow_id"}},
+        "GetFlow": {
+            "operationId": "get_flow",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
         "ExecuteFlow": {
             "operationId": "execute_flow",
             "parameters": {"flow_id": "$response.body#/flow_id"},
@@ -113,6 +116,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema["security"] = [{SECURITY_SCHEME: []}]
     for path_item in schema["paths"].values():
         for operation in path_item.values():
+            description = operation.get("description", "")
+            operation["summary"] = description.split("\n", 1)[0].rstrip(".")
             if PUBLIC_TAGS.intersection(operation.get("tags", [])):
                 operation["security"] = []
             for status, response in operation["responses"].items():

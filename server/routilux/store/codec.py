@@ -33,6 +33,8 @@ from routilux.engine.spec import FlowSpec
 from routilux.engine.store import Idempotency
 
 Row = dict[str, Any]
+# A row as read back; SQLAlchemy's RowMapping is keyed by name (or column).
+RowIn = Mapping[Any, Any]
 
 
 class RawJson(str):
@@ -59,7 +61,8 @@ def serialize(value: Any) -> str:
 
 
 def deserialize(text: str | bytes) -> Any:
-    return orjson.loads(text)
+    # The standard library, not orjson: orjson turns integers beyond 64 bits into floats.
+    return json.loads(text)
 
 
 # -- jobs ---------------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def job_row(job: Job) -> Row:
     }
 
 
-def job_from_row(row: Mapping[str, Any]) -> Job:
+def job_from_row(row: RowIn) -> Job:
     error = row["error"]
     paused = row["paused_at"]
     return Job(
@@ -162,7 +165,7 @@ def flow_row(flow: FlowRecord) -> Row:
     }
 
 
-def flow_from_row(row: Mapping[str, Any]) -> FlowRecord:
+def flow_from_row(row: RowIn) -> FlowRecord:
     return FlowRecord(
         flow_id=row["flow_id"],
         spec=FlowSpec.model_validate(row["spec"]),
@@ -186,7 +189,7 @@ def worker_row(worker: Worker) -> Row:
     }
 
 
-def worker_from_row(row: Mapping[str, Any]) -> Worker:
+def worker_from_row(row: RowIn) -> Worker:
     return Worker(
         worker_id=row["worker_id"],
         flow_id=row["flow_id"],
@@ -215,7 +218,7 @@ def breakpoint_row(bp: Breakpoint) -> Row:
     }
 
 
-def breakpoint_from_row(row: Mapping[str, Any]) -> Breakpoint:
+def breakpoint_from_row(row: RowIn) -> Breakpoint:
     return Breakpoint(
         breakpoint_id=row["breakpoint_id"],
         flow_id=row["flow_id"],
@@ -245,7 +248,7 @@ def event_row(event: Event) -> Row:
     }
 
 
-def event_from_row(row: Mapping[str, Any]) -> Event:
+def event_from_row(row: RowIn) -> Event:
     return Event(
         id=row["id"],
         type=EventType(row["type"]),

@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -34,7 +35,9 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
-def create(url: URL, *, pool_size: int, synchronous: str = "FULL", read_only: bool = False) -> Engine:
+def create(
+    url: URL, *, pool_size: int, synchronous: str = "FULL", read_only: bool = False
+) -> Engine:
     """An engine whose every connection is set up for the store (no I/O happens here)."""
     options: dict[str, Any] = {
         "json_serializer": codec.serialize,
@@ -96,16 +99,13 @@ def insert_ignore(connection: Connection, table: Table) -> Insert:
     return _insert(connection, table).on_conflict_do_nothing()
 
 
-def _insert(connection: Connection, table: Table) -> Any:
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    # Both dialects spell upserts the same way; others would need their own (MERGE, ...).
     name = connection.dialect.name
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
+        return sqlite.insert(table)
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
+        return postgresql.insert(table)
     raise NotImplementedError(f"SqlStore supports SQLite and PostgreSQL, not {name}")
 
 

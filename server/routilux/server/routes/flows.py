@@ -46,9 +46,7 @@ def _media_type(request: Request) -> Literal["json", "yaml"]:
 async def list_flows(runtime: RuntimeDep, limit: Limit = 50, cursor: Cursor = None) -> FlowPage:
     """List flows, newest first."""
     records = runtime.list_flows()
-    page, next_cursor = page_in_memory(
-        records, lambda r: (r.created_at, r.flow_id), limit, cursor
-    )
+    page, next_cursor = page_in_memory(records, lambda r: (r.created_at, r.flow_id), limit, cursor)
     return FlowPage(items=[to_flow(r) for r in page], next_cursor=next_cursor, total=len(records))
 
 

@@ -1,0 +1,89 @@
+"""The ``routilux`` command. ``serve`` starts the server; the other commands talk to one."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from routilux import __version__
+
+app = typer.Typer(
+    name="routilux",
+    help="Routilux: run event-driven workflows, and talk to a Routilux server.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the embedded SQLite database [data].")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy database URL (overrides --data-dir).")
+    ] = None,
+    api_key: Annotated[
+        list[str] | None, typer.Option("--api-key", help="An accepted API key (repeatable).")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
+) -> None:
+    """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
+    import uvicorn
+
+    from routilux.server import Settings, create_app
+
+    overrides: dict[str, object] = {
+        name: value
+        for name, value in {
+            "host": host,
+            "port": port,
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "api_keys": api_key,
+            "log_level": log_level,
+        }.items()
+        if value is not None
+    }
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.auth_enabled and not is_loopback(settings.host):
+        typer.echo(
+            f"refusing to listen on {settings.host} without an API key: anyone who can reach "
+            "it could run flows. Set ROUTILUX_API_KEYS=<key>[,<key>...] or pass --api-key, or "
+            "listen on 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    sys.exit(app())

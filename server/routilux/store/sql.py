@@ -1,0 +1,316 @@
+"""``SqlStore``: the engine's :class:`~routilux.engine.store.Store` on SQLAlchemy, plus the reads
+the HTTP layer needs.
+
+Writes go to the group-commit :class:`~routilux.store.writer.Writer`. Reads run in worker threads
+(``anyio.to_thread``) on pooled connections, so the event loop never waits on the database; with
+SQLite in WAL mode readers see the last commit and never block the writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+import anyio
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
+
+from routilux.engine.clock import utcnow
+from routilux.engine.events import Event, EventFilter
+from routilux.engine.models import (
+    UNFINISHED_JOB_STATUSES,
+    Breakpoint,
+    FlowRecord,
+    Job,
+    JobStatus,
+    Worker,
+)
+from routilux.engine.store import Idempotency, StoredState
+from routilux.store import codec, database, tables
+from routilux.store.retention import Retention
+from routilux.store.writer import Kind, Writer
+
+T = TypeVar("T")
+
+
+class StoreClosed(RuntimeError):
+    """The store is not open (not yet, or no longer)."""
+
+
+@dataclass
+class JobPage:
+    """One page of jobs, newest first. Pass ``next_cursor`` back for the next page."""
+
+    items: list[Job]
+    next_cursor: int | None
+    total: int
+
+
+class SqlStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        events_per_job: int = 10_000,
+        events_total: int = 1_000_000,
+        idempotency_ttl: float = 86_400.0,
+        prune_interval: float = 5.0,
+        readers: int = 8,
+    ) -> None:
+        self.url = database.parse(url)
+        self.idempotency_ttl = idempotency_ttl
+        self._write_engine = database.create(self.url, pool_size=1, synchronous=sqlite_synchronous)
+        self._read_engine = database.create(
+            self.url, pool_size=readers, synchronous=sqlite_synchronous, read_only=True
+        )
+        self._readers = anyio.CapacityLimiter(readers)
+        retention = Retention(
+            events_per_job=events_per_job,
+            events_total=events_total,
+            idempotency_ttl=idempotency_ttl,
+        )
+        self._writer = Writer(self._write_engine, retention, prune_interval=prune_interval)
+        self._state: Literal["new", "open", "closed"] = "new"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the data directory, migrate the schema to the newest revision, start writing."""
+        if self._state == "open":
+            return
+        if self._state == "closed":
+            raise StoreClosed("a closed store cannot be opened again; make a new one")
+        await anyio.to_thread.run_sync(self._prepare)
+        self._writer.start()
+        self._state = "open"
+
+    def _prepare(self) -> None:
+        database.ensure_directory(self.url)
+        database.migrate(self._write_engine)
+
+    async def close(self) -> None:
+        """Commit everything queued, stop the writer and release connections. Idempotent."""
+        if self._state == "closed":
+            return
+        was_open = self._state == "open"
+        self._state = "closed"
+        await anyio.to_thread.run_sync(self._shutdown, was_open)
+
+    def _shutdown(self, writer_running: bool) -> None:
+        if writer_running:
+            self._writer.stop()
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a query (for readiness checks)."""
+        if self._state == "closed":
+            raise StoreClosed("the store is closed")
+        await anyio.to_thread.run_sync(self._ping, limiter=self._readers)
+
+    def _ping(self) -> None:
+        with self._read_engine.connect() as conn:
+            conn.execute(select(literal(1))).scalar_one()
+
+    # -- engine protocol: writes ---------------------------------------------------------------
+
+    async def save_flow(self, flow: FlowRecord) -> None:
+        await self._durable(Kind.FLOW, codec.flow_row(flow))
+
+    async def delete_flow(self, flow_id: str) -> None:
+        await self._durable(Kind.FLOW_DELETE, flow_id)
+
+    async def save_breakpoint(self, breakpoint: Breakpoint) -> None:
+        await self._durable(Kind.BREAKPOINT, codec.breakpoint_row(breakpoint))
+
+    async def delete_breakpoint(self, breakpoint_id: str) -> None:
+        await self._durable(Kind.BREAKPOINT_DELETE, breakpoint_id)
+
+    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None:
+        """The job (and its idempotency key) in one transaction, committed before returning."""
+        key = None
+        if idempotency is not None:
+            key = codec.idempotency_row(idempotency, job.job_id, utcnow())
+        await self._durable(Kind.JOB_INSERT, (codec.job_row(job), key))
+
+    async def save_job(self, job: Job) -> None:
+        await self._durable(Kind.JOB, codec.job_row(job))
+
+    def save_job_later(self, job: Job) -> None:
+        if self._state == "open":
+            self._writer.submit(Kind.JOB, codec.job_row(job))
+
+    def save_worker_later(self, worker: Worker) -> None:
+        if self._state == "open":
+            self._writer.submit(Kind.WORKER, codec.worker_row(worker))
+
+    def save_event_later(self, event: Event) -> None:
+        if self._state == "open":
+            self._writer.submit(Kind.EVENT, codec.event_row(event))
+
+    async def save_idempotency(self, idempotency: Idempotency, resource_id: str) -> None:
+        row = codec.idempotency_row(idempotency, resource_id, utcnow())
+        await self._durable(Kind.IDEMPOTENCY, row)
+
+    async def flush(self) -> None:
+        """Return once everything written before this call is committed."""
+        if self._state == "open":
+            await self._writer.submit_durable(Kind.BARRIER, None)
+
+    async def prune(self) -> None:
+        """Apply retention now (it also runs every ``prune_interval`` seconds)."""
+        self._check_open()
+        await self._writer.submit_durable(Kind.PRUNE, None)
+
+    async def _durable(self, kind: Kind, payload: Any) -> None:
+        self._check_open()
+        await self._writer.submit_durable(kind, payload)
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise StoreClosed(f"the store is {'closed' if self._state == 'closed' else 'not open'}")
+
+    # -- engine protocol: reads ----------------------------------------------------------------
+
+    async def load(self) -> StoredState:
+        await self.flush()
+        return await self._read(_load)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        def query(conn: Connection) -> Job | None:
+            row = conn.execute(select(tables.jobs).where(tables.jobs.c.job_id == job_id))
+            found = row.mappings().first()
+            return codec.job_from_row(found) if found is not None else None
+
+        return await self._read(query)
+
+    # -- reads for the HTTP layer --------------------------------------------------------------
+
+    async def list_jobs(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        statuses: Sequence[JobStatus] = (),
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> JobPage:
+        """Newest first. ``total`` counts every match of the filters, whatever the cursor."""
+        jobs = tables.jobs
+        where: list[ColumnElement[bool]] = []
+        if flow_id is not None:
+            where.append(jobs.c.flow_id == flow_id)
+        if worker_id is not None:
+            where.append(jobs.c.worker_id == worker_id)
+        wanted = sorted({JobStatus(s).value for s in statuses})
+        if len(wanted) == 1:
+            where.append(jobs.c.status == wanted[0])
+        elif wanted:
+            where.append(jobs.c.status.in_(wanted))
+        if created_after is not None:
+            where.append(jobs.c.created_at > created_after)
+        if created_before is not None:
+            where.append(jobs.c.created_at < created_before)
+        page = select(jobs).where(*where)
+        if cursor is not None:
+            page = page.where(jobs.c.seq < cursor)
+        page = page.order_by(jobs.c.seq.desc()).limit(limit + 1)
+        count = select(func.count()).select_from(jobs).where(*where)
+
+        def query(conn: Connection) -> JobPage:
+            rows = conn.execute(page).mappings().all()
+            total = conn.execute(count).scalar_one()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [codec.job_from_row(row) for row in rows]
+            return JobPage(items, rows[-1]["seq"] if more and rows else None, int(total))
+
+        return await self._read(query)
+
+    async def list_job_events(
+        self, job_id: str, *, after: int = 0, limit: int = 100
+    ) -> list[Event]:
+        """A job's events in id order, those with an id above ``after``."""
+        events = tables.events
+        stmt = (
+            select(events)
+            .where(events.c.job_id == job_id, events.c.id > after)
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+        return await self._read(lambda conn: _events(conn, stmt))
+
+    async def list_events(
+        self, *, after: int, filters: Sequence[EventFilter] = (), limit: int = 1000
+    ) -> list[Event]:
+        """Events above ``after`` in id order, matching any filter (all events without one)."""
+        events = tables.events
+        stmt = select(events).where(events.c.id > after)
+        clauses = [_filter_clause(f) for f in filters]
+        if clauses and all(c is not None for c in clauses):
+            stmt = stmt.where(or_(*(c for c in clauses if c is not None)))
+        stmt = stmt.order_by(events.c.id).limit(limit)
+        return await self._read(lambda conn: _events(conn, stmt))
+
+    async def find_idempotency(self, key: str, scope: str) -> tuple[str, str] | None:
+        """(fingerprint, resource_id) of a key that has not expired, else None."""
+        keys = tables.idempotency
+        cutoff = utcnow() - timedelta(seconds=self.idempotency_ttl)
+        stmt = select(keys.c.fingerprint, keys.c.resource_id).where(
+            keys.c.key == key, keys.c.scope == scope, keys.c.created_at >= cutoff
+        )
+
+        def query(conn: Connection) -> tuple[str, str] | None:
+            row = conn.execute(stmt).first()
+            return (row[0], row[1]) if row is not None else None
+
+        return await self._read(query)
+
+    async def _read(self, query: Callable[[Connection], T]) -> T:
+        self._check_open()
+        return await anyio.to_thread.run_sync(self._run_read, query, limiter=self._readers)
+
+    def _run_read(self, query: Callable[[Connection], T]) -> T:
+        with self._read_engine.connect() as conn:
+            return query(conn)
+
+
+def _load(conn: Connection) -> StoredState:
+    jobs = tables.jobs
+    unfinished = [s.value for s in UNFINISHED_JOB_STATUSES]
+    job_rows = (
+        conn.execute(select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.seq))
+        .mappings()
+        .all()
+    )
+    return StoredState(
+        flows=[codec.flow_from_row(r) for r in conn.execute(select(tables.flows)).mappings()],
+        workers=[codec.worker_from_row(r) for r in conn.execute(select(tables.workers)).mappings()],
+        breakpoints=[
+            codec.breakpoint_from_row(r)
+            for r in conn.execute(select(tables.breakpoints)).mappings()
+        ],
+        unfinished_jobs=[codec.job_from_row(r) for r in job_rows],
+        last_event_id=int(conn.execute(select(func.max(tables.events.c.id))).scalar() or 0),
+    )
+
+
+def _events(conn: Connection, stmt: Any) -> list[Event]:
+    return [codec.event_from_row(r) for r in conn.execute(stmt).mappings()]
+
+
+def _filter_clause(f: EventFilter) -> ColumnElement[bool] | None:
+    """The SQL of one filter; None when it matches everything."""
+    events = tables.events
+    parts: list[ColumnElement[bool]] = []
+    if f.flow_ids:
+        parts.append(events.c.flow_id.in_(sorted(f.flow_ids)))
+    if f.job_ids:
+        parts.append(events.c.job_id.in_(sorted(f.job_ids)))
+    if f.types:
+        parts.append(events.c.type.in_(sorted(str(t) for t in f.types)))
+    return and_(*parts) if parts else None

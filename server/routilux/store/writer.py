@@ -1,0 +1,253 @@
+"""The group-commit writer: one thread, one connection, one transaction per batch.
+
+Callers on the event loop append entries to a queue and return at once. The thread takes
+everything queued, writes it in one transaction (rows of the same record coalesce, last state
+wins; events go in with one executemany), commits, and only then resolves the futures of the
+durable entries in that batch. A thousand concurrent ``await insert_job(...)`` thus cost a handful
+of commits (and fsyncs) instead of a thousand.
+
+If a batch fails, its entries are retried one per transaction, so one bad entry fails only its
+own caller; write-behind entries that still fail are logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete
+
+from routilux.store import database, tables
+from routilux.store.retention import Retention
+
+log = logging.getLogger("routilux.store")
+
+Row = dict[str, Any]
+
+
+class Kind(IntEnum):
+    FLOW = 1
+    FLOW_DELETE = 2
+    BREAKPOINT = 3
+    BREAKPOINT_DELETE = 4
+    WORKER = 5
+    JOB = 6
+    JOB_INSERT = 7  # payload: (job row, idempotency row or None), committed together
+    IDEMPOTENCY = 8
+    EVENT = 9
+    BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
+    PRUNE = 11  # resolves after a full retention pass
+
+
+Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
+
+
+class WriterClosed(RuntimeError):
+    pass
+
+
+class Writer:
+    def __init__(self, engine: Engine, retention: Retention, *, prune_interval: float) -> None:
+        self._engine = engine
+        self._retention = retention
+        self._prune_interval = prune_interval
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[Entry] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # -- the event loop's side ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="routilux-store-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, kind: Kind, payload: Any) -> None:
+        """Write-behind: queued, committed with the next batch; nobody waits."""
+        with self._cond:
+            if self._stopping:
+                log.debug("store closed; dropping a %s write", kind.name)
+                return
+            self._queue.append((kind, payload, None))
+            if len(self._queue) == 1:
+                self._cond.notify()
+
+    def submit_durable(self, kind: Kind, payload: Any) -> asyncio.Future[None]:
+        """Queued like any write; the future resolves once its batch is committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with self._cond:
+            if self._stopping:
+                raise WriterClosed("the store is closed")
+            self._queue.append((kind, payload, future))
+            if len(self._queue) == 1:
+                self._cond.notify()
+        return future
+
+    def stop(self) -> None:
+        """Commit what is queued, then end the thread (blocking: call it from a thread)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    # -- the writer thread ----------------------------------------------------------------------
+
+    def _take(self, timeout: float) -> tuple[list[Entry], bool]:
+        with self._cond:
+            if not self._queue and not self._stopping and timeout > 0:
+                self._cond.wait(timeout)
+            entries, self._queue = self._queue, []
+            return entries, self._stopping
+
+    def _run(self) -> None:
+        while True:
+            try:
+                with self._engine.connect() as conn:
+                    self._retention.open(conn)
+                    self._serve(conn)
+                    return
+            except Exception as exc:
+                # The database is unreachable: fail whoever waits rather than hang them.
+                log.exception("store writer lost its connection; retrying")
+                entries, stopping = self._take(0)
+                _settle(entries, exc)
+                if stopping:
+                    return
+                time.sleep(1.0)
+
+    def _serve(self, conn: Connection) -> None:
+        next_prune = time.monotonic() + self._prune_interval
+        more = False
+        while True:
+            wait = 0.0 if more else next_prune - time.monotonic()
+            entries, stopping = self._take(wait)
+            prune_waiters = [e for e in entries if e[0] is Kind.PRUNE]
+            if entries:
+                self._write(conn, entries)
+            if more or prune_waiters or time.monotonic() >= next_prune:
+                more = self._prune(conn, full=bool(prune_waiters))
+                next_prune = time.monotonic() + self._prune_interval
+                _settle(prune_waiters, None)
+            if stopping:
+                return
+
+    def _write(self, conn: Connection, entries: list[Entry]) -> None:
+        try:
+            with conn.begin():
+                written = _apply(conn, entries)
+        except Exception:
+            log.warning(
+                "a batch of %d writes failed; retrying one by one", len(entries), exc_info=True
+            )
+            self._write_one_by_one(conn, entries)
+            return
+        self._retention.note(written)
+        _settle((e for e in entries if e[0] is not Kind.PRUNE), None)
+
+    def _write_one_by_one(self, conn: Connection, entries: list[Entry]) -> None:
+        for entry in entries:
+            try:
+                with conn.begin():
+                    written = _apply(conn, [entry])
+            except Exception as exc:
+                if entry[2] is None:
+                    log.exception("dropping a %s write that cannot be committed", entry[0].name)
+                _settle([entry], exc)
+                continue
+            self._retention.note(written)
+            if entry[0] is not Kind.PRUNE:
+                _settle([entry], None)
+
+    def _prune(self, conn: Connection, *, full: bool) -> bool:
+        try:
+            more = self._retention.prune(conn)
+            while full and more:
+                more = self._retention.prune(conn)
+            return more
+        except Exception:
+            log.exception("pruning the store failed")
+            return False
+
+
+def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
+    """Write entries in the caller's transaction, coalesced per record; return the event rows."""
+    flows: dict[str, Row | None] = {}
+    breakpoints: dict[str, Row | None] = {}
+    workers: dict[str, Row] = {}
+    jobs: dict[str, Row] = {}
+    keys: dict[tuple[str, str], Row] = {}
+    events: list[Row] = []
+    for kind, payload, _ in entries:
+        if kind is Kind.EVENT:
+            events.append(payload)
+        elif kind is Kind.JOB:
+            jobs[payload["job_id"]] = payload
+        elif kind is Kind.WORKER:
+            workers[payload["worker_id"]] = payload
+        elif kind is Kind.JOB_INSERT:
+            job, key = payload
+            jobs[job["job_id"]] = job
+            if key is not None:
+                keys[(key["key"], key["scope"])] = key
+        elif kind is Kind.IDEMPOTENCY:
+            keys[(payload["key"], payload["scope"])] = payload
+        elif kind is Kind.FLOW:
+            flows[payload["flow_id"]] = payload
+        elif kind is Kind.FLOW_DELETE:
+            flows[payload] = None
+        elif kind is Kind.BREAKPOINT:
+            breakpoints[payload["breakpoint_id"]] = payload
+        elif kind is Kind.BREAKPOINT_DELETE:
+            breakpoints[payload] = None
+    _put(conn, tables.flows, "flow_id", flows)
+    _put(conn, tables.breakpoints, "breakpoint_id", breakpoints)
+    _put(conn, tables.workers, "worker_id", workers)
+    # Jobs first seen in this batch get their seq in the order they were queued.
+    _put(conn, tables.jobs, "job_id", jobs)
+    if keys:
+        conn.execute(
+            database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
+        )
+    if events:
+        conn.execute(database.insert_ignore(conn, tables.events), events)
+    return events
+
+
+def _put(conn: Connection, table: Table, key: str, rows: Mapping[str, Row | None]) -> None:
+    if not rows:
+        return
+    gone = [k for k, row in rows.items() if row is None]
+    if gone:
+        conn.execute(delete(table).where(table.c[key].in_(gone)))
+    kept = [row for row in rows.values() if row is not None]
+    if kept:
+        conn.execute(database.upsert(conn, table, [key]), kept)
+
+
+def _settle(entries: Iterable[Entry], exc: BaseException | None) -> None:
+    """Resolve the waiting futures of ``entries`` on their loops, one callback per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _, _, future in entries:
+        if future is not None:
+            by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, futures, exc)
+        except RuntimeError:
+            pass  # the loop is closed: nobody is waiting any more
+
+
+def _resolve(futures: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue  # the caller was cancelled; the write happened regardless
+        if exc is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exc)

@@ -1,0 +1,123 @@
+"""A live server for end-to-end tests: ``routilux serve`` in a subprocess on 127.0.0.1 and a free
+port, with a fresh database, stopped (and reaped) when the test is done."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    api_key: str | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://", 1)
+
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key} if self.api_key else {}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _wait_ready(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            response = httpx.get(f"{server.base_url}/api/v1/health/ready", timeout=1)
+            if response.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"server not ready after {timeout} s:\n{server.log()}")
+
+
+def start_server(
+    data_dir: Path,
+    *,
+    api_key: str | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> LiveServer:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / f"server-{port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "routilux",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--log-level",
+        "warning",
+    ]
+    if api_key:
+        command += ["--api-key", api_key]
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ROUTILUX_")},
+        "PYTHONPATH": str(ROOT / "server"),
+        **(env or {}),
+    }
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=data_dir
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, api_key)
+    try:
+        _wait_ready(server, timeout=30)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: LiveServer, sig: int = signal.SIGTERM) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(sig)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+
+
+@contextmanager
+def live_server(data_dir: Path, **kwargs: object) -> Iterator[LiveServer]:
+    server = start_server(data_dir, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        stop_server(server)

@@ -1,0 +1,61 @@
+"""A restart on the same database finds every flow, job, breakpoint and worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.server.conftest import PIPELINE, SLOW, AppFactory, finished, runtime_of
+
+
+async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
+    make_client: AppFactory,
+) -> None:
+    async with make_client() as client:
+        await client.post("/api/v1/flows", json=PIPELINE)
+        await client.post("/api/v1/flows", json={**SLOW, "execution": {"concurrency": 1}})
+        bp = (
+            await client.post(
+                "/api/v1/breakpoints", json={"flow_id": "pipeline", "routine_id": "adults"}
+            )
+        ).json()
+        done = (
+            await client.post("/api/v1/flows/pipeline/execute", json={"data": {"age": 5}})
+        ).json()
+        await client.delete(f"/api/v1/breakpoints/{bp['breakpoint_id']}")
+        bp = (
+            await client.post(
+                "/api/v1/breakpoints", json={"flow_id": "pipeline", "routine_id": "shape"}
+            )
+        ).json()
+        await finished(client, done["job_id"])
+        running = (await client.post("/api/v1/flows/slow/execute", json={"data": {}})).json()
+        queued = (await client.post("/api/v1/flows/slow/execute", json={"data": {}})).json()
+        at_bp = (
+            await client.post("/api/v1/flows/pipeline/execute", json={"data": {"age": 9}})
+        ).json()
+        runtime = runtime_of(client)
+        async with asyncio.timeout(5):
+            while (await runtime.get_job(running["job_id"])).status != "running" or (
+                await runtime.get_job(at_bp["job_id"])
+            ).status != "paused":
+                await asyncio.sleep(0.001)
+
+    async with make_client() as client:
+        flows = (await client.get("/api/v1/flows")).json()
+        assert {f["flow_id"] for f in flows["items"]} == {"pipeline", "slow"}
+        assert (await client.get(f"/api/v1/breakpoints/{bp['breakpoint_id']}")).status_code == 200
+        workers = (await client.get("/api/v1/workers")).json()
+        assert workers["total"] == 2
+        jobs = {j["job_id"]: j for j in (await client.get("/api/v1/jobs")).json()["items"]}
+        assert jobs[done["job_id"]]["status"] == "completed"
+        assert jobs[done["job_id"]]["output"] == {"adults.rejected": [{"name": None, "age": 5}]}
+        for interrupted in (running, at_bp):
+            job = jobs[interrupted["job_id"]]
+            assert job["status"] == "failed" and job["error"]["code"] == "interrupted"
+        # The queued job never started, so it runs now, exactly as asked (a 30 s delay: cancel).
+        assert jobs[queued["job_id"]]["status"] in ("queued", "running")
+        assert not [
+            j for j in jobs.values() if j["status"] == "running" and j["job_id"] != queued["job_id"]
+        ]
+        await client.post(f"/api/v1/jobs/{queued['job_id']}/cancel")
+        assert (await finished(client, queued["job_id"]))["status"] == "cancelled"

@@ -1,0 +1,195 @@
+"""Opening, closing, durability, write-behind, load() and ping()."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
+import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from routilux.engine.models import UNFINISHED_JOB_STATUSES, JobStatus
+from routilux.store import SqlStore, StoreClosed
+from tests.store.conftest import StoreFactory, make_event, make_job
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_open_creates_the_directory(tmp_path: Path, open_store: StoreFactory) -> None:
+    await open_store(f"sqlite:///{tmp_path / 'a' / 'b' / 'c.db'}")
+    assert (tmp_path / "a" / "b" / "c.db").is_file()
+
+
+async def test_durable_insert_survives_reopen(db_url: str, open_store: StoreFactory) -> None:
+    store = await open_store()
+    job = make_job(1)
+    await store.insert_job(job)
+    await store.close()
+    reopened = await open_store()
+    assert await reopened.get_job(job.job_id) == job
+
+
+async def test_write_behind_visible_after_flush(store: SqlStore) -> None:
+    job = make_job(1)
+    await store.insert_job(job)
+    job.status = JobStatus.RUNNING
+    store.save_job_later(job)
+    for i in range(1, 51):
+        store.save_event_later(make_event(i, job_id=job.job_id))
+    await store.flush()
+    stored = await store.get_job(job.job_id)
+    assert stored is not None and stored.status is JobStatus.RUNNING
+    assert len(await store.list_job_events(job.job_id, limit=1000)) == 50
+
+
+async def test_close_commits_write_behind(open_store: StoreFactory) -> None:
+    store = await open_store()
+    job = make_job(1)
+    await store.insert_job(job)
+    job.status = JobStatus.COMPLETED
+    store.save_job_later(job)
+    store.save_event_later(make_event(1, job_id=job.job_id))
+    await store.close()
+    reopened = await open_store()
+    stored = await reopened.get_job(job.job_id)
+    assert stored is not None and stored.status is JobStatus.COMPLETED
+    assert (await reopened.load()).last_event_id == 1
+
+
+async def test_writes_of_one_job_coalesce_last_wins(store: SqlStore) -> None:
+    job = make_job(1)
+    pending = [asyncio.ensure_future(store.insert_job(job))]
+    for status in (JobStatus.RUNNING, JobStatus.PAUSED, JobStatus.RUNNING):
+        job.status = status
+        store.save_job_later(job)
+    job.status = JobStatus.COMPLETED
+    pending.append(asyncio.ensure_future(store.save_job(job)))
+    await asyncio.gather(*pending)
+    stored = await store.get_job(job.job_id)
+    assert stored is not None and stored.status is JobStatus.COMPLETED
+    assert (await store.list_jobs()).total == 1
+
+
+async def test_a_bad_write_fails_only_its_caller(store: SqlStore) -> None:
+    bad = make_job(2)
+    bad.flow_id = cast(str, None)  # violates NOT NULL
+    store.save_event_later(make_event(1, job_id="job_000001"))
+    results = await asyncio.gather(
+        store.insert_job(make_job(1)),
+        store.insert_job(bad),
+        store.insert_job(make_job(3)),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], IntegrityError)
+    assert [j.job_id for j in (await store.list_jobs()).items] == ["job_000003", "job_000001"]
+    assert len(await store.list_job_events("job_000001")) == 1
+
+
+async def test_many_concurrent_durable_writes(store: SqlStore) -> None:
+    jobs = [make_job(i) for i in range(500)]
+    await asyncio.gather(*(store.insert_job(job) for job in jobs))
+    page = await store.list_jobs(limit=500)
+    # Committed in the order they were queued: newest first is the reverse.
+    assert [j.job_id for j in page.items] == [j.job_id for j in reversed(jobs)]
+
+
+async def test_load_returns_unfinished_jobs_only(store: SqlStore) -> None:
+    for i, status in enumerate(JobStatus):
+        await store.insert_job(make_job(i, status=status))
+    for i in range(1, 4):
+        store.save_event_later(make_event(i * 10))
+    state = await store.load()
+    assert {j.status for j in state.unfinished_jobs} == set(UNFINISHED_JOB_STATUSES)
+    assert len(state.unfinished_jobs) == len(UNFINISHED_JOB_STATUSES)
+    assert state.last_event_id == 30
+
+
+async def test_empty_load(store: SqlStore) -> None:
+    state = await store.load()
+    assert (state.flows, state.workers, state.breakpoints, state.unfinished_jobs) == ([],) * 4
+    assert state.last_event_id == 0
+
+
+async def test_close_is_idempotent_and_final(store: SqlStore) -> None:
+    await store.ping()
+    await store.close()
+    await store.close()
+    with pytest.raises(StoreClosed):
+        await store.ping()
+    with pytest.raises(StoreClosed):
+        await store.insert_job(make_job(1))
+    with pytest.raises(StoreClosed):
+        await store.get_job("job_1")
+    store.save_event_later(make_event(1))  # dropped, never raises into the engine
+    await store.flush()
+    with pytest.raises(StoreClosed):
+        await store.open()
+
+
+async def test_unopened_store_refuses_work(db_url: str) -> None:
+    store = SqlStore(db_url)
+    with pytest.raises(StoreClosed):
+        await store.insert_job(make_job(1))
+    await store.close()
+
+
+async def test_ping_fails_when_unreachable(tmp_path: Path) -> None:
+    missing = SqlStore(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    with pytest.raises(OperationalError):
+        await missing.ping()
+    await missing.close()
+
+    read_only = SqlStore("sqlite:////proc/routilux-nonexistent/store.db")
+    with pytest.raises(OSError):
+        await read_only.open()
+    with pytest.raises(OperationalError):
+        await read_only.ping()
+    await read_only.close()
+
+
+def test_in_memory_sqlite_is_refused() -> None:
+    with pytest.raises(ValueError, match="SQLite file"):
+        SqlStore("sqlite://")
+
+
+_CHILD = """
+import asyncio, sys
+from routilux.engine.models import Job, JobStatus
+from routilux.engine.clock import utcnow
+from routilux.store import SqlStore
+
+async def main() -> None:
+    store = SqlStore(sys.argv[1])
+    await store.open()
+    await store.insert_job(Job("job_kill", "f", "w", JobStatus.QUEUED, {"a": 1}, utcnow()))
+    print("committed", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_committed_job_survives_kill(db_url: str, open_store: StoreFactory) -> None:
+    """A durable write that returned is on disk even if the process dies right after."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), *sys.path])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, db_url], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert child.stdout is not None
+        line = await asyncio.to_thread(child.stdout.readline)
+        assert line.strip() == "committed"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    store = await open_store()
+    job = await store.get_job("job_kill")
+    assert job is not None and job.input == {"a": 1}
