@@ -248,6 +248,10 @@ class Condition:
 
     __slots__ = ("_program", "_shape", "source")
 
+    source: str
+    _program: cel.Program
+    _shape: _Shape
+
     def __init__(self, source: str, program: cel.Program, shape: _Shape) -> None:
         self.source = source
         self._program = program
@@ -296,16 +300,14 @@ class Condition:
             )
         try:
             return self._program.execute(cel.Context(variables={_VARIABLE: payload}))
-        except KeyError as exc:
-            message = f"no such key: {exc}; use has() to test for optional fields"
-        except Exception as exc:
-            message = f"evaluation failed: {exc}"
         except BaseException as exc:
-            # A Rust panic arrives as pyo3's PanicException, which is not an Exception.
-            if type(exc).__name__ != "PanicException":
+            if not _library_failure(exc):
                 raise
-            message = f"evaluation failed: internal error in the CEL library: {exc}"
-        raise ExpressionError(message, expression=self.source)
+            if isinstance(exc, KeyError):
+                message = f"no such key: {exc}; use has() to test for optional fields"
+            else:
+                message = f"evaluation failed: {exc}"
+            raise ExpressionError(message, expression=self.source) from None
 
     def _cost(self, meter: _Meter) -> int:
         # Sizes in values; literals in the source count as payload.
@@ -342,7 +344,9 @@ def _compile(source: str) -> Condition:
         raise ExpressionError(f"the expression is too complex: {exc}", expression=source) from None
     try:
         program = cel.compile(source)
-    except Exception as exc:
+    except BaseException as exc:
+        if not _library_failure(exc):
+            raise
         detail = _parse_detail(exc, source)
         raise ExpressionError(f"invalid syntax: {detail}", expression=source) from None
     if unknown := sorted(set(program.variables()) - {_VARIABLE} - _CONSTANTS - shape.binders):
@@ -365,7 +369,12 @@ def _compile(source: str) -> Condition:
     return condition
 
 
-def _parse_detail(exc: Exception, source: str) -> str:
+def _library_failure(exc: BaseException) -> bool:
+    # A Rust panic reaches Python as pyo3's PanicException, which is not an Exception.
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _parse_detail(exc: BaseException, source: str) -> str:
     # The library repeats the whole source before the located error; keep only the error.
     text = str(exc)
     prefix = f"Failed to parse expression '{source}': "

@@ -72,7 +72,7 @@ class MemoryStore:
         self.workers: dict[str, Worker] = {}
         self.breakpoints: dict[str, Breakpoint] = {}
         self.jobs: dict[str, Job] = {}
-        self.idempotency: dict[str, tuple[Idempotency, str]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[Idempotency, str]] = {}
         self.events: deque[Event] = deque(maxlen=max_events)
 
     async def load(self) -> StoredState:
@@ -99,7 +99,7 @@ class MemoryStore:
     async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None:
         self.jobs[job.job_id] = _copy(job)
         if idempotency is not None:
-            self.idempotency[idempotency.key] = (idempotency, job.job_id)
+            self.idempotency[idempotency.key, idempotency.scope] = (idempotency, job.job_id)
 
     async def save_job(self, job: Job) -> None:
         self.jobs[job.job_id] = _copy(job)

@@ -17,6 +17,7 @@ from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.server import errors
+from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.middleware import Gate, TokenBucket
 from routilux.server.openapi import build_openapi
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.idempotency_locks = KeyLocks()
     routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health)]
     for router in routers:
         app.include_router(router)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from routilux.engine.runtime import Runtime
+from routilux.server.idempotency import KeyLocks
 from routilux.server.settings import Settings
 from routilux.store import SqlStore
 
@@ -26,6 +27,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_locks(request: Request) -> KeyLocks:
+    locks: KeyLocks = request.app.state.idempotency_locks
+    return locks
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 StoreDep = Annotated[SqlStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LocksDep = Annotated[KeyLocks, Depends(get_locks)]

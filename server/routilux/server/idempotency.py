@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
@@ -50,3 +53,29 @@ async def idempotent(store: SqlStore, key: Idempotency) -> str | None:
             ],
         )
     return resource_id
+
+
+class KeyLocks:
+    """Serialises requests that carry the same key, so two concurrent first uses of a key
+    cannot both create a resource."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Idempotency | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        name = (key.scope, key.key)
+        lock, users = self._locks.get(name, (asyncio.Lock(), 0))
+        self._locks[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[name]
+            if users == 1:
+                del self._locks[name]
+            else:
+                self._locks[name] = (lock, users - 1)

@@ -10,7 +10,7 @@ from routilux.engine.models import FlowRecord
 from routilux.engine.spec import load_document, validate_spec
 from routilux.engine.store import Idempotency
 from routilux.server.convert import etag, to_flow, to_job
-from routilux.server.deps import RuntimeDep, SettingsDep, StoreDep
+from routilux.server.deps import LocksDep, RuntimeDep, SettingsDep, StoreDep
 from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
 from routilux.server.jsonio import dumps
@@ -78,6 +78,7 @@ async def create_flow(
     response: Response,
     runtime: RuntimeDep,
     store: StoreDep,
+    locks: LocksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Flow:
     """Create a flow from a Routilux flow document.
@@ -93,14 +94,14 @@ async def create_flow(
     key = None
     if idempotency_key is not None:
         key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
-        existing = await idempotent(store, key)
+    async with locks.hold(key):
+        existing = await idempotent(store, key) if key else None
         if existing is not None:
             record = runtime.get_flow(existing)
-            _describe(response, record)
-            return to_flow(record)
-    record = await runtime.create_flow(spec)
-    if key is not None:
-        await store.save_idempotency(key, record.flow_id)
+        else:
+            record = await runtime.create_flow(spec)
+            if key is not None:
+                await store.save_idempotency(key, record.flow_id)
     _describe(response, record)
     return to_flow(record)
 
@@ -184,6 +185,7 @@ async def execute_flow(
     runtime: RuntimeDep,
     store: StoreDep,
     settings: SettingsDep,
+    locks: LocksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Job:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored.
@@ -207,13 +209,13 @@ async def execute_flow(
             scope=f"execute_flow:{flow_id}",
             fingerprint=fingerprint(payload),
         )
-        existing = await idempotent(store, key)
+    async with locks.hold(key):
+        existing = await idempotent(store, key) if key else None
         if existing is not None:
             job = await runtime.get_job(existing)
-            response.headers["Location"] = f"/api/v1/jobs/{job.job_id}"
-            return to_job(job)
-    job = await runtime.execute(
-        flow_id, body.data, entry=body.entry, metadata=body.metadata, idempotency=key
-    )
+        else:
+            job = await runtime.execute(
+                flow_id, body.data, entry=body.entry, metadata=body.metadata, idempotency=key
+            )
     response.headers["Location"] = f"/api/v1/jobs/{job.job_id}"
     return to_job(job)
