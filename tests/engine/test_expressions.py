@@ -275,10 +275,17 @@ def test_attribute_escape_is_rejected(source: str) -> None:
         Condition.compile(source).value(PERSON)
 
 
-def test_dunder_names_are_only_payload_keys() -> None:
+def test_python_internal_names_are_refused_at_compile_time() -> None:
+    with pytest.raises(ExpressionError, match="'__class__' looks like a Python internal name"):
+        Condition.compile("data.__class__")
+
+
+def test_dunder_keys_are_only_payload_keys() -> None:
     payload = {"__class__": "plain", "__dict__": {"x": 1}}
-    assert Condition.compile("data.__class__").value(payload) == "plain"
-    assert Condition.compile("data.__dict__.x").value(payload) == 1
+    assert Condition.compile('data["__class__"]').value(payload) == "plain"
+    assert Condition.compile('data["__dict__"].x').value(payload) == 1
+    with pytest.raises(ExpressionError, match="no such key"):
+        Condition.compile('data["__class__"]').value({})
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_committed_schema_is_current() -> None:
-    app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
+    app = create_app(Settings(_env_file=None))
     assert committed() == app.openapi(), (
         "openapi.json is stale: run scripts/generate_client (or scripts/export_openapi.py)"
     )

@@ -116,7 +116,7 @@ class _Shape:
 
 
 def _shape(source: str) -> _Shape:
-    """Check the nesting bounds and measure the source, without parsing it."""
+    """Check the source's bounds and measure it, without parsing it (ValueError if refused)."""
     tokens = [
         (kind, match.group())
         for match in _TOKEN.finditer(source)
@@ -129,6 +129,12 @@ def _shape(source: str) -> _Shape:
         previous = tokens[index - 1] if index else ("", "")
         following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
         if kind == "ident":
+            if text.startswith("__"):
+                # Not reachable anyway, but refusing early makes such attempts fail at creation.
+                raise ValueError(
+                    f"{text!r} looks like a Python internal name; a payload key with that name"
+                    f' can be read as data["{text}"]'
+                )
             if previous[1] == "." or following[1] == "(" or text in _CONSTANTS:
                 continue  # a field, a function or a constant
             innermost = stack[-1] if stack else None
@@ -143,7 +149,7 @@ def _shape(source: str) -> _Shape:
             continue
         elif text in "([{":
             if len(stack) >= MAX_NESTING_DEPTH:
-                raise ValueError(f"nested more than {MAX_NESTING_DEPTH} levels deep")
+                raise ValueError(f"it is nested more than {MAX_NESTING_DEPTH} levels deep")
             macro = None
             if text == "(" and index >= 2 and tokens[index - 2][1] == ".":
                 kind_before, name = tokens[index - 1]
@@ -151,7 +157,7 @@ def _shape(source: str) -> _Shape:
                     enclosing = [m for m in stack if m]
                     if len(enclosing) >= MAX_COMPREHENSION_NESTING:
                         raise ValueError(
-                            f"more than {MAX_COMPREHENSION_NESTING} nested comprehension macros"
+                            f"it nests more than {MAX_COMPREHENSION_NESTING} comprehension macros"
                         )
                     for outer in enclosing:
                         outer.heavy = True
@@ -341,7 +347,7 @@ def _compile(source: str) -> Condition:
     try:
         shape = _shape(source)
     except ValueError as exc:
-        raise ExpressionError(f"the expression is too complex: {exc}", expression=source) from None
+        raise ExpressionError(f"refused: {exc}", expression=source) from None
     try:
         program = cel.compile(source)
     except BaseException as exc:
@@ -363,7 +369,7 @@ def _compile(source: str) -> Condition:
     condition = Condition(source, program, shape)
     if condition._cost(_Meter()) > MAX_EVALUATION_COST:
         raise ExpressionError(
-            "the expression is too complex: it would be refused even for an empty payload",
+            "refused: the expression is too complex, even for an empty payload",
             expression=source,
         )
     return condition

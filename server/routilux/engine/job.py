@@ -9,6 +9,7 @@ the job is complete, with no polling and no timeout involved.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -80,6 +81,7 @@ class JobRun:
         self._finishing = False
         self.finished = asyncio.Event()
         self.paused_by_worker = False
+        self._output_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -383,6 +385,18 @@ class JobRun:
             )
             destinations = targets.get((routine_id, event))
             if not destinations:
+                self._output_bytes += len(json.dumps(payload, separators=(",", ":"), default=str))
+                if self._output_bytes > self.worker.max_output_bytes:
+                    self._fail(
+                        JobError(
+                            code="output_too_large",
+                            type="OutputTooLarge",
+                            message=f"the job's output exceeds {self.worker.max_output_bytes} "
+                            "bytes",
+                            routine_id=routine_id,
+                        )
+                    )
+                    return
                 self.job.output.setdefault(f"{routine_id}.{event}", []).append(payload)
                 continue
             for index, (target, slot) in enumerate(destinations):

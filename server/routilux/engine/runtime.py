@@ -58,6 +58,7 @@ class RuntimeSettings:
     threads: int = 16
     event_buffer: int = 1000
     finished_jobs_cached: int = 10_000
+    max_output_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass
@@ -188,6 +189,7 @@ class Runtime:
             store=self.store,
             limiter=self.limiter,
             max_queued=self.settings.max_queued_per_worker,
+            max_output_bytes=self.settings.max_output_bytes,
             match_breakpoint=self._match_breakpoint,
             on_breakpoint_hit=self._breakpoint_hit,
             on_job_finished=self._job_finished,

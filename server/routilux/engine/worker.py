@@ -32,6 +32,7 @@ class WorkerRun:
         store: Store,
         limiter: anyio.CapacityLimiter,
         max_queued: int,
+        max_output_bytes: int,
         match_breakpoint: BreakpointMatcher,
         on_breakpoint_hit: Callable[[Breakpoint], None],
         on_job_finished: Callable[[JobRun], None],
@@ -42,6 +43,7 @@ class WorkerRun:
         self.store = store
         self.limiter = limiter
         self.max_queued = max_queued
+        self.max_output_bytes = max_output_bytes
         self._match_breakpoint = match_breakpoint
         self._on_breakpoint_hit = on_breakpoint_hit
         self._on_job_finished = on_job_finished

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_queued_per_worker=settings.max_queued_jobs,
                 threads=settings.threads,
                 event_buffer=settings.ws_send_buffer,
+                max_output_bytes=settings.max_job_output_bytes,
             ),
         )
         await runtime.start()

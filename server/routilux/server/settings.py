@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     threads: int = Field(16, ge=1, le=256, description="Threads for blocking routine logic.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     max_job_input_bytes: int = Field(262_144, ge=64, description="Largest job input, as JSON.")
+    max_job_output_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest job output, as JSON (the job fails)."
+    )
+    max_routines_per_flow: int = Field(200, ge=1, le=200, description="Routines in one flow.")
+    max_connections_per_flow: int = Field(
+        1000, ge=0, le=1000, description="Connections in one flow."
+    )
     rate_limit_per_second: float = Field(
         0, ge=0, description="Requests per second per API key (or client); 0 turns it off."
     )

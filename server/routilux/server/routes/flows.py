@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from routilux.engine.models import FlowRecord
-from routilux.engine.spec import load_document, validate_spec
+from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
 from routilux.server.convert import etag, to_flow, to_job
 from routilux.server.deps import LocksDep, RuntimeDep, SettingsDep, StoreDep
@@ -17,6 +17,7 @@ from routilux.server.jsonio import dumps
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN
+from routilux.server.settings import Settings
 from routilux.server.schemas.flows import Flow, FlowPage
 from routilux.server.schemas.jobs import Job, JobExecute
 
@@ -78,6 +79,7 @@ async def create_flow(
     response: Response,
     runtime: RuntimeDep,
     store: StoreDep,
+    settings: SettingsDep,
     locks: LocksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Flow:
@@ -91,6 +93,7 @@ async def create_flow(
     media = _media_type(request)
     body = await request.body()
     spec = validate_spec(load_document(body, media))
+    _check_size(spec, settings)
     key = None
     if idempotency_key is not None:
         key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
@@ -104,6 +107,21 @@ async def create_flow(
                 await store.save_idempotency(key, record.flow_id)
     _describe(response, record)
     return to_flow(record)
+
+
+def _check_size(spec: FlowSpec, settings: Settings) -> None:
+    """The operator's limits, which may be lower than the schema's hard bounds."""
+    for field, count, limit in (
+        ("routines", len(spec.routines), settings.max_routines_per_flow),
+        ("connections", len(spec.connections), settings.max_connections_per_flow),
+    ):
+        if count > limit:
+            raise ApiError(
+                422,
+                "flow_too_large",
+                f"the flow has {count} {field}; this server accepts at most {limit}",
+                errors=[ProblemError(loc=["body", field], msg="too many", type="too_long")],
+            )
 
 
 def _describe(response: Response, record: FlowRecord) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from routilux.engine.spec import FlowSpec
 from routilux.server.schemas.common import ID_PATTERN, PageBase
 
-FLOW_EXAMPLE = {
+FLOW_EXAMPLE: dict[str, Any] = {
     "flow_id": "greetings",
     "name": "Greetings",
     "routines": {
@@ -43,7 +44,7 @@ class Flow(FlowSpec):
         }
     )
 
-    flow_id: str = Field(pattern=ID_PATTERN)  # type: ignore[assignment]
+    flow_id: str = Field(pattern=ID_PATTERN)
     revision: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
