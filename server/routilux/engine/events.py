@@ -9,6 +9,7 @@ blocks: each subscriber has a bounded buffer, and a subscriber that lets it fill
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,7 +154,9 @@ class EventBus:
         routine_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> Event:
-        self._last_id += 1
+        # Ids follow the clock (microseconds) and never go back: after a crash, events that were
+        # not yet stored cannot have their ids handed out again to different events.
+        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
         event = Event(
             id=self._last_id,
             type=type,

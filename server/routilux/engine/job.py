@@ -13,7 +13,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from routilux.engine.worker import WorkerRun
 
 log = logging.getLogger("routilux.engine")
+
+_WINDING_DOWN = frozenset(
+    {JobStatus.CANCELLING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+)
 
 
 @dataclass
@@ -103,7 +107,7 @@ class JobRun:
 
     def cancel(self) -> None:
         """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
-        if self.job.status.finished or self.job.status is JobStatus.CANCELLING:
+        if not self._live():
             return
         self.job.status = JobStatus.CANCELLING
         self._publish(EventType.JOB_CANCELLING)
@@ -196,7 +200,7 @@ class JobRun:
 
     def _fire(self, node: _Node, flush: Callable[[_Node], None]) -> None:
         node.timer = None
-        if not self.job.status.finished and self.job.status is not JobStatus.CANCELLING:
+        if self._live():
             flush(node)
             self._pump(node)
         self._outstanding -= 1
@@ -406,10 +410,10 @@ class JobRun:
     # -- ending --------------------------------------------------------------------------------
 
     def _live(self) -> bool:
-        return not self.job.status.finished and self.job.status is not JobStatus.CANCELLING
+        return not self._finishing and self.job.status not in _WINDING_DOWN
 
     def _check_done(self) -> None:
-        if self._outstanding == 0 and self._live() and not self._finishing:
+        if self._outstanding == 0 and self._live():
             self._finish(JobStatus.COMPLETED, None)
 
     def _timed_out(self) -> None:
@@ -458,23 +462,29 @@ class JobRun:
         if self._timeout is not None:
             self._timeout.cancel()
             self._timeout = None
-        job = self.job
-        job.status = status
-        job.error = error
-        job.paused_at = None
-        job.finished_at = utcnow()
-        for progress in job.progress.values():
+        final = replace(
+            self.job,
+            status=status,
+            error=error,
+            paused_at=None,
+            finished_at=utcnow(),
+            progress={rid: replace(p) for rid, p in self.job.progress.items()},
+        )
+        for progress in final.progress.values():
             if progress.status in (RoutineStatus.RUNNING, RoutineStatus.IDLE):
                 progress.status = RoutineStatus.COMPLETED
-        self.worker.spawn(self._persist_and_announce())
+        self.worker.spawn(self._persist_and_announce(final))
 
-    async def _persist_and_announce(self) -> None:
-        job = self.job
-        # Durable before announced: whoever sees job.completed can read the final job.
+    async def _persist_and_announce(self, final: Job) -> None:
+        # Durable before visible: a client that reads the job as finished, or sees its final
+        # event, can rely on the store having it, through a crash too.
         try:
-            await self.worker.store.save_job(job)
+            await self.worker.store.save_job(final)
         except Exception:
-            log.exception("could not store the final state of job %s", job.job_id)
+            log.exception("could not store the final state of job %s", final.job_id)
+        job = self.job
+        job.status, job.error, job.paused_at = final.status, final.error, None
+        job.finished_at, job.progress = final.finished_at, final.progress
         event_type = {
             JobStatus.COMPLETED: EventType.JOB_COMPLETED,
             JobStatus.FAILED: EventType.JOB_FAILED,

@@ -38,7 +38,10 @@ Loc = tuple[str | int, ...]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    # strict: a document's `false` or `"60"` is not a number, as its JSON Schema says.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, serialize_by_alias=True
+    )
 
 
 class ErrorHandlerSpec(_Strict):
@@ -103,7 +106,11 @@ class FlowSpec(_Strict):
     )
     name: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=4000)
-    routines: dict[str, RoutineSpec] = Field(min_length=1, max_length=MAX_ROUTINES)
+    routines: dict[str, RoutineSpec] = Field(
+        min_length=1,
+        max_length=MAX_ROUTINES,
+        json_schema_extra={"propertyNames": {"pattern": ROUTINE_ID_PATTERN}},
+    )
     connections: list[ConnectionSpec] = Field(default_factory=list, max_length=MAX_CONNECTIONS)
     entry: str | None = Field(
         None,

@@ -9,9 +9,9 @@ ID_MAX = 128
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are an error."""
+    """A request body: unknown fields are an error, and no value is coerced (`1` is no bool)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class PageBase(BaseModel):

@@ -1,0 +1,244 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.breakpoint_page import BreakpointPage
+from ...models.problem import Problem
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    flow_id: None | str | Unset = UNSET,
+    job_id: None | str | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_flow_id: None | str | Unset
+    if isinstance(flow_id, Unset):
+        json_flow_id = UNSET
+    else:
+        json_flow_id = flow_id
+    params["flow_id"] = json_flow_id
+
+    json_job_id: None | str | Unset
+    if isinstance(job_id, Unset):
+        json_job_id = UNSET
+    else:
+        json_job_id = job_id
+    params["job_id"] = json_job_id
+
+    params["limit"] = limit
+
+    json_cursor: None | str | Unset
+    if isinstance(cursor, Unset):
+        json_cursor = UNSET
+    else:
+        json_cursor = cursor
+    params["cursor"] = json_cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/breakpoints",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> BreakpointPage | Problem | None:
+    if response.status_code == 200:
+        response_200 = BreakpointPage.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[BreakpointPage | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    flow_id: None | str | Unset = UNSET,
+    job_id: None | str | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> Response[BreakpointPage | Problem]:
+    """List breakpoints, newest first, optionally of one flow or one job
+
+     List breakpoints, newest first, optionally of one flow or one job.
+
+    Args:
+        flow_id (None | str | Unset):
+        job_id (None | str | Unset):
+        limit (int | Unset): Items per page. Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BreakpointPage | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        flow_id=flow_id,
+        job_id=job_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    flow_id: None | str | Unset = UNSET,
+    job_id: None | str | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> BreakpointPage | Problem | None:
+    """List breakpoints, newest first, optionally of one flow or one job
+
+     List breakpoints, newest first, optionally of one flow or one job.
+
+    Args:
+        flow_id (None | str | Unset):
+        job_id (None | str | Unset):
+        limit (int | Unset): Items per page. Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BreakpointPage | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+        flow_id=flow_id,
+        job_id=job_id,
+        limit=limit,
+        cursor=cursor,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    flow_id: None | str | Unset = UNSET,
+    job_id: None | str | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> Response[BreakpointPage | Problem]:
+    """List breakpoints, newest first, optionally of one flow or one job
+
+     List breakpoints, newest first, optionally of one flow or one job.
+
+    Args:
+        flow_id (None | str | Unset):
+        job_id (None | str | Unset):
+        limit (int | Unset): Items per page. Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BreakpointPage | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        flow_id=flow_id,
+        job_id=job_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    flow_id: None | str | Unset = UNSET,
+    job_id: None | str | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: None | str | Unset = UNSET,
+) -> BreakpointPage | Problem | None:
+    """List breakpoints, newest first, optionally of one flow or one job
+
+     List breakpoints, newest first, optionally of one flow or one job.
+
+    Args:
+        flow_id (None | str | Unset):
+        job_id (None | str | Unset):
+        limit (int | Unset): Items per page. Default: 50.
+        cursor (None | str | Unset): The `next_cursor` of the previous page.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BreakpointPage | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            flow_id=flow_id,
+            job_id=job_id,
+            limit=limit,
+            cursor=cursor,
+        )
+    ).parsed

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="BreakpointResumed")
+
+
+@_attrs_define
+class BreakpointResumed:
+    """
+    Attributes:
+        breakpoint_id (str):
+        resumed_jobs (list[str]):
+    """
+
+    breakpoint_id: str
+    resumed_jobs: list[str]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        breakpoint_id = self.breakpoint_id
+
+        resumed_jobs = self.resumed_jobs
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "breakpoint_id": breakpoint_id,
+                "resumed_jobs": resumed_jobs,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        breakpoint_id = d.pop("breakpoint_id")
+
+        resumed_jobs = cast(list[str], d.pop("resumed_jobs"))
+
+        breakpoint_resumed = cls(
+            breakpoint_id=breakpoint_id,
+            resumed_jobs=resumed_jobs,
+        )
+
+        breakpoint_resumed.additional_properties = d
+        return breakpoint_resumed
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

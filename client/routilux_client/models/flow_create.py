@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.connection_spec import ConnectionSpec
+    from ..models.execution_spec import ExecutionSpec
+    from ..models.flow_create_routines import FlowCreateRoutines
+
+
+T = TypeVar("T", bound="FlowCreate")
+
+
+@_attrs_define
+class FlowCreate:
+    """A flow document, as written for Routilux (JSON, or YAML with `application/yaml`).
+
+    Attributes:
+        routines (FlowCreateRoutines):
+        flow_id (None | str | Unset): Generated when absent.
+        name (None | str | Unset):
+        description (None | str | Unset):
+        connections (list[ConnectionSpec] | Unset):
+        entry (None | str | Unset): Where a job's input enters (`routine.slot`); by default every routine with no
+            incoming connection, at its first slot.
+        execution (ExecutionSpec | Unset): How jobs of the flow run.
+    """
+
+    routines: FlowCreateRoutines
+    flow_id: None | str | Unset = UNSET
+    name: None | str | Unset = UNSET
+    description: None | str | Unset = UNSET
+    connections: list[ConnectionSpec] | Unset = UNSET
+    entry: None | str | Unset = UNSET
+    execution: ExecutionSpec | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        routines = self.routines.to_dict()
+
+        flow_id: None | str | Unset
+        if isinstance(self.flow_id, Unset):
+            flow_id = UNSET
+        else:
+            flow_id = self.flow_id
+
+        name: None | str | Unset
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
+
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
+
+        connections: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.connections, Unset):
+            connections = []
+            for connections_item_data in self.connections:
+                connections_item = connections_item_data.to_dict()
+                connections.append(connections_item)
+
+        entry: None | str | Unset
+        if isinstance(self.entry, Unset):
+            entry = UNSET
+        else:
+            entry = self.entry
+
+        execution: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.execution, Unset):
+            execution = self.execution.to_dict()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "routines": routines,
+            }
+        )
+        if flow_id is not UNSET:
+            field_dict["flow_id"] = flow_id
+        if name is not UNSET:
+            field_dict["name"] = name
+        if description is not UNSET:
+            field_dict["description"] = description
+        if connections is not UNSET:
+            field_dict["connections"] = connections
+        if entry is not UNSET:
+            field_dict["entry"] = entry
+        if execution is not UNSET:
+            field_dict["execution"] = execution
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.connection_spec import ConnectionSpec
+        from ..models.execution_spec import ExecutionSpec
+        from ..models.flow_create_routines import FlowCreateRoutines
+
+        d = dict(src_dict)
+        routines = FlowCreateRoutines.from_dict(d.pop("routines"))
+
+        def _parse_flow_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        flow_id = _parse_flow_id(d.pop("flow_id", UNSET))
+
+        def _parse_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        name = _parse_name(d.pop("name", UNSET))
+
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
+
+        _connections = d.pop("connections", UNSET)
+        connections: list[ConnectionSpec] | Unset = UNSET
+        if _connections is not UNSET:
+            connections = []
+            for connections_item_data in _connections:
+                connections_item = ConnectionSpec.from_dict(connections_item_data)
+
+                connections.append(connections_item)
+
+        def _parse_entry(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        entry = _parse_entry(d.pop("entry", UNSET))
+
+        _execution = d.pop("execution", UNSET)
+        execution: ExecutionSpec | Unset
+        if isinstance(_execution, Unset):
+            execution = UNSET
+        else:
+            execution = ExecutionSpec.from_dict(_execution)
+
+        flow_create = cls(
+            routines=routines,
+            flow_id=flow_id,
+            name=name,
+            description=description,
+            connections=connections,
+            entry=entry,
+            execution=execution,
+        )
+
+        return flow_create
