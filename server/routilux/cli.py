@@ -44,9 +44,8 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
 ) -> None:
     """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
-    import uvicorn
-
     from routilux.server import Settings, create_app
+    from routilux.server.serving import run
 
     overrides: dict[str, object] = {
         name: value
@@ -69,14 +68,10 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-    )
+    # Not uvicorn.run: its shutdown would close WebSocket clients with 1012, not 1001.
+    status = run(create_app(settings), settings)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -82,12 +82,21 @@ class Subscription:
     def __init__(self, bus: EventBus, filters: Iterable[EventFilter], maxsize: int) -> None:
         self._bus = bus
         self.filters = list(filters)
+        self._everything = not self.filters
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
         self.overflowed = False
         self.closed = False
+        # Called (inside publish) when the buffer overflows, so that whoever owns this
+        # subscription learns of it even while its reader is stuck; must not block or raise.
+        self.on_overflow: Callable[[], None] | None = None
 
     def wants(self, event: Event) -> bool:
-        return not self.filters or any(f.matches(event) for f in self.filters)
+        return self._everything or any(f.matches(event) for f in self.filters)
+
+    def set_filters(self, filters: Iterable[EventFilter] | None) -> None:
+        """Change what is offered from now on: None is every event, an empty list none at all."""
+        self.filters = list(filters or ())
+        self._everything = filters is None
 
     def _offer(self, event: Event) -> None:
         if self.closed or not self.wants(event):
@@ -97,6 +106,8 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
             self._detach()
+            if self.on_overflow is not None:
+                self.on_overflow()
 
     async def get(self) -> Event | None:
         """The next event, or None once the subscription is closed or overflowed."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from routilux.engine import logcontext
 from routilux.engine.clock import utcnow
 from routilux.engine.events import EventType
 from routilux.engine.models import (
@@ -273,6 +274,8 @@ class JobRun:
     async def _run(self, node: _Node, inputs: Inputs) -> None:
         spec = node.spec
         routine_id = spec.routine_id
+        # This task's own context: its log lines (the routine's too) name the job and routine.
+        logcontext.current.set((self.job.flow_id, self.job.job_id, routine_id))
         progress = node.progress
         progress.activations += 1
         progress.status = RoutineStatus.RUNNING
@@ -481,7 +484,11 @@ class JobRun:
         try:
             await self.worker.store.save_job(final)
         except Exception:
-            log.exception("could not store the final state of job %s", final.job_id)
+            log.exception(
+                "could not store the final state of job %s",
+                final.job_id,
+                extra={"flow_id": final.flow_id, "job_id": final.job_id},
+            )
         job = self.job
         job.status, job.error, job.paused_at = final.status, final.error, None
         job.finished_at, job.progress = final.finished_at, final.progress

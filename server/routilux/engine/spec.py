@@ -313,9 +313,13 @@ def validate_spec(document: Any) -> FlowSpec:
         ) from None
 
 
-class _DuplicateKey(Exception):
+class _Refused(Exception):
+    """A document construct that is refused; the message says which and where."""
+
+
+class _DuplicateKey(_Refused):
     def __init__(self, key: str) -> None:
-        self.key = key
+        super().__init__(f"duplicate key {key}")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -328,7 +332,14 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
+    """SafeLoader that refuses duplicate keys instead of keeping the last one, and aliases,
+    which let a small document expand into an enormous one ("billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+            raise _Refused(f"YAML aliases are not accepted (line {line})")
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys: set[Any] = set()
@@ -347,9 +358,12 @@ def load_document(text: str | bytes, media_type: Literal["json", "yaml"]) -> Any
         if media_type == "json":
             return json.loads(text, object_pairs_hook=_no_duplicates)
         return yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as exc:
+    except _Refused as exc:
+        kind = "duplicate_key" if isinstance(exc, _DuplicateKey) else "refused"
+        raise FlowValidationError([SpecError((), str(exc), kind)]) from None
+    except RecursionError:
         raise FlowValidationError(
-            [SpecError((), f"duplicate key {exc.key}", "duplicate_key")]
+            [SpecError((), "the document is nested too deeply", "too_deep")]
         ) from None
     except (ValueError, yaml.YAMLError) as exc:
         raise FlowValidationError(

@@ -16,13 +16,23 @@ from starlette.staticfiles import StaticFiles
 from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
-from routilux.server import errors
+from routilux.server import errors, metrics
 from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
+from routilux.server.logs import log_event
 from routilux.server.middleware import Gate, TokenBucket
 from routilux.server.openapi import build_openapi
-from routilux.server.routes import breakpoints, flows, health, jobs, routine_types, workers
+from routilux.server.routes import (
+    breakpoints,
+    events,
+    flows,
+    health,
+    jobs,
+    routine_types,
+    workers,
+)
 from routilux.server.settings import Settings
+from routilux.server.ws import ConnectionHub
 from routilux.store import SqlStore
 
 DOCS_STATIC = "/static/docs"
@@ -54,11 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         await runtime.start()
+        app_metrics.attach(runtime)
+        runtime.bus.add_sink(log_event)
         app.state.store = store
         app.state.runtime = runtime
         try:
             yield
         finally:
+            # Clients still connected (in process, or if the server did not close them) get 1001.
+            await app.state.ws_hub.close_all()
             await runtime.shutdown()
             await store.close()
 
@@ -74,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.idempotency_locks = KeyLocks()
-    routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health)]
+    # Made here, not in the lifespan, so that the server can close its clients before that ends.
+    app.state.ws_hub = ConnectionHub(settings.ws_max_connections)
+    routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health, events)]
     for router in routers:
         app.include_router(router)
     # For the Allow header of a 405: every route's path pattern and methods.
@@ -86,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     errors.install(app)
     _mount_docs(app)
+    app_metrics = metrics.install(app)  # GET /metrics, behind the API-key gate like the API
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -101,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_body_bytes=settings.max_body_bytes,
         rate_limit=rate_limit,
+        metrics=app_metrics,
     )
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -30,7 +31,11 @@ IdempotencyKey = Annotated[
 
 def fingerprint(body: BaseModel | dict[str, Any]) -> str:
     data = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits
+        encoded = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 async def idempotent(store: SqlStore, key: Idempotency) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pydantic_core
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -16,7 +17,11 @@ def _default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+    try:
+        return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits, which JSON (and a job's input) may hold.
+        return pydantic_core.to_json(value, by_alias=True)
 
 
 class FastJSONResponse(JSONResponse):

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from routilux.server.errors import problem_response
+from routilux.server.logs import log_request
+from routilux.server.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("routilux.server")
 
@@ -60,13 +62,42 @@ class Gate:
         api_keys: Iterable[str],
         max_body_bytes: int,
         rate_limit: TokenBucket | None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
         self.api_keys = [key.encode() for key in api_keys]
         self.max_body_bytes = max_body_bytes
         self.rate_limit = rate_limit
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve, then count the request and write its one log line, whatever happened."""
+        if scope["type"] != "http":
+            await self._serve(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 499  # stays so if the client went away before a response started
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, send_observed)
+        finally:
+            seconds = time.perf_counter() - started
+            # The router leaves the matched route in the scope: label by its template, never by
+            # the raw path (one series per route, not per id).
+            route = getattr(scope.get("route"), "path_format", None) or UNMATCHED
+            method: str = scope["method"]
+            if self.metrics is not None:
+                self.metrics.observe_request(method, route, status, seconds)
+            request_id = scope.get("state", {}).get("request_id", "")
+            log_request(request_id, method, route, scope["path"], status, seconds)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -164,7 +195,12 @@ class Gate:
                     f"the body exceeds {self.max_body_bytes} bytes",
                 )
         except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            log.exception(
+                "unhandled error on %s %s",
+                scope.get("method"),
+                path,
+                extra={"request_id": request_id},
+            )
             if not started:
                 await self._problem(
                     scope,

@@ -25,6 +25,9 @@ router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greetings"])]
 JSON_TYPES = ("application/json",)
+# RFC 9110: `*`, or a comma-separated list of entity tags (`"..."` or weak `W/"..."`).
+_ETAG = r'(W/)?"[\x21\x23-\x7e]*"'
+IF_MATCH_PATTERN = rf"^(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)$"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -90,9 +93,15 @@ async def create_flow(
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
     """
-    media = _media_type(request)
     body = await request.body()
-    spec = validate_spec(load_document(body, media))
+    if not body.strip():
+        raise ApiError(
+            422,
+            "validation_error",
+            "a flow document is required",
+            errors=[ProblemError(loc=["body"], msg="Field required", type="missing")],
+        )
+    spec = validate_spec(load_document(body, _media_type(request)))
     _check_size(spec, settings)
     key = None
     if idempotency_key is not None:
@@ -162,7 +171,11 @@ async def delete_flow(
     ] = False,
     if_match: Annotated[
         str | None,
-        Header(max_length=200, description="Delete only if the flow's ETag still matches."),
+        Header(
+            max_length=200,
+            pattern=IF_MATCH_PATTERN,
+            description="Delete only if the flow's ETag still matches: `*` or entity tags.",
+        ),
     ] = None,
 ) -> Response:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.

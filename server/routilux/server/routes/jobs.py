@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AwareDatetime
 
 from routilux.engine.models import JobStatus
 from routilux.server.convert import to_event, to_job
 from routilux.server.deps import RuntimeDep, StoreDep
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
 from routilux.server.responses import problems
-from routilux.server.schemas.common import ID_PATTERN
+from routilux.server.schemas.common import ID_PATTERN, Timestamp
 from routilux.server.schemas.events import EventPage
 from routilux.server.schemas.jobs import Job, JobPage
 
@@ -31,8 +30,8 @@ async def list_jobs(
     status: Annotated[
         list[JobStatus] | None, Query(max_length=7, description="Repeat for several statuses.")
     ] = None,
-    created_after: Annotated[AwareDatetime | None, Query()] = None,
-    created_before: Annotated[AwareDatetime | None, Query()] = None,
+    created_after: Annotated[Timestamp | None, Query()] = None,
+    created_before: Annotated[Timestamp | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> JobPage:

@@ -1,0 +1,24 @@
+"""The live event stream: ``WS /api/v1/ws/events`` (the protocol is in docs/events.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket
+
+from routilux.server.ws import ConnectionHub, EventStream
+
+router = APIRouter(prefix="/api/v1/ws")
+
+
+@router.websocket("/events")
+async def stream_events(websocket: WebSocket) -> None:
+    """Stream events as they happen, filtered by flow, job and type, replaying from `since`."""
+    state = websocket.app.state
+    hub: ConnectionHub = state.ws_hub
+    stream = EventStream(
+        websocket,
+        bus=state.runtime.bus,
+        store=state.store,
+        hub=hub,
+        buffer_size=state.settings.ws_send_buffer,
+    )
+    await stream.run(websocket.query_params.multi_items())

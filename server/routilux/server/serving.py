@@ -1,0 +1,45 @@
+"""Running the app under uvicorn, with a shutdown that tells event-stream clients it is going away.
+
+uvicorn closes open WebSockets with 1012 (service restart) when it stops, before the app's
+lifespan ends. A stopping server is "going away" (1001), so its clients are closed first, here.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from fastapi import FastAPI
+
+from routilux.server.settings import Settings
+from routilux.server.ws import ConnectionHub
+
+STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (a port in use, say)
+
+
+class Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, hub: ConnectionHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.hub.close_all()
+        await super().shutdown(sockets)
+
+
+def run(app: FastAPI, settings: Settings) -> int:
+    """Serve ``app`` until a signal stops it; the exit status (0, or 3 if it could not start)."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    server = Server(config, app.state.ws_hub)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else STARTUP_FAILURE

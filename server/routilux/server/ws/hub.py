@@ -1,0 +1,73 @@
+"""The hub of open event streams: bounded in number, closed together when the server stops."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Protocol
+
+from routilux.engine.events import Event
+from routilux.server.convert import to_event
+from routilux.server.jsonio import dumps
+from routilux.server.ws.protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
+
+FRAME_CACHE = 4096
+
+
+class Stream(Protocol):
+    finished: asyncio.Event
+
+    def stop(self, code: int, reason: str | None = None) -> None: ...
+
+
+class ConnectionHub:
+    def __init__(self, max_connections: int) -> None:
+        self.max_connections = max_connections
+        self.closing = False
+        self._streams: set[Stream] = set()
+        # Every subscriber of an event sends the same frame: encode it once, not once each.
+        self._frames: OrderedDict[int, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def admit(self, stream: Stream) -> tuple[int, str] | None:
+        """Register a stream; or, when it cannot be, the close code and reason to give it."""
+        if self.closing:
+            return CLOSE_GOING_AWAY, "server shutting down"
+        if len(self._streams) >= self.max_connections:
+            return CLOSE_TRY_AGAIN_LATER, "too many connections"
+        self._streams.add(stream)
+        return None
+
+    def release(self, stream: Stream) -> None:
+        self._streams.discard(stream)
+
+    async def close_all(
+        self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down", timeout: float = 5
+    ) -> None:
+        """Ask every stream to close with ``code`` and wait (at most ``timeout`` s) until they have.
+
+        A stream whose client does not read may be unable to send its close frame; it is left to
+        the server's own shutdown rather than hold this one up.
+        """
+        self.closing = True
+        streams = list(self._streams)
+        for stream in streams:
+            stream.stop(code, reason)
+        waits = [asyncio.ensure_future(stream.finished.wait()) for stream in streams]
+        if not waits:
+            return
+        _, pending = await asyncio.wait(waits, timeout=timeout)
+        for wait in pending:
+            wait.cancel()
+
+    def frame(self, event: Event) -> str:
+        """The event's envelope as JSON text: the same bytes as in a job's event history."""
+        text = self._frames.get(event.id)
+        if text is None:
+            text = dumps(to_event(event)).decode()
+            self._frames[event.id] = text
+            if len(self._frames) > FRAME_CACHE:
+                self._frames.popitem(last=False)
+        return text

@@ -1,0 +1,208 @@
+"""One WebSocket client of the event stream.
+
+Three tasks per connection: a sender that replays stored events and then forwards live ones,
+a receiver that answers the client's messages, and a wait for a stop request (overflow, too much
+garbage, shutdown). The first of them to end decides how the connection closes. The engine never
+waits on any of this: it only offers events to the connection's bounded feed, and a feed that
+overflows stops the connection from outside the sender, which may be stuck on a client that
+does not read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from routilux.engine.events import Event, EventBus, EventFilter, Subscription
+from routilux.server.jsonio import dumps
+from routilux.server.ws import protocol as p
+from routilux.server.ws.hub import ConnectionHub
+from routilux.server.ws.subscriptions import Subscriptions
+from routilux.store import SqlStore
+
+log = logging.getLogger("routilux.server")
+
+REPLAY_PAGE = 500
+# How long a close frame may wait behind data that a client is not reading.
+CLOSE_GRACE = 30.0
+
+
+class EventStream:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        bus: EventBus,
+        store: SqlStore,
+        hub: ConnectionHub,
+        buffer_size: int,
+    ) -> None:
+        self._ws = websocket
+        self._bus = bus
+        self._store = store
+        self._hub = hub
+        self._buffer_size = buffer_size
+        self.finished = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._close: tuple[int, str | None] | None = None
+        self._disconnected = False
+        # Held for each frame sent, and while subscriptions change: a frame goes out only if it
+        # matches the subscriptions at that moment, and replies come in the order of requests.
+        self._lock = asyncio.Lock()
+        self._subscriptions = Subscriptions(None, everything=False)
+        self._feed: Subscription | None = None
+        self._last_sent = 0
+        self._replayed_to = 0
+
+    def stop(self, code: int, reason: str | None = None) -> None:
+        """Close the connection with ``code`` soon; the first request wins."""
+        if self._close is None:
+            self._close = (code, reason)
+        self._stopping.set()
+
+    async def run(self, params: Sequence[tuple[str, str]]) -> None:
+        refusal = self._hub.admit(self)
+        try:
+            if refusal is not None:
+                await self._ws.accept()
+                await self._ws.close(*refusal)
+                return
+            await self._run(params)
+        except (WebSocketDisconnect, OSError):
+            pass  # the client went away: there is nobody left to tell anything
+        finally:
+            if self._feed is not None:
+                self._feed.close()
+            self._hub.release(self)
+            self.finished.set()
+
+    async def _run(self, params: Sequence[tuple[str, str]]) -> None:
+        try:
+            request = p.parse_query(params)
+        except p.ProtocolError as exc:
+            await self._ws.accept()
+            await self._ws.send_text(_json(p.error(exc)))
+            await self._ws.close(p.CLOSE_POLICY_VIOLATION, p.close_reason(str(exc)))
+            return
+        self._subscriptions = Subscriptions.from_request(request)
+        # Subscribe before the handshake completes and before any replay: a connected client
+        # misses nothing published from now on, and the replay covers everything before.
+        feed = self._bus.subscribe(buffer_size=self._buffer_size)
+        feed.set_filters(self._subscriptions.bus_filters())
+        feed.on_overflow = self._overflowed
+        self._feed = feed
+        self._last_sent = self._bus.last_id if request.since is None else request.since
+        self._replayed_to = request.since or 0
+        await self._ws.accept()
+        replay = None if request.since is None else (request.since, request.filter)
+        await self._serve(feed, replay)
+
+    def _overflowed(self) -> None:
+        # Runs inside EventBus.publish: only flag it; the closing happens in this stream's task.
+        self.stop(p.CLOSE_TRY_AGAIN_LATER)
+
+    async def _serve(
+        self, feed: Subscription, replay: tuple[int, EventFilter | None] | None
+    ) -> None:
+        tasks = [
+            asyncio.create_task(self._send_events(feed, replay)),
+            asyncio.create_task(self._receive_messages()),
+            asyncio.create_task(self._stopping.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, (WebSocketDisconnect, OSError)):
+                self._disconnected = True
+            elif error is not None:
+                log.error("event stream failed", exc_info=error)
+                self.stop(p.CLOSE_INTERNAL_ERROR, "internal error")
+        if self._disconnected or self._close is None:
+            return
+        code, reason = self._close
+        if reason is None:  # only an overflow leaves it to be filled in now
+            reason = f"too slow, events dropped; resume with since={self._last_sent}"
+        try:
+            await asyncio.wait_for(self._ws.close(code, p.close_reason(reason)), CLOSE_GRACE)
+        except TimeoutError:
+            log.warning("event stream: gave up closing a client that does not read")
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _send_events(
+        self, feed: Subscription, replay: tuple[int, EventFilter | None] | None
+    ) -> None:
+        if replay is not None:
+            await self._replay(*replay)
+        while (event := await feed.get()) is not None:
+            if event.id > self._replayed_to:
+                await self._send_event(event)
+
+    async def _replay(self, since: int, selection: EventFilter | None) -> None:
+        """Send stored events after ``since``; the live feed then skips what was sent here."""
+        # Every event published before the feed opened is committed once this returns.
+        await self._store.flush()
+        filters = [selection] if selection is not None else []
+        after = since
+        while True:
+            page = await self._store.list_events(after=after, filters=filters, limit=REPLAY_PAGE)
+            for event in page:
+                await self._send_event(event)
+            if page:
+                after = page[-1].id
+            if len(page) < REPLAY_PAGE:
+                break
+        self._replayed_to = after
+
+    async def _send_event(self, event: Event) -> None:
+        async with self._lock:
+            if self._subscriptions.wants(event):
+                await self._ws.send_text(self._hub.frame(event))
+                self._last_sent = event.id
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    async def _receive_messages(self) -> None:
+        strikes = 0
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                self._disconnected = True
+                return
+            try:
+                await self._answer(p.parse_message(message))
+            except p.ProtocolError as exc:
+                strikes += 1
+                async with self._lock:
+                    await self._ws.send_text(_json(p.error(exc)))
+                if strikes >= p.MAX_BAD_MESSAGES:
+                    self.stop(p.CLOSE_POLICY_VIOLATION, "too many invalid messages")
+                    return
+            else:
+                strikes = 0
+
+    async def _answer(self, request: p.ClientMessage) -> None:
+        async with self._lock:
+            if isinstance(request, p.Ping):
+                reply = p.PONG
+            elif isinstance(request, p.Subscribe):
+                reply = p.subscribed(self._subscriptions.add(request.filter), request.filter)
+            else:
+                self._subscriptions.remove(request.subscription_id)
+                reply = p.unsubscribed(request.subscription_id)
+            if self._feed is not None:
+                self._feed.set_filters(self._subscriptions.bus_filters())
+            await self._ws.send_text(_json(reply))
+
+
+def _json(frame: dict[str, Any]) -> str:
+    return dumps(frame).decode()
