@@ -66,6 +66,7 @@ def start_server(
     api_key: str | None = None,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    log_level: str = "warning",
 ) -> LiveServer:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def start_server(
         "--data-dir",
         str(data_dir),
         "--log-level",
-        "warning",
+        log_level,
     ]
     if api_key:
         command += ["--api-key", api_key]

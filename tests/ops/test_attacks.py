@@ -64,7 +64,9 @@ def test_escape_attempts_in_conditions_are_422(client: SyncClient, condition: st
         }
     }
     assert client.post("/api/v1/flows", json=router).status_code == 422
-    client.post("/api/v1/flows", json={"flow_id": "target", "routines": {"f": {"class": "Identity"}}})
+    client.post(
+        "/api/v1/flows", json={"flow_id": "target", "routines": {"f": {"class": "Identity"}}}
+    )
     bp = client.post(
         "/api/v1/breakpoints",
         json={"flow_id": "target", "routine_id": "f", "condition": condition},
@@ -73,8 +75,12 @@ def test_escape_attempts_in_conditions_are_422(client: SyncClient, condition: st
     assert ["body", "condition"] in [e["loc"] for e in bp.json()["errors"]]
 
 
-@pytest.mark.parametrize("class_name", ["os.system", "builtins.eval", "__import__", "subprocess.Popen"])
-def test_module_paths_as_routine_types_are_never_imported(client: SyncClient, class_name: str) -> None:
+@pytest.mark.parametrize(
+    "class_name", ["os.system", "builtins.eval", "__import__", "subprocess.Popen"]
+)
+def test_module_paths_as_routine_types_are_never_imported(
+    client: SyncClient, class_name: str
+) -> None:
     response = client.post("/api/v1/flows", json={"routines": {"r": {"class": class_name}}})
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "routines", "r", "class"]
@@ -90,15 +96,37 @@ def test_hostile_yaml_is_refused(client: SyncClient, document: bytes) -> None:
     assert not Path("/tmp/routilux-pwned").exists()
 
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 type_names = st.sampled_from(
-    ["Mapper", "Filter", "ConditionalRouter", "Splitter", "Aggregator", "Batcher", "Debouncer",
-     "SchemaValidator", "Delay", "Fail", "Identity", "DataTransformer", "Nope", ""]
+    [
+        "Mapper",
+        "Filter",
+        "ConditionalRouter",
+        "Splitter",
+        "Aggregator",
+        "Batcher",
+        "Debouncer",
+        "SchemaValidator",
+        "Delay",
+        "Fail",
+        "Identity",
+        "DataTransformer",
+        "Nope",
+        "",
+    ]
 ) | st.text(max_size=12)
 routine_ids = st.sampled_from(["a", "b", "c"]) | st.text(max_size=6)
 references = st.builds(
@@ -110,8 +138,22 @@ routine_specs = st.fixed_dictionaries(
     {"class": type_names},
     optional={
         "config": st.dictionaries(
-            st.sampled_from(["mappings", "condition", "seconds", "times", "count", "slots",
-                             "batch_size", "batch_timeout", "wait", "schema", "routes", "field"]),
+            st.sampled_from(
+                [
+                    "mappings",
+                    "condition",
+                    "seconds",
+                    "times",
+                    "count",
+                    "slots",
+                    "batch_size",
+                    "batch_timeout",
+                    "wait",
+                    "schema",
+                    "routes",
+                    "field",
+                ]
+            ),
             json_values,
             max_size=3,
         ),
@@ -122,22 +164,27 @@ routine_specs = st.fixed_dictionaries(
         ),
     },
 )
-flow_documents = st.fixed_dictionaries(
-    {"routines": st.dictionaries(routine_ids, routine_specs, max_size=4)},
-    optional={
-        "flow_id": st.text(max_size=10),
-        "connections": st.lists(
-            st.fixed_dictionaries({"from": references, "to": references}), max_size=4
-        ),
-        "entry": references,
-        "execution": st.dictionaries(
-            st.sampled_from(["timeout", "concurrency", "strategy", "max_workers", "error_handler"]),
-            json_values,
-            max_size=2,
-        ),
-        "extra": json_values,
-    },
-) | json_values
+flow_documents = (
+    st.fixed_dictionaries(
+        {"routines": st.dictionaries(routine_ids, routine_specs, max_size=4)},
+        optional={
+            "flow_id": st.text(max_size=10),
+            "connections": st.lists(
+                st.fixed_dictionaries({"from": references, "to": references}), max_size=4
+            ),
+            "entry": references,
+            "execution": st.dictionaries(
+                st.sampled_from(
+                    ["timeout", "concurrency", "strategy", "max_workers", "error_handler"]
+                ),
+                json_values,
+                max_size=2,
+            ),
+            "extra": json_values,
+        },
+    )
+    | json_values
+)
 
 
 @settings(
@@ -157,4 +204,6 @@ def test_random_flow_documents_never_cause_a_server_error(
         flow_id = response.json()["flow_id"]
         run = client.post(f"/api/v1/flows/{flow_id}/execute", json={"data": {"items": [1, 2]}})
         assert run.status_code == 202, run.text
-        assert client.delete(f"/api/v1/flows/{flow_id}", params={"force": "true"}).status_code == 204
+        assert (
+            client.delete(f"/api/v1/flows/{flow_id}", params={"force": "true"}).status_code == 204
+        )

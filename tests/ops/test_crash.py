@@ -19,7 +19,10 @@ FLOW = {
         "shape": {"class": "Mapper", "config": {"mappings": {"n": "n", "slow": "slow"}}},
         "route": {
             "class": "ConditionalRouter",
-            "config": {"routes": [{"name": "slow", "condition": "data.slow"}], "default_route": "fast"},
+            "config": {
+                "routes": [{"name": "slow", "condition": "data.slow"}],
+                "default_route": "fast",
+            },
         },
         "hold": {"class": "Delay", "config": {"seconds": 30}},
     },
@@ -91,7 +94,9 @@ def test_sigkill_loses_no_acknowledged_job(tmp_path: Path) -> None:
                 n = job["input"]["n"]
                 assert job["output"] == {"route.fast": [{"n": n, "slow": False}]}
             # The server serves normally again.
-            fresh = client.post("/api/v1/flows/mixed/execute", json={"data": {"n": 99, "slow": False}})
+            fresh = client.post(
+                "/api/v1/flows/mixed/execute", json={"data": {"n": 99, "slow": False}}
+            )
             assert fresh.status_code == 202
             job_id = fresh.json()["job_id"]
             wait_for(lambda: client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed")

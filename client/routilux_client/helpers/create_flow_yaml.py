@@ -20,7 +20,7 @@ from routilux_client.types import UNSET, Response, Unset
 YAML_MEDIA_TYPE = "application/yaml"
 
 
-def _get_kwargs(*, body: str | bytes, idempotency_key: None | str | Unset) -> dict[str, Any]:
+def _get_kwargs(*, body: str | bytes, idempotency_key: str | Unset | None) -> dict[str, Any]:
     headers = {"Content-Type": YAML_MEDIA_TYPE}
     if isinstance(idempotency_key, str):
         headers["Idempotency-Key"] = idempotency_key
@@ -29,7 +29,7 @@ def _get_kwargs(*, body: str | bytes, idempotency_key: None | str | Unset) -> di
 
 
 def sync_detailed(
-    *, client: RoutiluxClient, body: str | bytes, idempotency_key: None | str | Unset = UNSET
+    *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
 ) -> Response[Flow | Problem]:
     """Create a flow from a YAML document; the ``Response`` with its status and headers."""
     response = client.get_httpx_client().request(
@@ -40,14 +40,14 @@ def sync_detailed(
 
 
 def sync(
-    *, client: RoutiluxClient, body: str | bytes, idempotency_key: None | str | Unset = UNSET
+    *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
 ) -> Flow | Problem | None:
     """Create a flow from a YAML document: the ``Flow``, or the ``Problem``."""
     return sync_detailed(client=client, body=body, idempotency_key=idempotency_key).parsed
 
 
 async def asyncio_detailed(
-    *, client: RoutiluxClient, body: str | bytes, idempotency_key: None | str | Unset = UNSET
+    *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
 ) -> Response[Flow | Problem]:
     """``sync_detailed``, asynchronously."""
     response = await client.get_async_httpx_client().request(
@@ -57,7 +57,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    *, client: RoutiluxClient, body: str | bytes, idempotency_key: None | str | Unset = UNSET
+    *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
 ) -> Flow | Problem | None:
     """``sync``, asynchronously."""
     detailed = await asyncio_detailed(client=client, body=body, idempotency_key=idempotency_key)

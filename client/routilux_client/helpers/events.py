@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 import httpx
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -101,7 +102,7 @@ def parse_frame(message: str | bytes) -> Event | None:
 def refused(error: InvalidStatus) -> StreamError:
     """The ``StreamError`` for a handshake the server answered with an HTTP status."""
     response = error.response
-    problem = parse_problem(response.status_code, response.headers, response.body or b"")
+    problem = parse_problem(response.status_code, response.headers, bytes(response.body or b""))
     reason = f"{problem.code}: {problem.detail}" if problem else response.reason_phrase
     return StreamError(
         f"the server refused the event stream ({response.status_code} {reason})", problem=problem
@@ -111,9 +112,14 @@ def refused(error: InvalidStatus) -> StreamError:
 class EventStream:
     """Events matching the filters, live, as an async iterator; use it with ``async with``.
 
-    ``since`` replays stored events after that id first (``since=0``: all that are kept).
-    ``last_id`` is the id of the last event yielded: where a reconnection resumes. With
-    ``reconnect`` false, a drop raises ``StreamError`` instead. ``reconnects`` counts resumptions.
+    Entering the ``async with`` opens the connection: every event published from then on will
+    come (the server subscribes before it completes the handshake). Without it, the first
+    ``anext`` opens it. ``since`` replays stored events after that id first (``since=0``: all
+    that are kept). ``last_id`` is the id of the last event received: where a reconnection
+    resumes (until an event has come, a reconnection without ``since`` may miss what was
+    published while it was down). With ``reconnect`` false, a drop raises ``StreamError``.
+    ``reconnects`` counts resumptions. The iteration ends when the server closes normally
+    (1000) or the stream is closed.
     """
 
     def __init__(
@@ -137,25 +143,13 @@ class EventStream:
         self.open_timeout = open_timeout
         self.reconnects = 0
         self._http = client.get_async_httpx_client()
-        self._events = self._run()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Event:
-        return await anext(self._events)
-
-    async def aclose(self) -> None:
-        """Close the connection; iterating afterwards ends at once."""
-        await self._events.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        self._websocket: ClientConnection | None = None
+        self._closed = False
+        self._failing_since: float | None = None
+        self._delay = 0.0
 
     def url(self) -> str:
+        """Where the next connection goes: the filters, and ``since`` the last event seen."""
         return events_url(
             self._http.base_url,
             flow_id=self.flow_id,
@@ -164,46 +158,82 @@ class EventStream:
             since=self.last_id,
         )
 
-    async def _run(self) -> AsyncGenerator[Event, None]:
-        headers = stream_headers(self._http.headers)
-        delay, failing_since = 0.0, None
-        while True:
+    async def connect(self) -> None:
+        """Open the connection if it is not open, retrying for ``retry_for`` seconds."""
+        while self._websocket is None:
+            if self._closed:
+                raise StreamError("the event stream is closed")
             try:
-                async with ws_connect(
+                self._websocket = await ws_connect(
                     self.url(),
-                    additional_headers=headers,
+                    additional_headers=stream_headers(self._http.headers),
                     open_timeout=self.open_timeout,
                     max_size=None,
-                ) as websocket:
-                    delay, failing_since = 0.0, None
-                    async for message in websocket:
-                        event = parse_frame(message)
-                        if event is None or (self.last_id is not None and event.id <= self.last_id):
-                            continue
-                        self.last_id = event.id
-                        yield event
-                if not self.reconnect:
-                    return
+                )
             except InvalidStatus as error:
                 raise refused(error) from error
-            except ConnectionClosed as error:
-                code = error.rcvd.code if error.rcvd is not None else 1006
-                if not self.reconnect or code not in RETRYABLE_CLOSE_CODES:
-                    raise StreamError(f"the event stream was closed: {error}") from error
-                # A subscriber cut off for being slow resumes at once; other drops back off.
-                delay = 0.0 if code == TRY_AGAIN_LATER else 0.1
             except (OSError, InvalidHandshake) as error:
                 if not self.reconnect:
                     raise StreamError(f"cannot open the event stream: {error}") from error
                 now = time.monotonic()
-                failing_since = failing_since or now
-                if now - failing_since > self.retry_for:
+                self._failing_since = self._failing_since or now
+                if now - self._failing_since > self.retry_for:
                     raise StreamError(
                         f"cannot reach the event stream for {self.retry_for} s: {error}"
                     ) from error
-                delay = min(max(delay * 2, 0.1), 2.0)
+                self._delay = min(max(self._delay * 2, 0.1), 2.0)
+                await asyncio.sleep(self._delay)
+        self._failing_since, self._delay = None, 0.0
+
+    async def __anext__(self) -> Event:
+        while not self._closed:
+            await self.connect()
+            assert self._websocket is not None
+            try:
+                message = await self._websocket.recv()
+            except ConnectionClosed as error:
+                self._websocket = None
+                await self._dropped(error)
+                continue
+            try:
+                event = parse_frame(message)
+            except StreamError:
+                await self.aclose()
+                raise
+            if event is None or (self.last_id is not None and event.id <= self.last_id):
+                continue
+            self.last_id = event.id
+            return event
+        raise StopAsyncIteration
+
+    async def _dropped(self, error: ConnectionClosed) -> None:
+        code = error.rcvd.code if error.rcvd is not None else 1006
+        if code == 1000:
+            self._closed = True
+        elif not self.reconnect or code not in RETRYABLE_CLOSE_CODES:
+            self._closed = True
+            raise StreamError(f"the event stream was closed: {error}") from error
+        else:
+            # A subscriber cut off for being slow resumes at once; other drops wait a little.
             self.reconnects += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(0.0 if code == TRY_AGAIN_LATER else 0.1)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def aclose(self) -> None:
+        """Close the connection; iterating afterwards ends at once."""
+        self._closed = True
+        websocket, self._websocket = self._websocket, None
+        if websocket is not None:
+            await websocket.close()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def stream_events(

@@ -96,8 +96,11 @@ def wait_for_job_sync(
                 open_timeout=min(10.0, timeout),
                 max_size=None,
             ) as websocket:
-                while parse_frame(websocket.recv(timeout=max(0.0, deadline - time.monotonic()))) is None:
-                    pass
+                # Control frames (subscribed ...) parse to None; the only events are terminal.
+                while True:
+                    message = websocket.recv(timeout=max(0.0, deadline - time.monotonic()))
+                    if parse_frame(message) is not None:
+                        break
             return unwrap(get_job.sync(job_id, client=client))
         except (OSError, InvalidHandshake, ConnectionClosed, StreamError):
             if time.monotonic() >= deadline:

@@ -37,6 +37,13 @@ _ROUTINE_ID = re.compile(ROUTINE_ID_PATTERN)
 Loc = tuple[str | int, ...]
 
 
+def _integral(value: object) -> object:
+    """JSON Schema's integer: `3.0` is one (`3.5`, `true` and `"3"` are not)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class _Strict(BaseModel):
     # strict: a document's `false` or `"60"` is not a number, as its JSON Schema says.
     model_config = ConfigDict(
@@ -55,6 +62,8 @@ class ErrorHandlerSpec(_Strict):
     max_retries: int = Field(3, ge=0, le=100)
     retry_delay: float = Field(1.0, ge=0, le=3600, description="Seconds before the first retry.")
     retry_backoff: float = Field(2.0, ge=1, le=10, description="Factor applied to each delay.")
+
+    _integer = field_validator("max_retries", mode="before")(_integral)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
@@ -96,6 +105,8 @@ class ExecutionSpec(_Strict):
     max_workers: int | None = Field(
         None, ge=1, le=256, description="Compatibility name for `concurrency`."
     )
+
+    _integer = field_validator("concurrency", "max_workers", mode="before")(_integral)
 
 
 class FlowSpec(_Strict):

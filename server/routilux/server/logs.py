@@ -125,8 +125,10 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     handler.addFilter(RoutineContextFilter())
     root.addHandler(handler)
-    levels = logging.getLevelNamesMapping()
-    root.setLevel(levels.get(level.upper(), logging.INFO))
+    number = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    root.setLevel(number)
+    # Migrations announce each step at info on every start: noise unless debugging.
+    logging.getLogger("alembic").setLevel(max(number, logging.WARNING))
     return handler
 
 

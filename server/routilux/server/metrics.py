@@ -149,8 +149,8 @@ class Metrics:
                 running = self._routine_started.setdefault(event.job_id, {})
                 running[event.routine_id] = time.perf_counter()
         elif kind in _ROUTINE_ENDS:
-            running = self._routine_started.get(event.job_id or "")
-            started = running.pop(event.routine_id or "", None) if running else None
+            of_job = self._routine_started.get(event.job_id or "")
+            started = of_job.pop(event.routine_id or "", None) if of_job else None
             if started is not None and event.flow_id and event.routine_id:
                 routine_type = self._routine_type(event.flow_id, event.routine_id)
                 self.routine_duration.labels(routine_type, _ROUTINE_ENDS[kind]).observe(

@@ -7,6 +7,7 @@ client does next, and the event envelope as a named schema.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
@@ -86,6 +87,30 @@ def _add_model(components: dict[str, Any], model: type[BaseModel]) -> None:
     components.setdefault(model.__name__, schema)
 
 
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter is a string on the wire, or absent: never null. FastAPI writes an optional
+    one as ``anyOf: [<schema>, {type: null}]``, which would let `null` (the text) pass as valid."""
+    branches = schema.get("anyOf")
+    if not branches:
+        return schema
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    if len(kept) != 1 or len(kept) == len(branches):
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**kept[0], **rest}
+
+
+def _share_success_body(responses: dict[str, Any]) -> None:
+    """Give every 2xx (but 204) the body of the route's own status: FastAPI documents it only
+    there, yet the handler returns the same model whichever status it sets (cancel_job: 202)."""
+    bodies = [r["content"] for s, r in responses.items() if s.startswith("2") and "content" in r]
+    if not bodies:
+        return
+    for status, response in responses.items():
+        if status.startswith("2") and status != "204" and "content" not in response:
+            response["content"] = copy.deepcopy(bodies[0])
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title="Routilux",
@@ -120,6 +145,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             operation["summary"] = description.split("\n", 1)[0].rstrip(".")
             if PUBLIC_TAGS.intersection(operation.get("tags", [])):
                 operation["security"] = []
+            _share_success_body(operation["responses"])
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _not_null(parameter["schema"])
             for status, response in operation["responses"].items():
                 response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID_HEADER
                 links = LINKS.get((operation["operationId"], status))

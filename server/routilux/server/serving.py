@@ -11,6 +11,7 @@ import socket
 import uvicorn
 from fastapi import FastAPI
 
+from routilux.server.logs import configure_logging
 from routilux.server.settings import Settings
 from routilux.server.ws import ConnectionHub
 
@@ -29,11 +30,15 @@ class Server(uvicorn.Server):
 
 def run(app: FastAPI, settings: Settings) -> int:
     """Serve ``app`` until a signal stops it; the exit status (0, or 3 if it could not start)."""
+    configure_logging(settings.log_level, json=settings.log_json)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Our handler formats uvicorn's lines too; the gate writes the one line per request.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

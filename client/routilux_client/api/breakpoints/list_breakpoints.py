@@ -12,36 +12,21 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    flow_id: None | str | Unset = UNSET,
-    job_id: None | str | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    job_id: str | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    json_flow_id: None | str | Unset
-    if isinstance(flow_id, Unset):
-        json_flow_id = UNSET
-    else:
-        json_flow_id = flow_id
-    params["flow_id"] = json_flow_id
+    params["flow_id"] = flow_id
 
-    json_job_id: None | str | Unset
-    if isinstance(job_id, Unset):
-        json_job_id = UNSET
-    else:
-        json_job_id = job_id
-    params["job_id"] = json_job_id
+    params["job_id"] = job_id
 
     params["limit"] = limit
 
-    json_cursor: None | str | Unset
-    if isinstance(cursor, Unset):
-        json_cursor = UNSET
-    else:
-        json_cursor = cursor
-    params["cursor"] = json_cursor
+    params["cursor"] = cursor
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -97,20 +82,20 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    job_id: None | str | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    job_id: str | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[BreakpointPage | Problem]:
     """List breakpoints, newest first, optionally of one flow or one job
 
      List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
-        flow_id (None | str | Unset):
-        job_id (None | str | Unset):
+        flow_id (str | Unset):
+        job_id (str | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,20 +122,20 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    job_id: None | str | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    job_id: str | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> BreakpointPage | Problem | None:
     """List breakpoints, newest first, optionally of one flow or one job
 
      List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
-        flow_id (None | str | Unset):
-        job_id (None | str | Unset):
+        flow_id (str | Unset):
+        job_id (str | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,20 +157,20 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    job_id: None | str | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    job_id: str | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[BreakpointPage | Problem]:
     """List breakpoints, newest first, optionally of one flow or one job
 
      List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
-        flow_id (None | str | Unset):
-        job_id (None | str | Unset):
+        flow_id (str | Unset):
+        job_id (str | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,20 +195,20 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    job_id: None | str | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    job_id: str | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> BreakpointPage | Problem | None:
     """List breakpoints, newest first, optionally of one flow or one job
 
      List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
-        flow_id (None | str | Unset):
-        job_id (None | str | Unset):
+        flow_id (str | Unset):
+        job_id (str | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

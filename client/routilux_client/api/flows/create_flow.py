@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     body: FlowCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -92,7 +92,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: FlowCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Flow | Problem]:
     """Create a flow from a Routilux flow document
 
@@ -104,8 +104,8 @@ def sync_detailed(
     together, each with its location. `flow_id` is generated when absent.
 
     Args:
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (FlowCreate): A flow document, as written for Routilux (JSON, or YAML with
             `application/yaml`).
 
@@ -133,7 +133,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: FlowCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Flow | Problem | None:
     """Create a flow from a Routilux flow document
 
@@ -145,8 +145,8 @@ def sync(
     together, each with its location. `flow_id` is generated when absent.
 
     Args:
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (FlowCreate): A flow document, as written for Routilux (JSON, or YAML with
             `application/yaml`).
 
@@ -169,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: FlowCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Flow | Problem]:
     """Create a flow from a Routilux flow document
 
@@ -181,8 +181,8 @@ async def asyncio_detailed(
     together, each with its location. `flow_id` is generated when absent.
 
     Args:
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (FlowCreate): A flow document, as written for Routilux (JSON, or YAML with
             `application/yaml`).
 
@@ -208,7 +208,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: FlowCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Flow | Problem | None:
     """Create a flow from a Routilux flow document
 
@@ -220,8 +220,8 @@ async def asyncio(
     together, each with its location. `flow_id` is generated when absent.
 
     Args:
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (FlowCreate): A flow document, as written for Routilux (JSON, or YAML with
             `application/yaml`).
 

@@ -14,7 +14,7 @@ def _get_kwargs(
     flow_id: str,
     *,
     force: bool | Unset = False,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -97,7 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     force: bool | Unset = False,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
 
@@ -109,7 +109,7 @@ def sync_detailed(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (None | str | Unset): Delete only if the flow's ETag still matches.
+        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     force: bool | Unset = False,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
 
@@ -149,7 +149,7 @@ def sync(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (None | str | Unset): Delete only if the flow's ETag still matches.
+        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +172,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     force: bool | Unset = False,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
 
@@ -184,7 +184,7 @@ async def asyncio_detailed(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (None | str | Unset): Delete only if the flow's ETag still matches.
+        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,7 +210,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     force: bool | Unset = False,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
 
@@ -222,7 +222,7 @@ async def asyncio(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (None | str | Unset): Delete only if the flow's ETag still matches.
+        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

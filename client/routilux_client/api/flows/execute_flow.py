@@ -16,7 +16,7 @@ def _get_kwargs(
     flow_id: str,
     *,
     body: JobExecute,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -92,7 +92,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: JobExecute,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored
 
@@ -103,8 +103,8 @@ def sync_detailed(
 
     Args:
         flow_id (str):
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (JobExecute): Input for a new job of a flow.
 
     Raises:
@@ -133,7 +133,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: JobExecute,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Job | Problem | None:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored
 
@@ -144,8 +144,8 @@ def sync(
 
     Args:
         flow_id (str):
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (JobExecute): Input for a new job of a flow.
 
     Raises:
@@ -169,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: JobExecute,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored
 
@@ -180,8 +180,8 @@ async def asyncio_detailed(
 
     Args:
         flow_id (str):
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (JobExecute): Input for a new job of a flow.
 
     Raises:
@@ -208,7 +208,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: JobExecute,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Job | Problem | None:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored
 
@@ -219,8 +219,8 @@ async def asyncio(
 
     Args:
         flow_id (str):
-        idempotency_key (None | str | Unset): Repeat a request safely: the same key and body
-            return the same result for at least 24 hours.
+        idempotency_key (str | Unset): Repeat a request safely: the same key and body return the
+            same result for at least 24 hours.
         body (JobExecute): Input for a new job of a flow.
 
     Raises:

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -27,14 +27,15 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Job | Problem | None:
+) -> Job | Problem | None:
     if response.status_code == 200:
         response_200 = Job.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 202:
-        response_202 = cast(Any, None)
+        response_202 = Job.from_dict(response.json())
+
         return response_202
 
     if response.status_code == 401:
@@ -70,7 +71,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Job | Problem]:
+) -> Response[Job | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +84,7 @@ def sync_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Any | Job | Problem]:
+) -> Response[Job | Problem]:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
      Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
@@ -99,7 +100,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Job | Problem]
+        Response[Job | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -117,7 +118,7 @@ def sync(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Any | Job | Problem | None:
+) -> Job | Problem | None:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
      Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
@@ -133,7 +134,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Job | Problem
+        Job | Problem
     """
 
     return sync_detailed(
@@ -146,7 +147,7 @@ async def asyncio_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Any | Job | Problem]:
+) -> Response[Job | Problem]:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
      Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
@@ -162,7 +163,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Job | Problem]
+        Response[Job | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -178,7 +179,7 @@ async def asyncio(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Any | Job | Problem | None:
+) -> Job | Problem | None:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
      Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
@@ -194,7 +195,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Job | Problem
+        Job | Problem
     """
 
     return (

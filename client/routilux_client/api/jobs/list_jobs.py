@@ -14,70 +14,43 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    flow_id: None | str | Unset = UNSET,
-    worker_id: None | str | Unset = UNSET,
-    status: list[JobStatus] | None | Unset = UNSET,
-    created_after: datetime.datetime | None | Unset = UNSET,
-    created_before: datetime.datetime | None | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    worker_id: str | Unset = UNSET,
+    status: list[JobStatus] | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    json_flow_id: None | str | Unset
-    if isinstance(flow_id, Unset):
-        json_flow_id = UNSET
-    else:
-        json_flow_id = flow_id
-    params["flow_id"] = json_flow_id
+    params["flow_id"] = flow_id
 
-    json_worker_id: None | str | Unset
-    if isinstance(worker_id, Unset):
-        json_worker_id = UNSET
-    else:
-        json_worker_id = worker_id
-    params["worker_id"] = json_worker_id
+    params["worker_id"] = worker_id
 
-    json_status: list[str] | None | Unset
-    if isinstance(status, Unset):
-        json_status = UNSET
-    elif isinstance(status, list):
+    json_status: list[str] | Unset = UNSET
+    if not isinstance(status, Unset):
         json_status = []
-        for status_type_0_item_data in status:
-            status_type_0_item = status_type_0_item_data.value
-            json_status.append(status_type_0_item)
+        for status_item_data in status:
+            status_item = status_item_data.value
+            json_status.append(status_item)
 
-    else:
-        json_status = status
     params["status"] = json_status
 
-    json_created_after: None | str | Unset
-    if isinstance(created_after, Unset):
-        json_created_after = UNSET
-    elif isinstance(created_after, datetime.datetime):
+    json_created_after: str | Unset = UNSET
+    if not isinstance(created_after, Unset):
         json_created_after = created_after.isoformat()
-    else:
-        json_created_after = created_after
     params["created_after"] = json_created_after
 
-    json_created_before: None | str | Unset
-    if isinstance(created_before, Unset):
-        json_created_before = UNSET
-    elif isinstance(created_before, datetime.datetime):
+    json_created_before: str | Unset = UNSET
+    if not isinstance(created_before, Unset):
         json_created_before = created_before.isoformat()
-    else:
-        json_created_before = created_before
     params["created_before"] = json_created_before
 
     params["limit"] = limit
 
-    json_cursor: None | str | Unset
-    if isinstance(cursor, Unset):
-        json_cursor = UNSET
-    else:
-        json_cursor = cursor
-    params["cursor"] = json_cursor
+    params["cursor"] = cursor
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -133,26 +106,26 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    worker_id: None | str | Unset = UNSET,
-    status: list[JobStatus] | None | Unset = UNSET,
-    created_after: datetime.datetime | None | Unset = UNSET,
-    created_before: datetime.datetime | None | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    worker_id: str | Unset = UNSET,
+    status: list[JobStatus] | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[JobPage | Problem]:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
      List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
-        flow_id (None | str | Unset):
-        worker_id (None | str | Unset):
-        status (list[JobStatus] | None | Unset): Repeat for several statuses.
-        created_after (datetime.datetime | None | Unset):
-        created_before (datetime.datetime | None | Unset):
+        flow_id (str | Unset):
+        worker_id (str | Unset):
+        status (list[JobStatus] | Unset): Repeat for several statuses.
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,26 +155,26 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    worker_id: None | str | Unset = UNSET,
-    status: list[JobStatus] | None | Unset = UNSET,
-    created_after: datetime.datetime | None | Unset = UNSET,
-    created_before: datetime.datetime | None | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    worker_id: str | Unset = UNSET,
+    status: list[JobStatus] | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> JobPage | Problem | None:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
      List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
-        flow_id (None | str | Unset):
-        worker_id (None | str | Unset):
-        status (list[JobStatus] | None | Unset): Repeat for several statuses.
-        created_after (datetime.datetime | None | Unset):
-        created_before (datetime.datetime | None | Unset):
+        flow_id (str | Unset):
+        worker_id (str | Unset):
+        status (list[JobStatus] | Unset): Repeat for several statuses.
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -226,26 +199,26 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    worker_id: None | str | Unset = UNSET,
-    status: list[JobStatus] | None | Unset = UNSET,
-    created_after: datetime.datetime | None | Unset = UNSET,
-    created_before: datetime.datetime | None | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    worker_id: str | Unset = UNSET,
+    status: list[JobStatus] | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[JobPage | Problem]:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
      List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
-        flow_id (None | str | Unset):
-        worker_id (None | str | Unset):
-        status (list[JobStatus] | None | Unset): Repeat for several statuses.
-        created_after (datetime.datetime | None | Unset):
-        created_before (datetime.datetime | None | Unset):
+        flow_id (str | Unset):
+        worker_id (str | Unset):
+        status (list[JobStatus] | Unset): Repeat for several statuses.
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -273,26 +246,26 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    flow_id: None | str | Unset = UNSET,
-    worker_id: None | str | Unset = UNSET,
-    status: list[JobStatus] | None | Unset = UNSET,
-    created_after: datetime.datetime | None | Unset = UNSET,
-    created_before: datetime.datetime | None | Unset = UNSET,
+    flow_id: str | Unset = UNSET,
+    worker_id: str | Unset = UNSET,
+    status: list[JobStatus] | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 50,
-    cursor: None | str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> JobPage | Problem | None:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
      List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
-        flow_id (None | str | Unset):
-        worker_id (None | str | Unset):
-        status (list[JobStatus] | None | Unset): Repeat for several statuses.
-        created_after (datetime.datetime | None | Unset):
-        created_before (datetime.datetime | None | Unset):
+        flow_id (str | Unset):
+        worker_id (str | Unset):
+        status (list[JobStatus] | Unset): Repeat for several statuses.
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
         limit (int | Unset): Items per page. Default: 50.
-        cursor (None | str | Unset): The `next_cursor` of the previous page.
+        cursor (str | Unset): The `next_cursor` of the previous page.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

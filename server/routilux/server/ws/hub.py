@@ -24,6 +24,8 @@ class ConnectionHub:
     def __init__(self, max_connections: int) -> None:
         self.max_connections = max_connections
         self.closing = False
+        # Events never delivered because a client read too slowly (read by /metrics).
+        self.dropped_events = 0
         self._streams: set[Stream] = set()
         # Every subscriber of an event sends the same frame: encode it once, not once each.
         self._frames: OrderedDict[int, str] = OrderedDict()

@@ -57,6 +57,9 @@ class EventStream:
         self._feed: Subscription | None = None
         self._last_sent = 0
         self._replayed_to = 0
+        # Every event of the feed with an id up to this one has been sent (or skipped).
+        self._through = 0
+        self._progress = asyncio.Event()
 
     def stop(self, code: int, reason: str | None = None) -> None:
         """Close the connection with ``code`` soon; the first request wins."""
@@ -103,6 +106,9 @@ class EventStream:
 
     def _overflowed(self) -> None:
         # Runs inside EventBus.publish: only flag it; the closing happens in this stream's task.
+        # Lost: what is still queued (one was dropped for the end marker) and the one offered.
+        if self._feed is not None:
+            self._hub.dropped_events += self._feed.pending() + 1
         self.stop(p.CLOSE_TRY_AGAIN_LATER)
 
     async def _serve(
@@ -143,9 +149,28 @@ class EventStream:
     ) -> None:
         if replay is not None:
             await self._replay(*replay)
-        while (event := await feed.get()) is not None:
+        while True:
+            if feed.pending() == 0:
+                # Nothing queued, nothing in hand: all that was published so far is dealt with.
+                self._handled_through(self._bus.last_id)
+            event = await feed.get()
+            if event is None:
+                return
             if event.id > self._replayed_to:
                 await self._send_event(event)
+            self._handled_through(event.id)
+
+    def _handled_through(self, event_id: int) -> None:
+        if event_id > self._through:
+            self._through = event_id
+            self._progress.set()
+
+    async def _caught_up(self) -> None:
+        """Wait until every event published so far that this connection wants has been sent."""
+        target = self._bus.last_id
+        while self._through < target:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def _replay(self, since: int, selection: EventFilter | None) -> None:
         """Send stored events after ``since``; the live feed then skips what was sent here."""
@@ -165,6 +190,10 @@ class EventStream:
 
     async def _send_event(self, event: Event) -> None:
         async with self._lock:
+            # Once stopping, send nothing more: an overflowing feed has dropped an event, and
+            # what was sent must stay a prefix of the stream for a resume with `since`.
+            if self._stopping.is_set():
+                return
             if self._subscriptions.wants(event):
                 await self._ws.send_text(self._hub.frame(event))
                 self._last_sent = event.id
@@ -191,6 +220,9 @@ class EventStream:
                 strikes = 0
 
     async def _answer(self, request: p.ClientMessage) -> None:
+        # A reply follows every event published before the request: a ping is a barrier, and a
+        # subscription change splits the stream cleanly into before and after.
+        await self._caught_up()
         async with self._lock:
             if isinstance(request, p.Ping):
                 reply = p.PONG

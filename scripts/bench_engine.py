@@ -1,0 +1,114 @@
+"""Section 3: the engine alone, in process: no HTTP, no database (``Runtime()`` with its default
+``MemoryStore``).
+
+A 5-routine pipeline (Mapper -> Filter -> Mapper -> Identity -> Mapper) of the built-in routine
+types. An *event routed* is one emitted payload delivered to the next routine or, for the last
+one, to the job's output, so each job routes 5. Two shapes:
+
+* ``jobs``: many one-payload jobs in flight at once (the flow's concurrency is 256);
+* ``stream``: one job whose first routine receives a list and a Splitter feeds its items through
+  the other four (the Splitter's emits count, the list payload itself does not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench_common import log
+
+from routilux.engine import Runtime
+from routilux.engine.models import JobStatus
+from routilux.engine.spec import FlowSpec
+
+STAGES: dict[str, Any] = {
+    "shape": {"class": "Mapper", "config": {"mappings": {"value": "value", "name": "name"}}},
+    "keep": {"class": "Filter", "config": {"condition": "data.value >= 0"}},
+    "label": {"class": "Mapper", "config": {"mappings": {"id": "value", "label": "name"}}},
+    "pass": {"class": "Identity", "config": {}},
+    "final": {"class": "Mapper", "config": {"mappings": {"id": "id", "label": "label"}}},
+}
+LINKS = [("shape.output", "keep.input"), ("keep.passed", "label.input")]
+LINKS += [("label.output", "pass.input"), ("pass.output", "final.input")]
+
+
+def _spec(flow_id: str, stages: dict[str, Any], links: list[tuple[str, str]]) -> FlowSpec:
+    return FlowSpec.model_validate(
+        {
+            "flow_id": flow_id,
+            "routines": stages,
+            "connections": [{"from": a, "to": b} for a, b in links],
+            "execution": {"concurrency": 256},
+        }
+    )
+
+
+def _routed(runtime: Runtime, job_ids: list[str]) -> int:
+    total = 0
+    for job_id in job_ids:
+        job = runtime.live_job(job_id)
+        assert job is not None and job.status is JobStatus.COMPLETED, job
+        total += sum(p.emitted for p in job.progress.values())
+    return total
+
+
+async def _jobs(count: int) -> dict[str, Any]:
+    async with Runtime() as runtime:
+        flow = await runtime.create_flow(_spec("pipeline", STAGES, LINKS))
+        warm = [await runtime.execute(flow.flow_id, {"value": i, "name": "w"}) for i in range(200)]
+        for job in warm:
+            await runtime.wait_job(job.job_id, 30)
+        started = time.perf_counter()
+        ids: list[str] = []
+        for i in range(count):
+            ids.append((await runtime.execute(flow.flow_id, {"value": i, "name": f"n{i}"})).job_id)
+        for job_id in ids:
+            await runtime.wait_job(job_id, 60)
+        elapsed = time.perf_counter() - started
+        routed = _routed(runtime, ids)
+    return {
+        "jobs": count,
+        "events_routed": routed,
+        "elapsed_s": round(elapsed, 3),
+        "events_per_s": round(routed / elapsed),
+    }
+
+
+async def _stream(items: int) -> dict[str, Any]:
+    stages = {"split": {"class": "Splitter", "config": {"field": "items", "item_field": "v"}}}
+    stages.update(
+        {
+            "keep": {"class": "Filter", "config": {"condition": "data.index >= 0"}},
+            "label": {"class": "Mapper", "config": {"mappings": {"id": "index", "v": "v"}}},
+            "pass": {"class": "Identity", "config": {}},
+            "final": {"class": "Mapper", "config": {"mappings": {"id": "id"}}},
+        }
+    )
+    links = [("split.item", "keep.input"), ("keep.passed", "label.input")]
+    links += [("label.output", "pass.input"), ("pass.output", "final.input")]
+    async with Runtime() as runtime:
+        flow = await runtime.create_flow(_spec("stream", stages, links))
+        warm = await runtime.execute(flow.flow_id, {"items": list(range(500))})
+        await runtime.wait_job(warm.job_id, 30)
+        started = time.perf_counter()
+        job = await runtime.execute(flow.flow_id, {"items": list(range(items))})
+        await runtime.wait_job(job.job_id, 120)
+        elapsed = time.perf_counter() - started
+        routed = _routed(runtime, [job.job_id])
+    return {
+        "items": items,
+        "events_routed": routed,
+        "elapsed_s": round(elapsed, 3),
+        "events_per_s": round(routed / elapsed),
+    }
+
+
+def run(jobs: int = 20_000, items: int = 20_000) -> dict[str, Any]:
+    log("engine: many jobs")
+    many = asyncio.run(_jobs(jobs))
+    log(f"engine: {many['events_per_s']} events/s over {many['jobs']} jobs")
+    log("engine: one streaming job")
+    stream = asyncio.run(_stream(items))
+    log(f"engine: {stream['events_per_s']} events/s in one job of {stream['items']} items")
+    return {"jobs": many, "stream": stream}
