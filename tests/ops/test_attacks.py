@@ -31,7 +31,8 @@ ESCAPES = [
 HOSTILE_YAML = [
     b"!!python/object/apply:os.system ['touch /tmp/routilux-pwned']\n",
     b"routines: !!python/name:os.system\n",
-    b"a: &a ['x','x']\nb: &b [*a,*a]\nc: &c [*b,*b]\nroutines: {r: {class: Identity, config: {x: *c}}}\n",
+    b"a: &a ['x','x']\nb: &b [*a,*a]\nc: &c [*b,*b]\n"
+    b"routines: {r: {class: Identity, config: {x: *c}}}\n",
     b"routines:\n  r: {class: Identity}\n  r: {class: Mapper}\n",
     b"\x00\xff\xfe",
     b"[" * 10_000,
