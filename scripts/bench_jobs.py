@@ -1,8 +1,11 @@
 """Section 2: jobs end to end over HTTP.
 
-16 concurrent clients (one httpx.AsyncClient, 16 connections) each submit a job of the 3-routine
-flow (Mapper -> Filter -> Mapper) and poll ``GET /api/v1/jobs/{id}`` until it is finished, then
-submit the next, until 2,000 jobs are done. Latency is submit to seen-complete.
+16 concurrent clients (one httpx.AsyncClient with 16 connections) each submit a job of the
+3-routine flow (Mapper -> Filter -> Mapper) with ``POST /api/v1/flows/{id}/execute``, wait until
+it is finished, then submit the next, until 2,000 jobs are done. Completion is seen on the
+WebSocket event stream (``job.completed``, ``job.failed`` or ``job.cancelled`` of the flow, which
+the server publishes only once the final state is committed); without the stream, by polling
+``GET /api/v1/jobs/{id}``. Latency is from just before the submit to completion seen.
 """
 
 from __future__ import annotations
@@ -13,52 +16,96 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_common import log, ours, percentile, pipeline
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile, pipeline
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
-FIRST_POLL_S = 0.002
+TERMINAL_EVENTS = "job.completed,job.failed,job.cancelled"
 POLL_EVERY_S = 0.003
 
 
-async def _one(client: httpx.AsyncClient, flow_id: str, n: int) -> tuple[float, int, str]:
-    started = time.perf_counter()
-    response = await client.post(
-        f"/api/v1/flows/{flow_id}/execute", json={"data": {"value": n, "name": f"job {n}"}}
-    )
-    if response.status_code != 202:
-        raise RuntimeError(f"execute answered {response.status_code}: {response.text[:300]}")
-    job_id = response.json()["job_id"]
-    polls = 0
-    await asyncio.sleep(FIRST_POLL_S)
+class Completions:
+    """Job ids finished as seen on the event stream, with the time each was seen."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[float, str]] = {}
+        self.waiters: dict[str, asyncio.Future[tuple[float, str]]] = {}
+
+    async def listen(self, ws: ClientConnection) -> None:
+        async for frame in ws:
+            event = orjson.loads(frame)
+            job_id = event.get("job_id")
+            if job_id is None or not event.get("type", "").startswith("job."):
+                continue
+            outcome = (time.perf_counter(), event["type"].removeprefix("job."))
+            waiter = self.waiters.pop(job_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(outcome)
+            else:
+                self.seen[job_id] = outcome
+
+    async def wait(self, job_id: str) -> tuple[float, str]:
+        if job_id in self.seen:
+            return self.seen.pop(job_id)
+        waiter: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
+        self.waiters[job_id] = waiter
+        return await asyncio.wait_for(waiter, 60)
+
+
+async def _poll(client: httpx.AsyncClient, job_id: str) -> tuple[float, str]:
     while True:
-        polls += 1
         job = (await client.get(f"/api/v1/jobs/{job_id}")).raise_for_status().json()
         if job["status"] in FINISHED:
-            return time.perf_counter() - started, polls, job["status"]
+            return time.perf_counter(), job["status"]
         await asyncio.sleep(POLL_EVERY_S)
 
 
-async def drive(base_url: str, flow_id: str, jobs: int, clients: int) -> dict[str, Any]:
+async def drive(
+    base_url: str, ws_url: str | None, flow_id: str, jobs: int, clients: int
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-        next_n = 0
-        latencies: list[float] = []
-        polls: list[int] = []
-        statuses: dict[str, int] = {}
+    completions = Completions()
+    ws: ClientConnection | None = None
+    listener: asyncio.Task[None] | None = None
+    if ws_url is not None:
+        ws = await connect(f"{ws_url}/api/v1/ws/events?flow_id={flow_id}&types={TERMINAL_EVENTS}")
+        listener = asyncio.create_task(completions.listen(ws))
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    try:
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+            next_n = 0
 
-        async def worker() -> None:
-            nonlocal next_n
-            while next_n < jobs:
-                n = next_n
-                next_n += 1
-                latency, count, status = await _one(client, flow_id, n)
-                latencies.append(latency)
-                polls.append(count)
-                statuses[status] = statuses.get(status, 0) + 1
+            async def worker() -> None:
+                nonlocal next_n
+                while next_n < jobs:
+                    n = next_n
+                    next_n += 1
+                    started = time.perf_counter()
+                    response = await client.post(
+                        f"/api/v1/flows/{flow_id}/execute",
+                        json={"data": {"value": n, "name": f"job {n}"}},
+                    )
+                    if response.status_code != 202:
+                        raise RuntimeError(f"execute: {response.status_code} {response.text[:300]}")
+                    job_id = response.json()["job_id"]
+                    if ws is not None:
+                        seen, status = await completions.wait(job_id)
+                    else:
+                        seen, status = await _poll(client, job_id)
+                    latencies.append(seen - started)
+                    statuses[status] = statuses.get(status, 0) + 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            elapsed = time.perf_counter() - started
+    finally:
+        if ws is not None:
+            await ws.close()
+        if listener is not None:
+            await asyncio.gather(listener, return_exceptions=True)
     return {
         "jobs": len(latencies),
         "elapsed_s": round(elapsed, 3),
@@ -66,21 +113,34 @@ async def drive(base_url: str, flow_id: str, jobs: int, clients: int) -> dict[st
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "max_ms": round(max(latencies) * 1000, 2),
-        "polls_per_job": round(sum(polls) / len(polls), 2),
         "statuses": statuses,
+        "completion_seen_by": "websocket" if ws is not None else "polling",
     }
+
+
+def _stream_available(server_ws: str) -> bool:
+    async def probe() -> bool:
+        try:
+            async with connect(f"{server_ws}/api/v1/ws/events?types=job.completed"):
+                return True
+        except Exception:
+            return False
+
+    return asyncio.run(probe())
 
 
 def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
     log("jobs: this server")
-    with ours(workdir, workdir / "ours-jobs") as server:
+    with ours(workdir, workdir / "ours-jobs") as server, on_cpus(CLIENT_CPUS):
         with httpx.Client(base_url=server.base_url) as client:
-            client.post("/api/v1/flows", json=pipeline("jobs", concurrency=clients))
-        asyncio.run(drive(server.base_url, "jobs", 100, clients))  # warm-up
-        result = asyncio.run(drive(server.base_url, "jobs", jobs, clients))
+            flow = pipeline("jobs", concurrency=clients)
+            client.post("/api/v1/flows", json=flow).raise_for_status()
+        ws_url = server.ws_url if _stream_available(server.ws_url) else None
+        asyncio.run(drive(server.base_url, ws_url, "jobs", 100, clients))  # warm-up
+        result = asyncio.run(drive(server.base_url, ws_url, "jobs", jobs, clients))
     result["clients"] = clients
     log(
         f"jobs: {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
-        f"p99 {result['p99_ms']} ms, {result['polls_per_job']} polls/job"
+        f"p99 {result['p99_ms']} ms ({result['completion_seen_by']})"
     )
     return result

@@ -49,7 +49,7 @@ async def test_cancel_running_async_job_cancels_logic_and_starts_nothing_more() 
         final = await rt.wait_job(job.job_id, 5)
         assert final.status is JobStatus.CANCELLED
         assert final.output == {}
-        assert "next" not in final.progress
+        assert final.progress["next"].status == "pending"
         again = await rt.cancel_job(job.job_id)  # idempotent
         assert again.status is JobStatus.CANCELLED
 
@@ -66,7 +66,7 @@ async def test_cancel_lets_sync_logic_finish_and_discards_its_output() -> None:
         final = await rt.wait_job(job.job_id, 5)
         assert final.status is JobStatus.CANCELLED
         assert job.job_id in Block.finished  # the thread ran to its end ...
-        assert final.output == {} and "next" not in final.progress  # ... and went nowhere
+        assert final.output == {} and final.progress["next"].activations == 0  # ... and went nowhere
 
 
 async def test_cancel_completed_job_is_refused() -> None:
@@ -94,7 +94,7 @@ async def test_paused_worker_starts_no_routine_until_resumed_and_loses_nothing()
         await asyncio.sleep(0.05)
         for job in jobs:  # ... but nothing after it starts
             assert job.status is JobStatus.PAUSED
-            assert "a" not in job.progress or job.progress["a"].activations == 0
+            assert job.progress["a"].activations == 0
         assert queued.status is JobStatus.QUEUED
         assert rt.get_worker(worker_id).status == "paused"
         await rt.resume_worker(worker_id)
@@ -116,7 +116,7 @@ async def test_breakpoint_pauses_before_the_routine_keeps_data_and_resumes_there
         assert job.paused_at is not None
         assert (job.paused_at.breakpoint_id, job.paused_at.routine_id) == (bp.breakpoint_id, "b")
         assert job.paused_at.payload == {"value": 2}
-        assert "b" not in job.progress or job.progress["b"].activations == 0
+        assert job.progress["b"].activations == 0
         hit = hits.get_nowait()
         assert hit is not None and hit.data["payload"] == {"value": 2}
         assert hit.routine_id == "b" and hit.data["breakpoint_id"] == bp.breakpoint_id

@@ -33,7 +33,7 @@ async def test_stop_fails_the_job_naming_routine_type_and_message() -> None:
     assert (job.error.routine_id, job.error.type) == ("flaky", "RuntimeError")
     assert job.error.message == "attempt 1 failed"
     assert job.progress["flaky"].status == "failed"
-    assert "last" not in job.progress and job.output == {}
+    assert job.progress["last"].status == "pending" and job.output == {}
 
 
 async def test_stop_is_the_default_strategy() -> None:
@@ -88,7 +88,7 @@ async def test_skip_marks_the_routine_skipped_and_emits_nothing() -> None:
     job = await run(flaky_flow({"strategy": "skip"}, failures=1))
     assert job.status is JobStatus.COMPLETED
     assert job.progress["flaky"].status == "skipped"
-    assert job.output == {} and "last" not in job.progress
+    assert job.output == {} and job.progress["last"].activations == 0
 
 
 async def test_builtin_fail_routine_under_retry_recovers() -> None:

@@ -39,6 +39,7 @@ from routilux.engine.models import (
     Job,
     JobError,
     JobStatus,
+    RoutineProgress,
     Worker,
     WorkerStatus,
 )
@@ -286,6 +287,7 @@ class Runtime:
             entry=entry,
             metadata=metadata or {},
             created_at=utcnow(),
+            progress={routine_id: RoutineProgress() for routine_id in compiled.routines},
         )
         await self.store.insert_job(job, idempotency)
         self.bus.publish(
