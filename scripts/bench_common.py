@@ -24,8 +24,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 SERVE = SCRIPTS / "bench_serve.py"
-# This checkout's server package, whether or not it is installed into the environment.
-SERVER_SOURCE = ROOT / "server"
+# This checkout's server package, whether or not it is installed into the environment;
+# BENCH_SERVER_SOURCE names another folder holding a ``routilux`` package (to compare versions).
+SERVER_SOURCE = Path(os.environ.get("BENCH_SERVER_SOURCE") or ROOT / "server").resolve()
 if str(SERVER_SOURCE) not in sys.path:
     sys.path.insert(0, str(SERVER_SOURCE))
 

@@ -18,9 +18,8 @@ from typing import Any
 
 import httpx
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-
 from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile, pipeline
+from websockets.asyncio.client import ClientConnection, connect
 
 FLOW = "busy"
 

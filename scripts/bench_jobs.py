@@ -17,9 +17,8 @@ from typing import Any
 
 import httpx
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-
 from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile, pipeline
+from websockets.asyncio.client import ClientConnection, connect
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 TERMINAL_EVENTS = "job.completed,job.failed,job.cancelled"

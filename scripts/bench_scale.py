@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile
 from sqlalchemy import insert
 
-from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile
 from routilux.engine.clock import utcnow
 from routilux.engine.models import Job, JobError, JobStatus, RoutineProgress, RoutineStatus
 from routilux.server.pagination import encode_cursor
@@ -72,7 +72,9 @@ def prepare(data_dir: Path, count: int) -> float:
     try:
         with engine.begin() as conn:
             for start in range(0, count, CHUNK):
-                rows = [codec.job_row(_job(i, base)) for i in range(start, min(count, start + CHUNK))]
+                rows = [
+                    codec.job_row(_job(i, base)) for i in range(start, min(count, start + CHUNK))
+                ]
                 conn.execute(insert(tables.jobs), rows)
     finally:
         engine.dispose()

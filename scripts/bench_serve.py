@@ -32,7 +32,14 @@ UVICORN: dict[str, Any] = {
 def serve_ours(port: int, data_dir: Path) -> None:
     from routilux.server import Settings, create_app
 
+    # As `routilux serve --log-level warning`: its one line per request is its access log.
     settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, log_level="warning")
+    try:
+        from routilux.server.logs import configure_logging
+    except ImportError:  # a version without it (BENCH_SERVER_SOURCE)
+        pass
+    else:
+        configure_logging(settings.log_level)
     uvicorn.run(create_app(settings), port=port, **UVICORN)
 
 

@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,23 @@ IGNORED = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "build"
 CLIENT_SIDE_ONLY = {"application/yaml"}
 RUFF_OPTIONS = ["--isolated", "--target-version", "py311", "--line-length", "100"]
 FIX_COMMAND = "scripts/generate_client"
+
+
+def check_tools() -> None:
+    """Refuse to run with other versions of the tools than pinned: they write other bytes."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = dict(
+        requirement.split("==", 1)
+        for requirement in pyproject["project"]["optional-dependencies"]["test"]
+        if "==" in requirement
+    )
+    for tool in ("openapi-python-client", "ruff"):
+        installed = version(tool)
+        if installed != pins[tool]:
+            raise SystemExit(
+                f"{tool} {installed} is installed but {pins[tool]} is pinned: "
+                "run scripts/install --test"
+            )
 
 
 def client_view(schema: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +93,7 @@ def _files(root: Path) -> set[Path]:
 
 def build(schema_text: str, hand_written_from: Path, out: Path) -> None:
     """Generate the client for ``schema_text`` into ``out`` (which must not exist)."""
+    hand_written_from = hand_written_from.resolve()
     codegen = hand_written_from / "codegen"
     with tempfile.TemporaryDirectory(prefix="routilux-clientgen-") as tmp:
         document = Path(tmp) / "openapi.json"
@@ -105,9 +125,7 @@ def build(schema_text: str, hand_written_from: Path, out: Path) -> None:
         source = hand_written_from / relative
         if not source.is_dir():
             raise SystemExit(f"missing hand-written part of the client: {source}")
-        shutil.copytree(
-            source, out / relative, ignore=shutil.ignore_patterns(*IGNORED, "*.pyc")
-        )
+        shutil.copytree(source, out / relative, ignore=shutil.ignore_patterns(*IGNORED, "*.pyc"))
 
 
 def differences(expected: Path, actual: Path) -> list[str]:
@@ -165,6 +183,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     root: Path = args.root.resolve()
+    check_tools()
     if args.command == "generate":
         generate(root)
         print(f"generated {root / 'openapi.json'} and {root / 'client'}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -11,7 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.browser.conftest import ARTIFACTS
 from tests.live import LiveServer
 
-FLOW = {
+FLOW: dict[str, Any] = {
     "flow_id": "browser-demo",
     "routines": {
         "shape": {"class": "Mapper", "config": {"mappings": {"name": "user.name", "age": "age"}}},
@@ -21,48 +23,69 @@ FLOW = {
 }
 
 
+def wait_finished(server: LiveServer, job_id: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = httpx.get(f"{server.base_url}/api/v1/jobs/{job_id}").json()
+        if job["finished_at"] is not None or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def page_y(locator: Locator, edge: str) -> float:
+    """Where an edge (top, bottom) of the element is on the page, scrolling aside."""
+    return float(locator.evaluate(f"e => e.getBoundingClientRect().{edge} + window.scrollY"))
+
+
 def try_it_out(page: Page, operation_id: str, tag: str) -> Locator:
     """Open an operation of Swagger UI and switch it to "Try it out"."""
     operation = page.locator(f"#operations-{tag}-{operation_id}")
     operation.locator(".opblock-summary-control").click()
-    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Try it out", exact=True).click()
     return operation
 
 
-def execute(operation: Locator, body: dict[str, object]) -> Locator:
+def execute(operation: Locator, body: dict[str, Any]) -> Locator:
     """Put ``body`` in the request body, press Execute, and return the live response's row."""
     operation.locator("textarea.body-param__text").fill(json.dumps(body, indent=2))
-    operation.get_by_role("button", name="Execute").click()
+    operation.get_by_role("button", name="Execute", exact=True).click()
     return operation.locator(".live-responses-table .response")
 
 
 def test_swagger_ui_creates_and_executes_a_flow(server: LiveServer, page: Page) -> None:
     page.goto(f"{server.base_url}/docs")
-    expect(page.locator(".information-container .title")).to_contain_text("Routilux API")
+    expect(page.locator(".information-container .title")).to_contain_text("Routilux")
 
     create = try_it_out(page, "create_flow", "flows")
     created = execute(create, FLOW)
     expect(created.locator(".response-col_status")).to_have_text("201")
-    expect(created.locator(".response-col_description")).to_contain_text('"flow_id": "browser-demo"')
+    body = created.locator(".response-col_description")
+    expect(body).to_contain_text('"flow_id": "browser-demo"')
 
     run = try_it_out(page, "execute_flow", "flows")
     run.locator('tr[data-param-name="flow_id"] input').fill("browser-demo")
     accepted = execute(run, {"data": {"user": {"name": "Ada"}, "age": 36}})
     expect(accepted.locator(".response-col_status")).to_have_text("202")
-    expect(accepted.locator(".response-col_description")).to_contain_text('"status": "queued"')
+    expect(accepted.locator(".response-col_description")).to_contain_text('"job_id": "job_')
     # The request Swagger UI made is the one shown as a curl command.
     expect(run.locator(".curl-command")).to_contain_text("/api/v1/flows/browser-demo/execute")
 
+    # The artifact: the operation, from its header to the live 202 response.
     ARTIFACTS.mkdir(exist_ok=True)
-    run.scroll_into_view_if_needed()
-    run.screenshot(path=ARTIFACTS / "swagger-execute.png")
+    top, bottom = page_y(run, "top"), page_y(accepted, "bottom")
+    page.screenshot(
+        path=ARTIFACTS / "swagger-execute.png",
+        full_page=True,
+        clip={"x": 0, "y": top, "width": 1280, "height": bottom - top + 16},
+    )
 
     # What the page showed is what happened: the job exists and runs to completion.
     text = accepted.locator(".response-col_description").inner_text()
     job_id = re.search(r'"job_id": "([^"]+)"', text)
     assert job_id is not None, text
-    job = httpx.get(f"{server.base_url}/api/v1/jobs/{job_id[1]}", timeout=5).json()
-    assert job["flow_id"] == "browser-demo"
+    job = wait_finished(server, job_id[1])
+    assert (job["flow_id"], job["status"]) == ("browser-demo", "completed")
+    assert job["output"] == {"adults.passed": [{"name": "Ada", "age": 36}]}
 
 
 def test_redoc_shows_every_tag(server: LiveServer, page: Page) -> None:

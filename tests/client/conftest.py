@@ -1,5 +1,5 @@
-"""One live server per test module (``routilux serve`` on 127.0.0.1 with a fresh database and an
-API key), driven only through routilux_client."""
+"""One live server for the client tests (``routilux serve`` on 127.0.0.1 and a free port, with a
+fresh database and an API key), driven only through routilux_client."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.live import LiveServer, live_server
 API_KEY = "client-test-key"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(tmp_path_factory.mktemp("server"), api_key=API_KEY) as running:
         yield running

@@ -39,6 +39,7 @@ from routilux_client.models import (
     Event,
     EventType,
     FlowCreate,
+    Job,
     JobExecute,
     JobExecuteData,
     JobStatus,
@@ -266,12 +267,15 @@ async def test_page_through_120_jobs_each_exactly_once(client: RoutiluxClient) -
         return unwrap(await execute_flow.asyncio(flow_id, client=client, body=body)).job_id
 
     created = [await execute(n) for n in range(120)]
-    seen: list[str] = []
+    seen: list[Job] = []
     async for job in aiterate(list_jobs.asyncio, client=client, flow_id=flow_id, limit=7):
-        seen.append(job.job_id)
+        seen.append(job)
         if len(seen) == 7:  # newer jobs arriving meanwhile must not shift the pages
             await asyncio.gather(*(execute(n) for n in range(5)))
-    assert seen == created[::-1]
+    ids = [job.job_id for job in seen]
+    assert len(ids) == len(set(ids)) == 120 and set(ids) == set(created)
+    times = [job.created_at for job in seen]
+    assert times == sorted(times, reverse=True)
 
 
 def test_iterate_and_wait_synchronously(sync_client: RoutiluxClient) -> None:
@@ -281,10 +285,9 @@ def test_iterate_and_wait_synchronously(sync_client: RoutiluxClient) -> None:
     ]
     done = [wait_for_job_sync(sync_client, j.job_id, timeout=10) for j in jobs]
     assert [j.status for j in done] == [JobStatus.COMPLETED] * 3
-    listed = [
-        j.job_id for j in iterate(list_jobs.sync, client=sync_client, flow_id=flow_id, limit=2)
-    ]
-    assert listed == [j.job_id for j in reversed(jobs)]
+    listed = list(iterate(list_jobs.sync, client=sync_client, flow_id=flow_id, limit=2))
+    assert sorted(j.job_id for j in listed) == sorted(j.job_id for j in jobs)
+    assert [j.status for j in listed] == [JobStatus.COMPLETED] * 3
 
 
 async def test_wait_falls_back_to_polling_without_a_stream(

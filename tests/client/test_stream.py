@@ -6,7 +6,9 @@ where a test needs it; the last test drops a live one by restarting the server."
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -47,11 +49,13 @@ class ScriptedServer:
     def __init__(self, *scripts: Script) -> None:
         self.scripts = list(scripts)
         self.requests: list[Request] = []
+        self.times: list[float] = []
         self.url = ""
 
     async def handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         self.requests.append(connection.request)
+        self.times.append(time.monotonic())
         await self.scripts.pop(0)(connection)
 
     def queries(self) -> list[str]:
@@ -116,6 +120,23 @@ async def test_resumes_with_since_after_1013_and_after_an_abnormal_drop(
         "flow_id=f&types=routine.started&since=4",
     ]
     assert all(r.headers["X-API-Key"] == KEY for r in fake.requests)
+
+
+async def test_a_server_saying_1013_at_once_again_and_again_is_not_hammered(
+    scripted: Callable[..., Awaitable[ScriptedServer]],
+) -> None:
+    async def full(ws: ServerConnection) -> None:
+        await ws.close(1013, "too many connections")
+
+    async def finishes(ws: ServerConnection) -> None:
+        await ws.send(envelope(1))
+        await ws.close(1000)
+
+    fake = await scripted(full, full, full, finishes)
+    ids, reconnects = await collect(fake.url)
+    assert ids == [1] and reconnects == 3
+    gaps = [later - earlier for earlier, later in itertools.pairwise(fake.times)]
+    assert gaps[1] >= 0.1 and gaps[2] >= 0.2
 
 
 async def test_a_refused_handshake_raises_with_the_problem(
@@ -206,8 +227,9 @@ async def test_a_live_stream_survives_a_server_restart(tmp_path: Path) -> None:
                     await execute_flow.asyncio("restarted", client=client, body=JobExecute())
                 )
                 assert await asyncio.wait_for(until_finished(stream), 10) == first.job_id
-                stop_server(server)
-                server = start_server(tmp_path, api_key=KEY, port=port)
+                # In threads: the event loop must stay free to answer the closing handshake.
+                await asyncio.to_thread(stop_server, server)
+                server = await asyncio.to_thread(start_server, tmp_path, api_key=KEY, port=port)
                 second = unwrap(
                     await execute_flow.asyncio("restarted", client=client, body=JobExecute())
                 )

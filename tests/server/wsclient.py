@@ -67,13 +67,16 @@ class WsClient:
             "state": {},
         }
         self._inbox.put_nowait({"type": "websocket.connect"})
-        self._task = asyncio.create_task(self._app(scope, self._inbox.get, self._send))
+        self._task = asyncio.create_task(self._serve(scope))
         async with asyncio.timeout(TIMEOUT):
             while not self._accepted and self.closed is None:
                 await self._wait_change()
         if not self._accepted:
             assert self.closed is not None
             raise self.closed
+
+    async def _serve(self, scope: dict[str, Any]) -> None:
+        await self._app(scope, self._inbox.get, self._send)
 
     async def _send(self, message: Message) -> None:
         if message["type"] == "websocket.accept":
@@ -83,7 +86,9 @@ class WsClient:
                 await self._room.acquire()  # a full buffer: the server waits, as on TCP
             self._frames.append(message["text"])
         elif message["type"] == "websocket.close":
-            self.closed = Closed(message["code"], message.get("reason", ""), accepted=self._accepted)
+            self.closed = Closed(
+                message["code"], message.get("reason", ""), accepted=self._accepted
+            )
             self._inbox.put_nowait({"type": "websocket.disconnect", "code": message["code"]})
         self._changed.set()
 

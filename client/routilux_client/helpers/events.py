@@ -181,9 +181,8 @@ class EventStream:
                     raise StreamError(
                         f"cannot reach the event stream for {self.retry_for} s: {error}"
                     ) from error
-                self._delay = min(max(self._delay * 2, 0.1), 2.0)
-                await asyncio.sleep(self._delay)
-        self._failing_since, self._delay = None, 0.0
+                await asyncio.sleep(self._back_off())
+        self._failing_since = None
 
     async def __anext__(self) -> Event:
         while not self._closed:
@@ -203,6 +202,7 @@ class EventStream:
             if event is None or (self.last_id is not None and event.id <= self.last_id):
                 continue
             self.last_id = event.id
+            self._delay = 0.0
             return event
         raise StopAsyncIteration
 
@@ -214,9 +214,18 @@ class EventStream:
             self._closed = True
             raise StreamError(f"the event stream was closed: {error}") from error
         else:
-            # A subscriber cut off for being slow resumes at once; other drops wait a little.
             self.reconnects += 1
-            await asyncio.sleep(0.0 if code == TRY_AGAIN_LATER else 0.1)
+            if code == TRY_AGAIN_LATER and self._delay == 0.0:
+                # A reader cut off for being slow resumes at once, once: if it is cut off again
+                # before an event comes (a full server also says 1013), it backs off.
+                self._delay = 0.05
+            else:
+                await asyncio.sleep(self._back_off())
+
+    def _back_off(self) -> float:
+        """The next wait before reconnecting: 0.1 s, doubling up to 1 s until an event comes."""
+        self._delay = min(max(self._delay * 2, 0.1), 1.0)
+        return self._delay
 
     def __aiter__(self) -> Self:
         return self

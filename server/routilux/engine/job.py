@@ -294,6 +294,8 @@ class JobRun:
                 try:
                     if spec.is_async:
                         await spec.routine.run(ctx, inputs)
+                    elif spec.inline:
+                        spec.routine.run(ctx, inputs)
                     else:
                         await self._run_in_thread(spec, ctx, inputs)
                 except asyncio.CancelledError:

@@ -5,7 +5,9 @@ shared by every job of that flow, so logic must keep per-job state in ``ctx.stat
 engine keeps per job and per routine), never on ``self``.
 
 Logic may be a plain function (run in a bounded thread pool) or a coroutine function (run on the
-event loop). What it emits is buffered and routed only when the activation returns, so an
+event loop). A type whose plain logic is quick and never blocks (no I/O, no waiting, bounded work)
+may set ``inline = True``: it then runs on the event loop too, without the round trip to a thread,
+which costs far more than such logic itself. The built-in types do. What it emits is buffered and routed only when the activation returns, so an
 activation is all or nothing: a failed attempt, a retried attempt or a cancelled one emits nothing.
 """
 
@@ -142,6 +144,8 @@ class Routine(ABC, Generic[ConfigT]):
     events: ClassVar[tuple[str, ...]] = ("output",)
     config_model: ClassVar[type[RoutineConfig]] = RoutineConfig
     activation: ClassVar[ActivationPolicy] = Immediate()
+    #: Plain (non-async) logic that is quick and never blocks runs on the event loop.
+    inline: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

@@ -153,6 +153,7 @@ class CompiledRoutine:
     policy: ActivationPolicy
     error_handler: ErrorHandlerSpec
     is_async: bool
+    inline: bool = False  # plain logic that runs on the event loop rather than in a thread
 
 
 Port = tuple[str, str]
@@ -213,6 +214,7 @@ def compile_flow(spec: FlowSpec, registry: RoutineRegistry, *, flow_id: str) -> 
             policy=routine_type.policy(config),
             error_handler=routine_spec.error_handler or flow_default,
             is_async=routine_type.is_async(),
+            inline=routine_type.inline and not routine_type.is_async(),
         )
 
     targets: dict[Port, list[Port]] = {}

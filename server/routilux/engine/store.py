@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from routilux.engine.events import Event
 from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
@@ -112,7 +112,7 @@ class MemoryStore:
         return _copy(job) if job else None
 
     def save_worker_later(self, worker: Worker) -> None:
-        self.workers[worker.worker_id] = replace(worker)
+        self.workers[worker.worker_id] = _shallow(worker)
 
     def save_event_later(self, event: Event) -> None:
         self.events.append(event)
@@ -124,9 +124,19 @@ class MemoryStore:
         return None
 
 
+R = TypeVar("R")
+
+
+def _shallow(record: R) -> R:
+    """A copy of a (slot-less) dataclass record: ``dataclasses.replace`` without re-running
+    ``__init__``, which made these copies a noticeable share of the engine's time per job."""
+    copy: R = object.__new__(type(record))
+    copy.__dict__.update(record.__dict__)
+    return copy
+
+
 def _copy(job: Job) -> Job:
-    return replace(
-        job,
-        progress={k: replace(v) for k, v in job.progress.items()},
-        output={k: list(v) for k, v in job.output.items()},
-    )
+    copy = _shallow(job)
+    copy.progress = {k: _shallow(v) for k, v in job.progress.items()}
+    copy.output = {k: list(v) for k, v in job.output.items()}
+    return copy

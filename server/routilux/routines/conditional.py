@@ -30,6 +30,7 @@ class Filter(Routine[FilterConfig]):
     )
     events = ("passed", "rejected")
     config_model = FilterConfig
+    inline = True
 
     def __init__(self, config: FilterConfig) -> None:
         super().__init__(config)
@@ -98,6 +99,7 @@ class ConditionalRouter(Routine[ConditionalRouterConfig]):
     )
     events = ()  # they come from the config: see event_names
     config_model = ConditionalRouterConfig
+    inline = True
 
     def __init__(self, config: ConditionalRouterConfig) -> None:
         super().__init__(config)

@@ -86,6 +86,7 @@ class Aggregator(Routine[AggregatorConfig]):
     )
     events = ("aggregated",)
     config_model = AggregatorConfig
+    inline = True
 
     @classmethod
     def slot_names(cls, config: AggregatorConfig) -> tuple[str, ...]:
@@ -138,6 +139,7 @@ class Batcher(Routine[BatcherConfig]):
     )
     events = ("batch",)
     config_model = BatcherConfig
+    inline = True
 
     @classmethod
     def policy(cls, config: BatcherConfig) -> ActivationPolicy:
@@ -166,6 +168,7 @@ class Debouncer(Routine[DebouncerConfig]):
         "are dropped."
     )
     config_model = DebouncerConfig
+    inline = True
 
     @classmethod
     def policy(cls, config: DebouncerConfig) -> ActivationPolicy:

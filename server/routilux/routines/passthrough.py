@@ -22,6 +22,7 @@ class Identity(Routine[IdentityConfig]):
         "being built."
     )
     config_model = IdentityConfig
+    inline = True
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         ctx.emit("output", inputs.payload)
@@ -73,6 +74,7 @@ class Fail(Routine[FailConfig]):
         "attempt succeeds. Meant for testing error handlers and demonstrating failures."
     )
     config_model = FailConfig
+    inline = True
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         # Counted in ctx.state: the routine instance is shared by every job of the flow.

@@ -44,6 +44,7 @@ class Mapper(Routine[MapperConfig]):
         "`keep_unmapped`, the input's own fields are kept as well. Emits the result on `output`."
     )
     config_model = MapperConfig
+    inline = True
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         source = inputs.payload
@@ -87,6 +88,7 @@ class Splitter(Routine[SplitterConfig]):
     )
     events = ("item",)
     config_model = SplitterConfig
+    inline = True
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         path = self.config.field or "items"

@@ -17,6 +17,7 @@ from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.server import errors, metrics
+from routilux.server.convert import FlowDocuments
 from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.logs import log_event
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.idempotency_locks = KeyLocks()
+    app.state.flow_documents = FlowDocuments()
     # Made here, not in the lifespan, so that the server can close its clients before that ends.
     app.state.ws_hub = ConnectionHub(settings.ws_max_connections)
     routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health, events)]

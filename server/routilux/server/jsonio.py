@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 import pydantic_core
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 
@@ -29,3 +29,9 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+class JSONBytes(Response):
+    """A response whose JSON is already encoded (a route declares its model for the schema)."""
+
+    media_type = "application/json"

@@ -30,6 +30,29 @@ wired by **connections** into **flows**, executed as **jobs** on **workers**, wi
 Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`. Lists are pages
 (`items`, `next_cursor`, `total`), newest first. Live events stream on the WebSocket
 `/api/v1/ws/events` with the envelope published here as `Event`.
+
+## Live events: `WS /api/v1/ws/events`
+
+The key goes in the `X-API-Key` header or, for browsers, `?api_key=`; a missing or wrong one
+refuses the handshake (HTTP 403) before anything is sent. Query parameters: `flow_id`, `job_id`,
+`types` (each repeatable or comma-separated) filter the events; `since=<id>` first replays the
+stored events after that id, then goes live with no gap and no duplicate. With no filter and no
+`since`, a connection receives every event until its first `subscribe`.
+
+Event frames are `Event` objects, exactly as in `GET /api/v1/jobs/{job_id}/events`; their `type`
+always contains a dot. Client messages and the control frames that answer them (in order, each
+after every event published before its request):
+
+- `{"type": "ping"}` → `{"type": "pong"}`
+- `{"type": "subscribe", "flow_id": .., "job_id": .., "types": [..]}` →
+  `{"type": "subscribed", "subscription_id": N, ...}` (a connection receives the events matching
+  any of its subscriptions; the query string's filter is subscription 1)
+- `{"type": "unsubscribe", "subscription_id": N}` → `{"type": "unsubscribed", ...}`
+- anything else → `{"type": "error", "code": .., "message": ..}`; 5 in a row close with 1008.
+
+Close codes: 1001 server shutting down; 1008 invalid query string or repeated invalid messages;
+1011 server error; 1013 too many connections, or a client too slow to keep up with its bounded
+buffer (`ROUTILUX_WS_SEND_BUFFER`), whose reason ends `resume with since=<id>`: reconnect with it.
 """
 
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {

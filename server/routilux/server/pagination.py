@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 from fastapi import Query
 
 from routilux.server.errors import ApiError, ProblemError
+from routilux.server.schemas.common import MAX_INT64
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     (value,) = decode_cursor(cursor, 1)
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_INT64:
         raise bad_cursor()
     return int(value)
 
@@ -70,6 +71,8 @@ def page_in_memory(
             after = (datetime.fromisoformat(stamp), ident)
         except ValueError:
             raise bad_cursor() from None
+        if after[0].tzinfo is None:  # never issued, and not comparable with the items' times
+            raise bad_cursor()
         ordered = [item for item in ordered if key(item) < after]
     page = ordered[:limit]
     next_cursor = None

@@ -109,7 +109,7 @@ def sync_detailed(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
+        if_match (str | Unset): Delete only if the flow's ETag still matches.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,7 +149,7 @@ def sync(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
+        if_match (str | Unset): Delete only if the flow's ETag still matches.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,7 +184,7 @@ async def asyncio_detailed(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
+        if_match (str | Unset): Delete only if the flow's ETag still matches.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -222,7 +222,7 @@ async def asyncio(
         flow_id (str):
         force (bool | Unset): Cancel the flow's unfinished jobs instead of refusing. Default:
             False.
-        if_match (str | Unset): Delete only if the flow's ETag still matches: `*` or entity tags.
+        if_match (str | Unset): Delete only if the flow's ETag still matches.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

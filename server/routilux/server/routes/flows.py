@@ -9,25 +9,22 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from routilux.engine.models import FlowRecord
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
-from routilux.server.convert import etag, to_flow, to_job
-from routilux.server.deps import LocksDep, RuntimeDep, SettingsDep, StoreDep
+from routilux.server.convert import FlowDocuments, job_json, page_json, to_flow
+from routilux.server.deps import LocksDep, RuntimeDep, SettingsDep, StoreDep, runtime_of
 from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
-from routilux.server.jsonio import dumps
+from routilux.server.jsonio import JSONBytes, dumps
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN
-from routilux.server.settings import Settings
 from routilux.server.schemas.flows import Flow, FlowPage
 from routilux.server.schemas.jobs import Job, JobExecute
+from routilux.server.settings import Settings
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greetings"])]
 JSON_TYPES = ("application/json",)
-# RFC 9110: `*`, or a comma-separated list of entity tags (`"..."` or weak `W/"..."`).
-_ETAG = r'(W/)?"[\x21\x23-\x7e]*"'
-IF_MATCH_PATTERN = rf"^(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)$"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -46,12 +43,18 @@ def _media_type(request: Request) -> Literal["json", "yaml"]:
     )
 
 
-@router.get("", responses=problems(422))
-async def list_flows(runtime: RuntimeDep, limit: Limit = 50, cursor: Cursor = None) -> FlowPage:
+def _documents(request: Request) -> FlowDocuments:
+    documents: FlowDocuments = request.app.state.flow_documents
+    return documents
+
+
+@router.get("", response_model=FlowPage, responses=problems(422))
+async def list_flows(request: Request, limit: Limit = 50, cursor: Cursor = None) -> Response:
     """List flows, newest first."""
-    records = runtime.list_flows()
+    records = runtime_of(request).list_flows()
     page, next_cursor = page_in_memory(records, lambda r: (r.created_at, r.flow_id), limit, cursor)
-    return FlowPage(items=[to_flow(r) for r in page], next_cursor=next_cursor, total=len(records))
+    documents = _documents(request)
+    return JSONBytes(page_json([documents.body(r) for r in page], next_cursor, len(records)))
 
 
 @router.post(
@@ -114,7 +117,7 @@ async def create_flow(
             record = await runtime.create_flow(spec)
             if key is not None:
                 await store.save_idempotency(key, record.flow_id)
-    _describe(response, record)
+    _describe(response, record, _documents(request))
     return to_flow(record)
 
 
@@ -133,13 +136,14 @@ def _check_size(spec: FlowSpec, settings: Settings) -> None:
             )
 
 
-def _describe(response: Response, record: FlowRecord) -> None:
+def _describe(response: Response, record: FlowRecord, documents: FlowDocuments) -> None:
     response.headers["Location"] = f"/api/v1/flows/{record.flow_id}"
-    response.headers["ETag"] = etag(record)
+    response.headers["ETag"] = documents.etag(record)
 
 
 @router.get(
     "/{flow_id}",
+    response_model=Flow,
     responses={
         200: {
             "description": "The flow.",
@@ -150,11 +154,11 @@ def _describe(response: Response, record: FlowRecord) -> None:
         **problems(404, 422),
     },
 )
-async def get_flow(flow_id: FlowId, response: Response, runtime: RuntimeDep) -> Flow:
+async def get_flow(flow_id: FlowId, request: Request) -> Response:
     """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete."""
-    record = runtime.get_flow(flow_id)
-    response.headers["ETag"] = etag(record)
-    return to_flow(record)
+    record = runtime_of(request).get_flow(flow_id)
+    documents = _documents(request)
+    return JSONBytes(documents.body(record), headers={"ETag": documents.etag(record)})
 
 
 @router.delete(
@@ -165,17 +169,14 @@ async def get_flow(flow_id: FlowId, response: Response, runtime: RuntimeDep) -> 
 )
 async def delete_flow(
     flow_id: FlowId,
+    request: Request,
     runtime: RuntimeDep,
     force: Annotated[
         bool, Query(description="Cancel the flow's unfinished jobs instead of refusing.")
     ] = False,
     if_match: Annotated[
         str | None,
-        Header(
-            max_length=200,
-            pattern=IF_MATCH_PATTERN,
-            description="Delete only if the flow's ETag still matches: `*` or entity tags.",
-        ),
+        Header(max_length=200, description="Delete only if the flow's ETag still matches."),
     ] = None,
 ) -> Response:
     """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
@@ -183,8 +184,9 @@ async def delete_flow(
     Its worker stops and its breakpoints go; its jobs stay readable.
     """
     record = runtime.get_flow(flow_id)
+    documents = _documents(request)
     if if_match is not None:
-        current = etag(record)
+        current = documents.etag(record)
         candidates = [tag.strip() for tag in if_match.split(",")]
         if "*" not in candidates and current not in candidates:
             raise ApiError(
@@ -193,12 +195,14 @@ async def delete_flow(
                 f"If-Match {if_match} does not match the flow's ETag {current}",
             )
     await runtime.delete_flow(flow_id, force=force)
+    documents.forget(flow_id)
     return Response(status_code=204)
 
 
 @router.post(
     "/{flow_id}/execute",
     status_code=202,
+    response_model=Job,
     responses={
         202: {
             "description": "The job was accepted and stored; it runs in the background.",
@@ -212,13 +216,12 @@ async def delete_flow(
 async def execute_flow(
     flow_id: FlowId,
     body: JobExecute,
-    response: Response,
     runtime: RuntimeDep,
     store: StoreDep,
     settings: SettingsDep,
     locks: LocksDep,
     idempotency_key: IdempotencyKey = None,
-) -> Job:
+) -> Response:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored.
 
     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
@@ -248,5 +251,5 @@ async def execute_flow(
             job = await runtime.execute(
                 flow_id, body.data, entry=body.entry, metadata=body.metadata, idempotency=key
             )
-    response.headers["Location"] = f"/api/v1/jobs/{job.job_id}"
-    return to_job(job)
+    location = {"Location": f"/api/v1/jobs/{job.job_id}"}
+    return JSONBytes(job_json(job), status_code=202, headers=location)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from routilux.engine.models import JobStatus
-from routilux.server.convert import to_event, to_job
-from routilux.server.deps import RuntimeDep, StoreDep
+from routilux.server.convert import job_json, page_json, to_event, to_job
+from routilux.server.deps import RuntimeDep, StoreDep, runtime_of, store_of
+from routilux.server.jsonio import JSONBytes
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
 from routilux.server.responses import problems
-from routilux.server.schemas.common import ID_PATTERN, Timestamp
+from routilux.server.schemas.common import ID_PATTERN, MAX_INT64, Timestamp
 from routilux.server.schemas.events import EventPage
 from routilux.server.schemas.jobs import Job, JobPage
 
@@ -21,10 +22,9 @@ JobId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)]
 
 
-@router.get("", responses=problems(422))
+@router.get("", response_model=JobPage, responses=problems(422))
 async def list_jobs(
-    runtime: RuntimeDep,
-    store: StoreDep,
+    request: Request,
     flow_id: IdFilter = None,
     worker_id: IdFilter = None,
     status: Annotated[
@@ -34,9 +34,10 @@ async def list_jobs(
     created_before: Annotated[Timestamp | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> JobPage:
+) -> Response:
     """List jobs, newest first, filtered by flow, worker, status and creation time."""
-    page = await store.list_jobs(
+    runtime = runtime_of(request)
+    page = await store_of(request).list_jobs(
         flow_id=flow_id,
         worker_id=worker_id,
         statuses=status or (),
@@ -46,15 +47,15 @@ async def list_jobs(
         cursor=decode_int_cursor(cursor),
     )
     # Unfinished jobs change faster than the store is written: show their live state.
-    items = [to_job(runtime.live_job(job.job_id) or job) for job in page.items]
+    items = [job_json(runtime.live_job(job.job_id) or job) for job in page.items]
     next_cursor = encode_cursor(str(page.next_cursor)) if page.next_cursor is not None else None
-    return JobPage(items=items, next_cursor=next_cursor, total=page.total)
+    return JSONBytes(page_json(items, next_cursor, page.total))
 
 
-@router.get("/{job_id}", responses=problems(404, 422))
-async def get_job(job_id: JobId, runtime: RuntimeDep) -> Job:
+@router.get("/{job_id}", response_model=Job, responses=problems(404, 422))
+async def get_job(job_id: JobId, request: Request) -> Response:
     """Get a job: status, input, output, error, progress per routine and timestamps."""
-    return to_job(await runtime.get_job(job_id))
+    return JSONBytes(job_json(await runtime_of(request).get_job(job_id)))
 
 
 @router.post(
@@ -81,7 +82,9 @@ async def list_job_events(
     job_id: JobId,
     runtime: RuntimeDep,
     store: StoreDep,
-    after: Annotated[int, Query(ge=0, description="Only events with a greater id.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT64, description="Only events with a greater id.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """List a job's events in id order (the same envelope as the WebSocket stream)."""

@@ -57,8 +57,10 @@ class EventStream:
         self._feed: Subscription | None = None
         self._last_sent = 0
         self._replayed_to = 0
-        # Every event of the feed with an id up to this one has been sent (or skipped).
+        # Every event of the feed with an id up to this one has been sent (or skipped); and
+        # whether the sender waits on an empty feed, having sent all it was given.
         self._through = 0
+        self._idle = False
         self._progress = asyncio.Event()
 
     def stop(self, code: int, reason: str | None = None) -> None:
@@ -151,24 +153,21 @@ class EventStream:
             await self._replay(*replay)
         while True:
             if feed.pending() == 0:
-                # Nothing queued, nothing in hand: all that was published so far is dealt with.
-                self._handled_through(self._bus.last_id)
+                self._idle = True
+                self._progress.set()
             event = await feed.get()
+            self._idle = False
             if event is None:
                 return
             if event.id > self._replayed_to:
                 await self._send_event(event)
-            self._handled_through(event.id)
-
-    def _handled_through(self, event_id: int) -> None:
-        if event_id > self._through:
-            self._through = event_id
+            self._through = event.id
             self._progress.set()
 
-    async def _caught_up(self) -> None:
+    async def _caught_up(self, feed: Subscription) -> None:
         """Wait until every event published so far that this connection wants has been sent."""
         target = self._bus.last_id
-        while self._through < target:
+        while self._through < target and not (self._idle and feed.pending() == 0):
             self._progress.clear()
             await self._progress.wait()
 
@@ -222,7 +221,8 @@ class EventStream:
     async def _answer(self, request: p.ClientMessage) -> None:
         # A reply follows every event published before the request: a ping is a barrier, and a
         # subscription change splits the stream cleanly into before and after.
-        await self._caught_up()
+        if self._feed is not None:
+            await self._caught_up(self._feed)
         async with self._lock:
             if isinstance(request, p.Ping):
                 reply = p.PONG
