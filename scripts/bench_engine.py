@@ -5,7 +5,8 @@ A 5-routine pipeline (Mapper -> Filter -> Mapper -> Identity -> Mapper) of the b
 types. An *event routed* is one emitted payload delivered to the next routine or, for the last
 one, to the job's output, so each job routes 5. Two shapes:
 
-* ``jobs``: many one-payload jobs in flight at once (the flow's concurrency is 256);
+* ``jobs``: one-payload jobs, 256 in flight at once (the flow's concurrency), each caller
+  starting its next job when its last one is finished;
 * ``stream``: one job whose first routine receives a list and a Splitter feeds its items through
   the other four (the Splitter's emits count, the list payload itself does not).
 """
@@ -53,22 +54,32 @@ def _routed(runtime: Runtime, job_ids: list[str]) -> int:
     return total
 
 
-async def _jobs(count: int) -> dict[str, Any]:
+async def _jobs(count: int, clients: int = 256) -> dict[str, Any]:
+    """``clients`` in-process callers, each running one job after another (as many as the
+    flow's concurrency), until ``count`` jobs are done."""
     async with Runtime() as runtime:
         flow = await runtime.create_flow(_spec("pipeline", STAGES, LINKS))
-        warm = [await runtime.execute(flow.flow_id, {"value": i, "name": "w"}) for i in range(200)]
-        for job in warm:
-            await runtime.wait_job(job.job_id, 30)
-        started, cpu = time.perf_counter(), time.process_time()
         ids: list[str] = []
-        for i in range(count):
-            ids.append((await runtime.execute(flow.flow_id, {"value": i, "name": f"n{i}"})).job_id)
-        for job_id in ids:
-            await runtime.wait_job(job_id, 60)
+        taken = 0
+
+        async def caller(jobs: int) -> None:
+            nonlocal taken
+            while taken < jobs:
+                taken += 1
+                job = await runtime.execute(flow.flow_id, {"value": taken, "name": f"n{taken}"})
+                ids.append(job.job_id)
+                await runtime.wait_job(job.job_id, 60)
+
+        await asyncio.gather(*(caller(500) for _ in range(clients)))  # warm-up
+        ids.clear()
+        taken = 0
+        started, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(caller(count) for _ in range(clients)))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         routed = _routed(runtime, ids)
     return {
-        "jobs": count,
+        "jobs": len(ids),
+        "clients": clients,
         "events_routed": routed,
         "elapsed_s": round(elapsed, 3),
         "cpu_s": round(cpu, 3),

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import orjson
-from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile, pipeline
+from bench_common import CLIENT_CPUS, cpu_seconds, log, on_cpus, ours, percentile, pipeline
 from websockets.asyncio.client import ClientConnection, connect
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
@@ -136,7 +136,12 @@ def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
             client.post("/api/v1/flows", json=flow).raise_for_status()
         ws_url = server.ws_url if _stream_available(server.ws_url) else None
         asyncio.run(drive(server.base_url, ws_url, "jobs", 100, clients))  # warm-up
+        cpu = cpu_seconds(server.pid)
         result = asyncio.run(drive(server.base_url, ws_url, "jobs", jobs, clients))
+        cpu = cpu_seconds(server.pid) - cpu
+    # The server's CPU time (all its threads) per job, and its share of one core.
+    result["server_cpu_ms_per_job"] = round(cpu / result["jobs"] * 1000, 3)
+    result["server_cpu"] = round(cpu / result["elapsed_s"], 3)
     result["clients"] = clients
     log(
         f"jobs: {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from routilux import __version__
+from routilux.commands import register
 
 app = typer.Typer(
     name="routilux",
@@ -78,6 +79,9 @@ def serve(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+register(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from routilux.server.metrics import Metrics
 from tests.server.conftest import PIPELINE, AppFactory, finished, runtime_of
+from tests.server.wsclient import connect
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -126,6 +127,12 @@ async def test_unfinished_jobs_and_worker_queues_are_read_at_scrape(
     assert value(samples, "routilux_jobs_finished_total", status="cancelled") == 3
     metrics: Metrics = app_of(client).state.metrics
     assert metrics._routine_started == {}  # interrupted routines leave nothing behind
+
+
+async def test_open_websockets_are_counted(client: httpx.AsyncClient) -> None:
+    async with connect(app_of(client)), connect(app_of(client)):
+        assert value(await scrape(client), "routilux_websocket_connections") == 2
+    assert value(await scrape(client), "routilux_websocket_connections") == 0
 
 
 async def test_websocket_figures_come_from_the_ws_hub(client: httpx.AsyncClient) -> None:

@@ -16,6 +16,9 @@ from routilux.server.settings import Settings
 from routilux.server.ws import ConnectionHub
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (a port in use, say)
+# uvicorn otherwise waits for every connection to close, and one to a client that does not read
+# never does (its unsent data keeps it open): past this, what is left is cancelled.
+GRACEFUL_SHUTDOWN = 10.0
 
 
 class Server(uvicorn.Server):
@@ -41,6 +44,7 @@ def run(app: FastAPI, settings: Settings) -> int:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
     server = Server(config, app.state.ws_hub)
     try:

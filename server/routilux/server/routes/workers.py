@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from routilux.engine.errors import WorkerStopped
+from routilux.engine.models import WorkerStatus
 from routilux.server.convert import to_worker
 from routilux.server.deps import RuntimeDep
 from routilux.server.pagination import Cursor, Limit, page_in_memory
@@ -45,7 +47,12 @@ async def pause_worker(worker_id: WorkerId, runtime: RuntimeDep) -> Worker:
     return to_worker(await runtime.pause_worker(worker_id))
 
 
-@router.post("/{worker_id}/resume", responses=problems(404, 422))
+@router.post("/{worker_id}/resume", responses=problems(404, 409, 422))
 async def resume_worker(worker_id: WorkerId, runtime: RuntimeDep) -> Worker:
-    """Resume a paused worker; its jobs continue with nothing lost (idempotent)."""
+    """Resume a paused worker; its jobs continue with nothing lost (idempotent).
+
+    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+    """
+    if runtime.get_worker(worker_id).status is WorkerStatus.STOPPED:
+        raise WorkerStopped(f"worker {worker_id!r} is stopped")
     return to_worker(await runtime.resume_worker(worker_id))

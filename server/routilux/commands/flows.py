@@ -1,0 +1,105 @@
+"""``routilux flows list|get|create|delete|validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from routilux.commands.context import fail, remote, show
+
+app = typer.Typer(help="Flows: the documents that wire routines together.", no_args_is_help=True)
+
+FileOption = Annotated[
+    Path,
+    typer.Option("--file", "-f", exists=True, dir_okay=False, help="A flow file, YAML or JSON."),
+]
+FLOW_COLUMNS = [
+    ("flow_id", lambda f: f.flow_id),
+    ("name", lambda f: f.name),
+    ("routines", lambda f: len(f.routines.to_dict())),
+    ("connections", lambda f: len(f.connections or [])),
+    ("created_at", lambda f: f.created_at.isoformat()),
+]
+
+
+def _media_type(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "yaml"
+
+
+@app.command("list")
+def list_flows(ctx: typer.Context) -> None:
+    """List the server's flows, newest first."""
+    from routilux_client.api.flows import list_flows as operation
+    from routilux_client.helpers import iterate
+
+    with remote(ctx).client() as client:
+        flows = list(iterate(operation.sync, client=client))
+    show(ctx, flows, columns=FLOW_COLUMNS, title="Flows")
+
+
+@app.command()
+def get(ctx: typer.Context, flow_id: str) -> None:
+    """Show a flow's document."""
+    from routilux_client.api.flows import get_flow
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        show(ctx, unwrap(get_flow.sync(flow_id, client=client)))
+
+
+@app.command()
+def create(ctx: typer.Context, file: FileOption) -> None:
+    """Create a flow from a YAML or JSON file (validated by the server)."""
+    from routilux_client.api.flows import create_flow
+    from routilux_client.helpers import create_flow_yaml, unwrap
+    from routilux_client.models import FlowCreate
+
+    text = file.read_text(encoding="utf-8")
+    with remote(ctx).client() as client:
+        if _media_type(file) == "yaml":
+            flow = unwrap(create_flow_yaml.sync(client=client, body=text))
+        else:
+            from routilux.engine.spec import load_document
+
+            document: Any = load_document(text, "json")
+            flow = unwrap(create_flow.sync(client=client, body=FlowCreate.from_dict(document)))
+    if remote(ctx).as_json:
+        show(ctx, flow)
+    else:
+        typer.echo(f"created flow {flow.flow_id}")
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    flow_id: str,
+    force: Annotated[bool, typer.Option(help="Cancel its unfinished jobs first.")] = False,
+) -> None:
+    """Delete a flow (refused while it has unfinished jobs, unless --force)."""
+    from routilux_client.api.flows import delete_flow
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        unwrap(delete_flow.sync_detailed(flow_id, client=client, force=force))
+    typer.echo(f"deleted flow {flow_id}")
+
+
+@app.command()
+def validate(file: FileOption) -> None:
+    """Check a flow file locally, with the same checks as the server (exit 1 if invalid)."""
+    from routilux.engine.errors import FlowValidationError
+    from routilux.engine.registry import RoutineRegistry
+    from routilux.engine.spec import compile_flow, load_flow
+
+    try:
+        spec = load_flow(file.read_text(encoding="utf-8"), _media_type(file))  # type: ignore[arg-type]
+        compile_flow(spec, RoutineRegistry.default(), flow_id=spec.flow_id or "flow")
+    except FlowValidationError as invalid:
+        for error in invalid.errors:
+            where = ".".join(map(str, error.loc)) or "(document)"
+            typer.echo(f"{file}: {where}: {error.message}", err=True)
+        fail(f"{file} is not a valid flow ({len(invalid.errors)} problems)", code=1)
+    routines = len(spec.routines)
+    typer.echo(f"{file}: valid ({routines} routines, {len(spec.connections)} connections)")

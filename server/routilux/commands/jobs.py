@@ -1,0 +1,194 @@
+"""``routilux run`` and ``routilux jobs list|get|cancel|watch``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from routilux.commands.context import (
+    EXIT_JOB_FAILED,
+    Remote,
+    parse_json_argument,
+    remote,
+    show,
+    to_data,
+)
+
+app = typer.Typer(help="Jobs: runs of flows.", no_args_is_help=True)
+
+JOB_COLUMNS = [
+    ("job_id", lambda j: j.job_id),
+    ("flow_id", lambda j: j.flow_id),
+    ("status", lambda j: j.status),
+    ("created_at", lambda j: j.created_at.isoformat()),
+    ("finished_at", lambda j: j.finished_at.isoformat() if j.finished_at else None),
+]
+SYMBOLS = {
+    "routine.started": "▶",
+    "routine.completed": "✓",
+    "routine.failed": "✗",
+    "routine.retrying": "↻",
+    "routine.skipped": "·",
+    "breakpoint.hit": "⏸",
+}
+
+
+def describe(event: Any) -> str | None:
+    """One human line for the events a person watching a job cares about."""
+    kind = str(event.type_.value if hasattr(event.type_, "value") else event.type_)
+    data = event.data.to_dict() if hasattr(event.data, "to_dict") else {}
+    if kind in SYMBOLS:
+        detail = ""
+        if kind in ("routine.failed", "routine.retrying") and "message" in data:
+            detail = f": {data['message']}"
+        if kind == "breakpoint.hit":
+            detail = (
+                f" at breakpoint {data.get('breakpoint_id')} with {json.dumps(data.get('payload'))}"
+            )
+        return f"{SYMBOLS[kind]} {event.routine_id} {kind.split('.')[1]}{detail}"
+    if kind.startswith("job."):
+        return f"job {kind.split('.')[1]}"
+    return None
+
+
+def finish(ctx: typer.Context, job: Any) -> None:
+    """Print a finished job's outcome; exit 1 unless it completed."""
+    status = str(job.status.value if hasattr(job.status, "value") else job.status)
+    if remote(ctx).as_json:
+        show(ctx, job)
+    elif status == "completed":
+        sys.stdout.write(json.dumps(to_data(job.output), indent=2) + "\n")
+    else:
+        error = to_data(job.error) if job.error else {}
+        typer.echo(f"job {job.job_id} {status}: {error.get('message', '')}", err=True)
+    if status != "completed":
+        raise typer.Exit(EXIT_JOB_FAILED)
+
+
+async def follow(target: Remote, client: Any, job_id: str, *, quiet: bool) -> Any:
+    """Print the job's progress from the event stream until it ends; return the final job."""
+    from routilux_client.api.jobs import get_job
+    from routilux_client.helpers import TERMINAL_JOB_EVENTS, stream_events, unwrap
+
+    async with stream_events(client, job_id=job_id, since=0) as events:
+        async for event in events:
+            line = describe(event)
+            if line and not quiet:
+                typer.echo(line, err=True)
+            if str(getattr(event.type_, "value", event.type_)) in TERMINAL_JOB_EVENTS:
+                break
+    return unwrap(await get_job.asyncio(job_id, client=client))
+
+
+def run(
+    ctx: typer.Context,
+    flow_id: str,
+    input_: Annotated[
+        str, typer.Option("--input", "-i", help="The job's data: JSON, or @file.json.")
+    ] = "{}",
+    entry: Annotated[str | None, typer.Option(help="routine.slot where the data enters.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the job and print its output.")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 300,
+) -> None:
+    """Run a flow on an input; by default show its progress and print its output."""
+    from routilux_client.api.flows import execute_flow
+    from routilux_client.helpers import unwrap
+    from routilux_client.models import JobExecute, JobExecuteData
+    from routilux_client.types import UNSET
+
+    data = parse_json_argument(input_, "--input")
+    if not isinstance(data, dict):
+        raise typer.BadParameter("--input must be a JSON object")
+    target = remote(ctx)
+
+    async def go() -> Any:
+        async with target.connect() as client:
+            body = JobExecute(data=JobExecuteData.from_dict(data), entry=entry or UNSET)
+            job = unwrap(await execute_flow.asyncio(flow_id, client=client, body=body))
+            if not wait:
+                return job
+            if not target.as_json:
+                typer.echo(f"job {job.job_id} on worker {job.worker_id}", err=True)
+            async with asyncio.timeout(timeout):
+                return await follow(target, client, job.job_id, quiet=target.as_json)
+
+    with target.errors():
+        job = asyncio.run(go())
+    if wait:
+        finish(ctx, job)
+    elif target.as_json:
+        show(ctx, job)
+    else:
+        typer.echo(job.job_id)
+
+
+@app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    flow: Annotated[str | None, typer.Option(help="Only this flow's jobs.")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
+) -> None:
+    """List jobs, newest first."""
+    from routilux_client.api.jobs import list_jobs as operation
+    from routilux_client.helpers import unwrap
+    from routilux_client.models import JobStatus
+    from routilux_client.types import UNSET
+
+    try:
+        statuses = [JobStatus(s) for s in status] if status else UNSET
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    with remote(ctx).client() as client:
+        page = unwrap(
+            operation.sync(client=client, flow_id=flow or UNSET, status=statuses, limit=limit)
+        )
+    show(ctx, list(page.items), columns=JOB_COLUMNS, title=f"Jobs ({page.total} in all)")
+
+
+@app.command()
+def get(ctx: typer.Context, job_id: str) -> None:
+    """Show a job: status, input, output, error and progress."""
+    from routilux_client.api.jobs import get_job
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        show(ctx, unwrap(get_job.sync(job_id, client=client)))
+
+
+@app.command()
+def cancel(ctx: typer.Context, job_id: str) -> None:
+    """Cancel a job."""
+    from routilux_client.api.jobs import cancel_job
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        job = unwrap(cancel_job.sync(job_id, client=client))
+    if remote(ctx).as_json:
+        show(ctx, job)
+    else:
+        typer.echo(f"job {job.job_id} {job.status.value}")
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    job_id: str,
+    timeout: Annotated[float, typer.Option(help="Seconds to watch at most.")] = 300,
+) -> None:
+    """Follow a job's events until it ends (from its start), then print its output."""
+    target = remote(ctx)
+
+    async def go() -> Any:
+        async with target.connect() as client, asyncio.timeout(timeout):
+            return await follow(target, client, job_id, quiet=target.as_json)
+
+    with target.errors():
+        job = asyncio.run(go())
+    finish(ctx, job)

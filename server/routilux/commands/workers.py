@@ -1,0 +1,52 @@
+"""``routilux workers list|pause|resume``."""
+
+from __future__ import annotations
+
+import typer
+
+from routilux.commands.context import remote, show
+
+app = typer.Typer(help="Workers: each flow's job executor.", no_args_is_help=True)
+
+WORKER_COLUMNS = [
+    ("worker_id", lambda w: w.worker_id),
+    ("flow_id", lambda w: w.flow_id),
+    ("status", lambda w: w.status),
+    ("active", lambda w: w.active_jobs),
+    ("queued", lambda w: w.queued_jobs),
+    ("processed", lambda w: w.jobs_processed),
+    ("failed", lambda w: w.jobs_failed),
+]
+
+
+@app.command("list")
+def list_workers(ctx: typer.Context) -> None:
+    """List workers with their counters."""
+    from routilux_client.api.workers import list_workers as operation
+    from routilux_client.helpers import iterate
+
+    with remote(ctx).client() as client:
+        workers = list(iterate(operation.sync, client=client))
+    show(ctx, workers, columns=WORKER_COLUMNS, title="Workers")
+
+
+@app.command()
+def pause(ctx: typer.Context, worker_id: str) -> None:
+    """Pause a worker: no routine of its jobs starts until it is resumed."""
+    from routilux_client.api.workers import pause_worker
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        worker = unwrap(pause_worker.sync(worker_id, client=client))
+    show(ctx, [worker], columns=WORKER_COLUMNS) if not remote(ctx).as_json else show(ctx, worker)
+
+
+@app.command()
+def resume(ctx: typer.Context, worker_id: str) -> None:
+    """Resume a paused worker."""
+    from routilux_client.api.workers import resume_worker
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        worker = unwrap(resume_worker.sync(worker_id, client=client))
+    show(ctx, [worker], columns=WORKER_COLUMNS) if not remote(ctx).as_json else show(ctx, worker)
