@@ -69,7 +69,8 @@ async def drive(
     ws: ClientConnection | None = None
     listener: asyncio.Task[None] | None = None
     if ws_url is not None:
-        ws = await connect(f"{ws_url}/api/v1/ws/events?flow_id={flow_id}&types={TERMINAL_EVENTS}")
+        query = f"flow_id={flow_id}&types={TERMINAL_EVENTS}"
+        ws = await connect(f"{ws_url}/api/v1/ws/events?{query}", compression=None)
         listener = asyncio.create_task(completions.listen(ws))
     latencies: list[float] = []
     statuses: dict[str, int] = {}

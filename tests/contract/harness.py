@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import schemathesis
 import schemathesis.engine
@@ -81,9 +81,7 @@ class ContractApp:
         )
         self.headers = {"X-API-Key": API_KEY} if auth else {}
         self.app: FastAPI = create_app(
-            Settings(  # type: ignore[call-arg]
-                data_dir=self.data_dir, api_keys=[API_KEY] if auth else [], _env_file=None
-            )
+            Settings(data_dir=self.data_dir, api_keys=[API_KEY] if auth else [], _env_file=None)
         )
         self.schema: OpenApiSchema = schemathesis.openapi.from_dict(
             self.app.openapi(), config=load_config(auth=auth)
@@ -94,27 +92,42 @@ class ContractApp:
     def start(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
-        with asgi.get_client(self.app) as client:
+        with asgi.get_client(cast(Any, self.app)) as client:
             served = client.get("/openapi.json")
             assert served.json() == self.schema.raw_schema, "the app serves another schema"
             self._seed(client)
 
     def _seed(self, client: Any) -> None:
-        """Flows, jobs in several states and a breakpoint, so that reads return real objects."""
+        """Flows, a breakpoint and jobs in each state (completed, failed, running, paused at the
+        breakpoint), so that reads return real objects from the first case on."""
 
         def post(path: str, body: dict[str, Any]) -> None:
             response = client.post(path, json=body, headers=self.headers)
             assert response.status_code in (200, 201, 202), response.text
 
+        ages = {
+            "flow_id": "ages",
+            "routines": {
+                "shape": {"class": "Mapper", "config": {"mappings": {"age": "age"}}},
+                "adults": {"class": "Filter", "config": {"condition": "data.age >= 18"}},
+            },
+            "connections": [{"from": "shape.output", "to": "adults.input"}],
+        }
         post("/api/v1/flows", FLOW_EXAMPLE)
-        post("/api/v1/flows", {"flow_id": "slow", "routines": {"wait": {"class": "Delay"}}})
-        post("/api/v1/flows/greetings/execute", {"data": {"user": {"name": "Ada"}, "age": 36}})
-        post("/api/v1/flows/slow/execute", {"data": {"n": 1}})
+        post("/api/v1/flows", ages)
+        slow = {
+            "flow_id": "slow",
+            "routines": {"wait": {"class": "Delay", "config": {"seconds": 600}}},
+        }
+        post("/api/v1/flows", slow)
         post(
             "/api/v1/breakpoints",
-            {"flow_id": "greetings", "routine_id": "adults", "condition": "data.age > 60"},
+            {"flow_id": "ages", "routine_id": "adults", "condition": "data.age > 60"},
         )
-        post("/api/v1/flows/greetings/execute", {"data": {"user": {"name": "Bo"}, "age": 90}})
+        post("/api/v1/flows/ages/execute", {"data": {"age": 36}})
+        post("/api/v1/flows/ages/execute", {"data": {"age": 90}})
+        post("/api/v1/flows/greetings/execute", {"data": {"user": {"name": "Ada"}}})
+        post("/api/v1/flows/slow/execute", {"data": {"n": 1}})
 
     def run_stateful(self) -> list[str]:
         """The stateful phase, run by Schemathesis' own engine (as its command line runs it) on

@@ -5,6 +5,7 @@ links. Once with auth on and once with auth off; the settings are in schemathesi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from schemathesis import Case
@@ -27,12 +28,12 @@ def running() -> Iterator[None]:
 
 
 @WITH_AUTH.schema.parametrize()
-def test_every_operation_with_auth(case: Case) -> None:
+def test_every_operation_with_auth(case: Case[Any]) -> None:
     case.call_and_validate()
 
 
 @WITHOUT_AUTH.schema.parametrize()
-def test_every_operation_without_auth(case: Case) -> None:
+def test_every_operation_without_auth(case: Case[Any]) -> None:
     case.call_and_validate()
 
 

@@ -82,13 +82,15 @@ async def test_two_clients_each_receive_every_event_of_a_job_in_order(
         connect(app, [("flow_id", "split")]) as two,
     ):
         job_id = await run_job(client, "split", {"items": list(range(30))})
+        # A third follows the job by its id, which it can only know once the job is queued.
+        async with connect(app, [("job_id", job_id), ("since", "0")]) as three:
+            seen_three = await until(three, "job.completed", job_id)
         seen_one = await until(one, "job.completed", job_id)
         seen_two = await until(two, "job.completed", job_id)
     stored = await history(client, job_id)
     assert len(stored) > 90
     # The very same envelopes as the job's event history, in id order, for each client.
-    assert seen_one == stored
-    assert seen_two == stored
+    assert seen_one == seen_two == seen_three == stored
     assert increasing(stored)
 
 

@@ -242,7 +242,15 @@ class JobRun:
                 return
         node.queue.popleft()
         node.busy = True
-        task = asyncio.create_task(self._run(node, activation.inputs))
+        if node.spec.inline:
+            # Logic that runs on the loop needs no task: one callback runs the activation from
+            # start to end. It is scheduled as a task's first step would be, so activations
+            # interleave exactly as they would as tasks.
+            asyncio.get_running_loop().call_soon(self._run_inline, node, activation.inputs)
+            return
+        self._track(asyncio.create_task(self._run(node, activation.inputs)))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -271,26 +279,46 @@ class JobRun:
         self.worker.breakpoint_hit(breakpoint, self)
         self.worker.store.save_job_later(self.job)
 
-    async def _run(self, node: _Node, inputs: Inputs) -> None:
+    def _run_inline(self, node: _Node, inputs: Inputs) -> None:
+        """An activation of inline logic, whole, in one callback of the loop."""
+        if not self._live():
+            return  # the job ended first: as for a task cancelled before it started
+        self._begin(node)
+        ctx = self._context(node, 1)
+        retrying = False
+        try:
+            try:
+                node.spec.routine.run(ctx, inputs)
+            except Exception as exc:
+                delay = self._after_failure(node, exc, 1)
+                if delay is not None:
+                    # A retry waits for its delay: it goes on as a task, like any activation.
+                    retrying = True
+                    self._track(asyncio.create_task(self._run(node, inputs, retry=(2, delay))))
+                return
+            if self._live():
+                self._completed(node, ctx, 1)
+        finally:
+            if not retrying:
+                self._end(node)
+
+    async def _run(
+        self, node: _Node, inputs: Inputs, *, retry: tuple[int, float] | None = None
+    ) -> None:
+        """An activation as a task: async logic, logic in a thread, or the retries of an inline
+        activation (``retry``: the attempt to make, after its delay)."""
         spec = node.spec
-        routine_id = spec.routine_id
-        # This task's own context: its log lines (the routine's too) name the job and routine.
-        logcontext.current.set((self.job.flow_id, self.job.job_id, routine_id))
-        progress = node.progress
-        progress.activations += 1
-        progress.status = RoutineStatus.RUNNING
-        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
         attempt = 1
         try:
+            if retry is None:
+                self._begin(node)
+            else:
+                attempt, delay = retry
+                await asyncio.sleep(delay)
+                if not self._live():
+                    return
             while True:
-                ctx = RoutineContext(
-                    job_id=self.job.job_id,
-                    flow_id=self.job.flow_id,
-                    routine_id=routine_id,
-                    attempt=attempt,
-                    state=node.state,
-                    events=spec.events,
-                )
+                ctx = self._context(node, attempt)
                 try:
                     if spec.is_async:
                         await spec.routine.run(ctx, inputs)
@@ -301,41 +329,76 @@ class JobRun:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    delay = self._after_failure(node, exc, attempt)
+                    if delay is None:
+                        return
+                    attempt += 1
+                    await asyncio.sleep(delay)
                     if not self._live():
                         return
-                    handler = spec.error_handler
-                    if handler.strategy == "retry" and attempt <= handler.max_retries:
-                        progress.retries += 1
-                        delay = handler.delay(attempt)
-                        self._publish(
-                            EventType.ROUTINE_RETRYING,
-                            routine_id=routine_id,
-                            data={**_describe(exc), "attempt": attempt, "delay": delay},
-                        )
-                        attempt += 1
-                        await asyncio.sleep(delay)
-                        if not self._live():
-                            return
-                        continue
-                    self._routine_failed(node, exc)
-                    return
+                    continue
                 if not self._live():
                     return  # cancelled or failed meanwhile: the output is discarded
-                self._route(node, ctx.emitted)
-                progress.completed += 1
-                progress.status = RoutineStatus.IDLE
-                self._publish(
-                    EventType.ROUTINE_COMPLETED,
-                    routine_id=routine_id,
-                    data={"emitted": len(ctx.emitted), "attempt": attempt},
-                )
+                self._completed(node, ctx, attempt)
                 return
         finally:
-            node.busy = False
-            self._outstanding -= 1
-            if self._live():
-                self._pump(node)
-                self._check_done()
+            self._end(node)
+
+    def _begin(self, node: _Node) -> None:
+        routine_id = node.spec.routine_id
+        # This task's (or callback's) own context: its log lines, the routine's too, name the
+        # job and routine.
+        logcontext.current.set((self.job.flow_id, self.job.job_id, routine_id))
+        progress = node.progress
+        progress.activations += 1
+        progress.status = RoutineStatus.RUNNING
+        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
+
+    def _context(self, node: _Node, attempt: int) -> RoutineContext:
+        return RoutineContext(
+            job_id=self.job.job_id,
+            flow_id=self.job.flow_id,
+            routine_id=node.spec.routine_id,
+            attempt=attempt,
+            state=node.state,
+            events=node.spec.events,
+        )
+
+    def _after_failure(self, node: _Node, exc: Exception, attempt: int) -> float | None:
+        """After a failed attempt: the delay before the next one, or None when there is none
+        (the failure is then recorded, unless the job is ending anyway)."""
+        if not self._live():
+            return None
+        handler = node.spec.error_handler
+        if handler.strategy == "retry" and attempt <= handler.max_retries:
+            node.progress.retries += 1
+            delay = handler.delay(attempt)
+            self._publish(
+                EventType.ROUTINE_RETRYING,
+                routine_id=node.spec.routine_id,
+                data={**_describe(exc), "attempt": attempt, "delay": delay},
+            )
+            return delay
+        self._routine_failed(node, exc)
+        return None
+
+    def _completed(self, node: _Node, ctx: RoutineContext, attempt: int) -> None:
+        self._route(node, ctx.emitted)
+        progress = node.progress
+        progress.completed += 1
+        progress.status = RoutineStatus.IDLE
+        self._publish(
+            EventType.ROUTINE_COMPLETED,
+            routine_id=node.spec.routine_id,
+            data={"emitted": len(ctx.emitted), "attempt": attempt},
+        )
+
+    def _end(self, node: _Node) -> None:
+        node.busy = False
+        self._outstanding -= 1
+        if self._live():
+            self._pump(node)
+            self._check_done()
 
     async def _run_in_thread(
         self, spec: CompiledRoutine, ctx: RoutineContext, inputs: Inputs

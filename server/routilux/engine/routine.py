@@ -5,10 +5,13 @@ shared by every job of that flow, so logic must keep per-job state in ``ctx.stat
 engine keeps per job and per routine), never on ``self``.
 
 Logic may be a plain function (run in a bounded thread pool) or a coroutine function (run on the
-event loop). A type whose plain logic is quick and never blocks (no I/O, no waiting, bounded work)
-may set ``inline = True``: it then runs on the event loop too, without the round trip to a thread,
-which costs far more than such logic itself. The built-in types do. What it emits is buffered and routed only when the activation returns, so an
+event loop). What it emits is buffered and routed only when the activation returns, so an
 activation is all or nothing: a failed attempt, a retried attempt or a cancelled one emits nothing.
+
+A type whose plain logic is quick and never blocks (no I/O, no waiting, bounded work) may set
+``inline = True``: it then runs on the event loop too, without the round trip to a thread, which
+costs far more than such logic itself. The built-in types do, except SchemaValidator (a schema can
+make validation arbitrarily slow).
 """
 
 from __future__ import annotations

@@ -115,3 +115,12 @@ def to_breakpoint(bp: m.Breakpoint) -> Breakpoint:
 
 def to_event(event: EngineEvent) -> Event:
     return Event.model_validate(event, from_attributes=True)
+
+
+def event_json(event: EngineEvent) -> bytes:
+    """The event as the ``Event`` wire model's JSON: the engine's event is a dataclass with the
+    wire model's fields, in its order; a payload orjson cannot write takes the model's path."""
+    try:
+        return orjson.dumps(event, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        return dumps(to_event(event).model_dump(mode="json", by_alias=True))

@@ -1,9 +1,9 @@
 """Request dependencies: the objects ``create_app`` built, taken from ``app.state``.
 
 They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool,
-a round trip that cost more than the rest of a simple request. The busiest reads (a job, the
-flows, the job list) go further and take the ``Request`` itself, reading ``runtime_of(request)``:
-each ``Depends`` still costs a few microseconds of dependency solving per request.
+a round trip that cost more than the rest of a simple request. The busiest routes (a job, the
+flows, the job list, execute) go further and take the ``Request`` itself, reading
+``runtime_of(request)`` and the like: each ``Depends`` still costs some dependency solving.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ def store_of(request: Request) -> SqlStore:
     return store
 
 
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def locks_of(request: Request) -> KeyLocks:
+    locks: KeyLocks = request.app.state.idempotency_locks
+    return locks
+
+
 async def get_runtime(request: Request) -> Runtime:
     return runtime_of(request)
 
@@ -37,13 +47,11 @@ async def get_store(request: Request) -> SqlStore:
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return settings_of(request)
 
 
 async def get_locks(request: Request) -> KeyLocks:
-    locks: KeyLocks = request.app.state.idempotency_locks
-    return locks
+    return locks_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

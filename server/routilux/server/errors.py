@@ -188,9 +188,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400:
             # Only FastAPI's body parsing raises this (a JSON body that is not UTF-8): answer as
             # it answers any other undecodable JSON body, so one kind of mistake has one status.
-            error = ProblemError(loc=["body"], msg="the body is not valid JSON", type="json_invalid")
+            msg = "the body is not valid JSON"
+            error = ProblemError(loc=["body"], msg=msg, type="json_invalid")
             return problem_response(
-                request, 422, "validation_error", "body: the body is not valid JSON", errors=[error]
+                request, 422, "validation_error", f"body: {msg}", errors=[error]
             )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")

@@ -32,6 +32,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from routilux.engine.errors import FlowNotFound
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import JobStatus
 from routilux.engine.runtime import Runtime
@@ -176,7 +177,7 @@ class Metrics:
             try:
                 spec = self.runtime.get_flow(flow_id).spec.routines[routine_id]
                 name = self.runtime.registry.canonical_name(spec.class_)
-            except Exception:  # the flow is gone: nothing to label it with
+            except (FlowNotFound, KeyError):  # the flow is gone: nothing to label it with
                 return name
         self._routine_types[key] = name
         return name

@@ -18,7 +18,7 @@ from routilux.server.ws import ConnectionHub
 STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (a port in use, say)
 # uvicorn otherwise waits for every connection to close, and one to a client that does not read
 # never does (its unsent data keeps it open): past this, what is left is cancelled.
-GRACEFUL_SHUTDOWN = 10.0
+GRACEFUL_SHUTDOWN = 10
 
 
 class Server(uvicorn.Server):

@@ -10,7 +10,16 @@ from routilux.engine.models import FlowRecord
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
 from routilux.server.convert import FlowDocuments, job_json, page_json, to_flow
-from routilux.server.deps import LocksDep, RuntimeDep, SettingsDep, StoreDep, runtime_of
+from routilux.server.deps import (
+    LocksDep,
+    RuntimeDep,
+    SettingsDep,
+    StoreDep,
+    locks_of,
+    runtime_of,
+    settings_of,
+    store_of,
+)
 from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
 from routilux.server.jsonio import JSONBytes, dumps
@@ -216,10 +225,7 @@ async def delete_flow(
 async def execute_flow(
     flow_id: FlowId,
     body: JobExecute,
-    runtime: RuntimeDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    locks: LocksDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Execute a flow on `data`: answers 202 with the queued job once it is stored.
@@ -227,6 +233,7 @@ async def execute_flow(
     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
     with a different body is a 422.
     """
+    runtime, store, settings = runtime_of(request), store_of(request), settings_of(request)
     size = len(dumps(body.data))
     if size > settings.max_job_input_bytes:
         raise ApiError(
@@ -243,7 +250,7 @@ async def execute_flow(
             scope=f"execute_flow:{flow_id}",
             fingerprint=fingerprint(payload),
         )
-    async with locks.hold(key):
+    async with locks_of(request).hold(key):
         existing = await idempotent(store, key) if key else None
         if existing is not None:
             job = await runtime.get_job(existing)

@@ -11,15 +11,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 ID_MAX = 128
 MAX_INT64 = 2**63 - 1  # the largest integer the store (SQLite) can compare with
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def _rfc3339(value: object) -> object:
-    """Only an RFC 3339 date-time with its zone: not a bare date, an epoch number or a naive time."""
+    """Only RFC 3339 with a zone: not a bare date, an epoch number or a naive date-time."""
     if isinstance(value, str) and not _RFC3339.match(value):
-        raise ValueError("expected an RFC 3339 date-time with a time zone, e.g. 2026-01-01T00:00:00Z")
+        raise ValueError("expected an RFC 3339 date-time with a zone, e.g. 2026-01-01T00:00:00Z")
     return value
 
 

@@ -7,8 +7,7 @@ from collections import OrderedDict
 from typing import Protocol
 
 from routilux.engine.events import Event
-from routilux.server.convert import to_event
-from routilux.server.jsonio import dumps
+from routilux.server.convert import event_json
 from routilux.server.ws.protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
 
 FRAME_CACHE = 4096
@@ -18,6 +17,8 @@ class Stream(Protocol):
     finished: asyncio.Event
 
     def stop(self, code: int, reason: str | None = None) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 class ConnectionHub:
@@ -50,25 +51,29 @@ class ConnectionHub:
     ) -> None:
         """Ask every stream to close with ``code`` and wait (at most ``timeout`` s) until they have.
 
-        A stream whose client does not read may be unable to send its close frame; it is left to
-        the server's own shutdown rather than hold this one up.
+        A stream whose client does not read may be unable to send its close frame: past the
+        timeout it stops trying, and the server's own shutdown deals with the connection.
         """
         self.closing = True
         streams = list(self._streams)
         for stream in streams:
             stream.stop(code, reason)
-        waits = [asyncio.ensure_future(stream.finished.wait()) for stream in streams]
+        waits = {asyncio.ensure_future(stream.finished.wait()): stream for stream in streams}
         if not waits:
             return
         _, pending = await asyncio.wait(waits, timeout=timeout)
         for wait in pending:
-            wait.cancel()
+            waits[wait].abandon()
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=timeout)
+            for wait in stuck:
+                wait.cancel()
 
     def frame(self, event: Event) -> str:
         """The event's envelope as JSON text: the same bytes as in a job's event history."""
         text = self._frames.get(event.id)
         if text is None:
-            text = dumps(to_event(event)).decode()
+            text = event_json(event).decode()
             self._frames[event.id] = text
             if len(self._frames) > FRAME_CACHE:
                 self._frames.popitem(last=False)

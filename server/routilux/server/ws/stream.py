@@ -48,6 +48,7 @@ class EventStream:
         self._buffer_size = buffer_size
         self.finished = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._abandoned = asyncio.Event()
         self._close: tuple[int, str | None] | None = None
         self._disconnected = False
         # Held for each frame sent, and while subscriptions change: a frame goes out only if it
@@ -68,6 +69,10 @@ class EventStream:
         if self._close is None:
             self._close = (code, reason)
         self._stopping.set()
+
+    def abandon(self) -> None:
+        """Stop waiting for a close frame to get through (the server is going away)."""
+        self._abandoned.set()
 
     async def run(self, params: Sequence[tuple[str, str]]) -> None:
         refusal = self._hub.admit(self)
@@ -139,9 +144,21 @@ class EventStream:
         code, reason = self._close
         if reason is None:  # only an overflow leaves it to be filled in now
             reason = f"too slow, events dropped; resume with since={self._last_sent}"
-        try:
-            await asyncio.wait_for(self._ws.close(code, p.close_reason(reason)), CLOSE_GRACE)
-        except TimeoutError:
+        await self._close_frame(code, p.close_reason(reason))
+
+    async def _close_frame(self, code: int, reason: str) -> None:
+        """Send the close frame: it may wait behind data the client does not read, not forever."""
+        closing = asyncio.create_task(self._ws.close(code, reason))
+        abandoned = asyncio.create_task(self._abandoned.wait())
+        done, _ = await asyncio.wait(
+            {closing, abandoned}, timeout=CLOSE_GRACE, return_when=asyncio.FIRST_COMPLETED
+        )
+        closing.cancel()
+        abandoned.cancel()
+        await asyncio.wait({closing, abandoned})
+        if closing in done:
+            closing.result()  # a client that went away meanwhile raises here, as for any send
+        else:
             log.warning("event stream: gave up closing a client that does not read")
 
     # -- sending -------------------------------------------------------------------------------
