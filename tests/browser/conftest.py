@@ -1,7 +1,7 @@
 """A live server and Debian's Chromium, driven by Playwright: nothing is downloaded.
 
-``scripts/install_browser`` (run by ``scripts/test``) installs Chromium when it is missing. Without
-it these tests are skipped, except under CI, where a missing browser is a failure.
+``scripts/install_browser`` (run by ``scripts/test``) installs Chromium when it is missing; a
+missing browser is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: run scripts/install_browser"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(message)
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

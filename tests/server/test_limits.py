@@ -94,6 +94,8 @@ async def test_auth_comes_before_anything_else(make_client: AppFactory) -> None:
         for key in ("first-key", "second-key"):  # several keys: rotation without downtime
             ok = await client.get("/api/v1/flows", headers={"X-API-Key": key})
             assert ok.status_code == 200
+        bearer = await client.get("/metrics", headers={"Authorization": "Bearer second-key"})
+        assert bearer.status_code == 200
         unknown = await client.get("/api/v1/flows/nope", headers={"X-API-Key": "first-key"})
         assert_problem(unknown, 404, "flow_not_found")
         for public in ("/api/v1/health/live", "/api/v1/health/ready", "/docs", "/openapi.json"):

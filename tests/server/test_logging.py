@@ -30,6 +30,17 @@ class ChattySync(Routine[RoutineConfig]):
         ctx.emit("output", inputs.payload)
 
 
+class ChattyInline(Routine[RoutineConfig]):
+    """Logs from its own code, run inline on the event loop (no thread, no task)."""
+
+    type_name = "ChattyInline"
+    inline = True
+
+    def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
+        chatty_log.info("hello from inline")
+        ctx.emit("output", inputs.payload)
+
+
 class ChattyAsync(Routine[RoutineConfig]):
     """Logs from its own code, on the event loop."""
 
@@ -154,8 +165,15 @@ async def test_routine_code_lines_name_the_job_and_routine(
     logs = capture_logs(json=True)
     flow = {
         "flow_id": "chatty",
-        "routines": {"sync": {"class": "ChattySync"}, "loop": {"class": "ChattyAsync"}},
-        "connections": [{"from": "sync.output", "to": "loop.input"}],
+        "routines": {
+            "sync": {"class": "ChattySync"},
+            "inline": {"class": "ChattyInline"},
+            "loop": {"class": "ChattyAsync"},
+        },
+        "connections": [
+            {"from": "sync.output", "to": "inline.input"},
+            {"from": "inline.output", "to": "loop.input"},
+        ],
     }
     async with make_client(routine_modules=[__name__]) as client:
         assert (await client.post("/api/v1/flows", json=flow)).status_code == 201
@@ -163,7 +181,11 @@ async def test_routine_code_lines_name_the_job_and_routine(
         job_id = response.json()["job_id"]
         assert (await finished(client, job_id))["status"] == "completed"
     chatter = {r["message"]: r for r in logs.records() if r["logger"] == "tests.chatty"}
-    for message, routine_id in [("hello from a thread", "sync"), ("hello from the loop", "loop")]:
+    for message, routine_id in [
+        ("hello from a thread", "sync"),
+        ("hello from inline", "inline"),
+        ("hello from the loop", "loop"),
+    ]:
         assert chatter[message]["job_id"] == job_id
         assert chatter[message]["routine_id"] == routine_id
         assert chatter[message]["flow_id"] == "chatty"

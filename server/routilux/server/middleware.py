@@ -108,6 +108,9 @@ class Gate:
         path: str = scope["path"]
 
         key = headers.get("x-api-key")
+        if key is None and headers.get("authorization", "").startswith("Bearer "):
+            # What Prometheus and most HTTP tools can send without extra configuration.
+            key = headers["authorization"][len("Bearer ") :]
         if scope["type"] == "websocket" and key is None:
             key = _query_param(scope, "api_key")
         if self.api_keys and not path.startswith(PUBLIC_PREFIXES) and not self._valid(key):
