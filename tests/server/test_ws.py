@@ -176,7 +176,7 @@ async def test_a_client_that_does_not_read_is_closed_with_1013_and_can_resume(
         query = [("flow_id", "split")]
         # The stuck client holds 2 frames unread; then the server's sends to it block.
         async with connect(app, query, capacity=2) as stuck, connect(app, query) as reader:
-            job_id = await run_job(client, "split", {"items": list(range(15))})
+            job_id = await run_job(client, "split", {"items": list(range(100))})
             seen = await until(reader, "job.completed", job_id)
             await runtime_of(client).wait_job(job_id, timeout=5)
             held = [await stuck.receive(), await stuck.receive()]

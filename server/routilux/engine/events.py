@@ -76,6 +76,12 @@ class EventFilter:
         )
 
 
+BURST_FACTOR = 10
+"""A subscriber's buffer may hold this many times its size during a burst."""
+BEHIND_GRACE = 1.0
+"""Seconds a subscriber may stay over its buffer size before it is cut off."""
+
+
 class Subscription:
     """One subscriber's bounded buffer. Iterate with ``await get()``; ``close()`` when done."""
 
@@ -83,7 +89,11 @@ class Subscription:
         self._bus = bus
         self.filters = list(filters)
         self._everything = not self.filters
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        # ``maxsize`` is how far behind a subscriber may stay; a burst (one activation emitting
+        # many events at once, before any reader can run) may go up to BURST_FACTOR times that.
+        self.maxsize = maxsize
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._behind_since: float | None = None
         self.overflowed = False
         self.closed = False
         # Called (inside publish) when the buffer overflows, so that whoever owns this
@@ -101,13 +111,20 @@ class Subscription:
     def _offer(self, event: Event) -> None:
         if self.closed or not self.wants(event):
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            self._detach()
-            if self.on_overflow is not None:
-                self.on_overflow()
+        size = self._queue.qsize()
+        if size >= self.maxsize:
+            now = time.monotonic()
+            if self._behind_since is None:
+                self._behind_since = now
+            if size >= self.maxsize * BURST_FACTOR or now - self._behind_since > BEHIND_GRACE:
+                self.overflowed = True
+                self._detach()
+                if self.on_overflow is not None:
+                    self.on_overflow()
+                return
+        else:
+            self._behind_since = None
+        self._queue.put_nowait(event)
 
     async def get(self) -> Event | None:
         """The next event, or None once the subscription is closed or overflowed."""
@@ -132,10 +149,7 @@ class Subscription:
             return
         self.closed = True
         self._bus._unsubscribe(self)
-        # Wake a reader blocked in get(); drop one queued event if need be to make room.
-        if self._queue.full():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
+        self._queue.put_nowait(None)  # wakes a reader blocked in get()
 
 
 class EventBus:

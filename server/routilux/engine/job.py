@@ -329,11 +329,11 @@ class JobRun:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    delay = self._after_failure(node, exc, attempt)
-                    if delay is None:
+                    wait = self._after_failure(node, exc, attempt)
+                    if wait is None:
                         return
                     attempt += 1
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(wait)
                     if not self._live():
                         return
                     continue

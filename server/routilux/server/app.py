@@ -18,6 +18,7 @@ from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.server import errors, metrics
 from routilux.server.convert import FlowDocuments
+from routilux.server.fastpath import FastPath
 from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.logs import log_event
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Inside the gate (auth, request id, metrics, log line apply), ahead of FastAPI's routing.
+    app.add_middleware(FastPath)
     rate_limit = None
     if settings.rate_limit_per_second > 0:
         rate_limit = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)

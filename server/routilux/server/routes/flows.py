@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from routilux.engine.models import FlowRecord
+from routilux.engine.runtime import Runtime
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
 from routilux.server.convert import FlowDocuments, job_json, page_json, to_flow
@@ -31,6 +32,7 @@ from routilux.server.schemas.jobs import Job, JobExecute
 from routilux.server.settings import Settings
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+FIRST_PAGE = 50  # items on a page when the request does not say
 
 FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greetings"])]
 JSON_TYPES = ("application/json",)
@@ -58,12 +60,18 @@ def _documents(request: Request) -> FlowDocuments:
 
 
 @router.get("", response_model=FlowPage, responses=problems(422))
-async def list_flows(request: Request, limit: Limit = 50, cursor: Cursor = None) -> Response:
+async def list_flows(
+    request: Request, limit: Limit = FIRST_PAGE, cursor: Cursor = None
+) -> Response:
     """List flows, newest first."""
-    records = runtime_of(request).list_flows()
+    return JSONBytes(flow_page(runtime_of(request), _documents(request), limit, cursor))
+
+
+def flow_page(runtime: Runtime, documents: FlowDocuments, limit: int, cursor: str | None) -> bytes:
+    """A page of flows as JSON (also served by ``fastpath``)."""
+    records = runtime.list_flows()
     page, next_cursor = page_in_memory(records, lambda r: (r.created_at, r.flow_id), limit, cursor)
-    documents = _documents(request)
-    return JSONBytes(page_json([documents.body(r) for r in page], next_cursor, len(records)))
+    return page_json([documents.body(r) for r in page], next_cursor, len(records))
 
 
 @router.post(
