@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from typing import Any, ClassVar
@@ -94,7 +95,7 @@ def pipeline(*routines: tuple[str, str, dict[str, Any]], **extra: Any) -> dict[s
     return {
         "routines": {rid: {"class": cls, "config": cfg} for rid, cls, cfg in routines},
         "connections": [
-            {"from": f"{a}.output", "to": f"{b}.input"} for a, b in zip(ids, ids[1:], strict=False)
+            {"from": f"{a}.output", "to": f"{b}.input"} for a, b in itertools.pairwise(ids)
         ],
         **extra,
     }

@@ -66,7 +66,8 @@ async def test_cancel_lets_sync_logic_finish_and_discards_its_output() -> None:
         final = await rt.wait_job(job.job_id, 5)
         assert final.status is JobStatus.CANCELLED
         assert job.job_id in Block.finished  # the thread ran to its end ...
-        assert final.output == {} and final.progress["next"].activations == 0  # ... and went nowhere
+        # ... and went nowhere
+        assert final.output == {} and final.progress["next"].activations == 0
 
 
 async def test_cancel_completed_job_is_refused() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ async def test_oversized_body_is_413(make_client: AppFactory) -> None:
         declared = await client.post("/api/v1/flows/any/execute", json=big)
         assert_problem(declared, 413, "body_too_large")
 
-        async def chunks() -> object:
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(8):
                 yield b"x" * 1024
 

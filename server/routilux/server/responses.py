@@ -22,7 +22,7 @@ DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Responses for the given statuses, plus the 401, 413 and 429 every protected route can give."""
+    """Responses for ``statuses``, plus the 401 and 429 that every protected route can give."""
     result: dict[int | str, dict[str, Any]] = {}
     for status in sorted({401, 429, *statuses}):
         entry: dict[str, Any] = {
