@@ -35,12 +35,13 @@ def serve_ours(port: int, data_dir: Path) -> None:
     # As `routilux serve --log-level warning`: its one line per request is its access log.
     settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, log_level="warning")
     try:
-        from routilux.server.logs import configure_logging
-    except ImportError:  # a version without it (BENCH_SERVER_SOURCE)
-        pass
+        # What `routilux serve` runs. Its uvicorn settings are the ones above: http and loop
+        # "auto" pick httptools and uvloop (both installed with uvicorn[standard]).
+        from routilux.server.serving import run
+    except ImportError:  # an older version (BENCH_SERVER_SOURCE)
+        uvicorn.run(create_app(settings), port=port, **UVICORN)
     else:
-        configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), port=port, **UVICORN)
+        run(create_app(settings), settings)
 
 
 def serve_ceiling(port: int, body_dir: Path) -> None:

@@ -6,6 +6,7 @@ lifespan ends. A stopping server is "going away" (1001), so its clients are clos
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import uvicorn
@@ -47,6 +48,11 @@ def run(app: FastAPI, settings: Settings) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
     server = Server(config, app.state.ws_hub)
+    # What exists now (modules, the app and its schemas) lives as long as the process: take it
+    # out of the garbage collector's sight, so that a full collection walks only what requests
+    # and jobs allocate. It walked some 125,000 such objects, a pause of tens of ms each time.
+    gc.collect()
+    gc.freeze()
     try:
         server.run()
     except KeyboardInterrupt:

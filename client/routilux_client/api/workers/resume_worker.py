@@ -43,6 +43,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -79,6 +84,8 @@ def sync_detailed(
 
      Resume a paused worker; its jobs continue with nothing lost (idempotent).
 
+    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+
     Args:
         worker_id (str):
 
@@ -110,6 +117,8 @@ def sync(
 
      Resume a paused worker; its jobs continue with nothing lost (idempotent).
 
+    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+
     Args:
         worker_id (str):
 
@@ -135,6 +144,8 @@ async def asyncio_detailed(
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
      Resume a paused worker; its jobs continue with nothing lost (idempotent).
+
+    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
@@ -164,6 +175,8 @@ async def asyncio(
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
      Resume a paused worker; its jobs continue with nothing lost (idempotent).
+
+    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
