@@ -37,7 +37,7 @@ def _run_sections(only: list[str], workdir: Path, quick: bool) -> dict[str, Any]
         "api": lambda: bench_api.run(workdir, duration=3 if quick else 10),
         "jobs": lambda: bench_jobs.run(workdir, jobs=300 if quick else 2000),
         "engine": lambda: bench_engine.run(
-            jobs=2000 if quick else 20_000, items=2000 if quick else 20_000
+            jobs=2000 if quick else 20_000, items=5000 if quick else 50_000
         ),
         "fanout": lambda: bench_fanout.run(workdir, seconds=2 if quick else 5),
         "scale": lambda: bench_scale.run(
