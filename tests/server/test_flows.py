@@ -176,3 +176,14 @@ async def test_create_flow_idempotency_key(client: httpx.AsyncClient) -> None:
     assert first.json() == again.json()
     other = await client.post("/api/v1/flows", json={**PIPELINE, "name": "x"}, headers=headers)
     assert_problem(other, 422, "idempotency_key_reused", ["header", "Idempotency-Key"])
+
+
+async def test_idempotency_key_of_a_deleted_flow_creates_it_again(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": "create-2"}
+    assert (await client.post("/api/v1/flows", json=PIPELINE, headers=headers)).status_code == 201
+    assert (await client.delete("/api/v1/flows/pipeline")).status_code == 204
+    again = await client.post("/api/v1/flows", json=PIPELINE, headers=headers)
+    assert again.status_code == 201
+    assert (await client.get("/api/v1/flows/pipeline")).status_code == 200

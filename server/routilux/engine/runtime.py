@@ -224,6 +224,9 @@ class Runtime:
     def get_flow(self, flow_id: str) -> FlowRecord:
         return self._flow_entry(flow_id).record
 
+    def has_flow(self, flow_id: str) -> bool:
+        return flow_id in self._flows
+
     def list_flows(self) -> list[FlowRecord]:
         return [entry.record for entry in self._flows.values()]
 

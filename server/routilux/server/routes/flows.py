@@ -128,9 +128,10 @@ async def create_flow(
         key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
     async with locks.hold(key):
         existing = await idempotent(store, key) if key else None
-        if existing is not None:
+        if existing is not None and runtime.has_flow(existing):
             record = runtime.get_flow(existing)
         else:
+            # First use of the key, or the flow it created was deleted since: create it (again).
             record = await runtime.create_flow(spec)
             if key is not None:
                 await store.save_idempotency(key, record.flow_id)
