@@ -18,17 +18,19 @@ from typing import Any
 
 import httpx
 import orjson
-from bench_common import CLIENT_CPUS, log, on_cpus, ours, percentile, pipeline
-from websockets.asyncio.client import ClientConnection, connect
+from bench_common import CLIENT_CPUS, cpu_seconds, log, on_cpus, ours, percentile, pipeline
+from bench_wsclient import Closed, RawWebSocket
 
 FLOW = "busy"
-# No per-message compression (it would cost more CPU than it saves on loopback) and no bound on
-# the client's own queue: what is measured is the server's delay, not the client's.
-WS_OPTIONS: dict[str, Any] = {"compression": None, "max_queue": None}
+PING = orjson.dumps({"type": "ping"}).decode()
 
 
 class Subscriber:
-    def __init__(self, ws: ClientConnection) -> None:
+    """One subscriber, on the minimal client of ``bench_wsclient`` (no compression): with the
+    ``websockets`` library, ten of them used most of the load generator's core and the measured
+    delay was the client's as much as the server's."""
+
+    def __init__(self, ws: RawWebSocket) -> None:
         self.ws = ws
         self.ids: list[int] = []
         self.delays: list[float] = []
@@ -36,49 +38,59 @@ class Subscriber:
         self.pong = asyncio.Event()
 
     async def read(self) -> None:
-        async for frame in self.ws:
-            now = time.time()
-            event = orjson.loads(frame)
-            if "id" not in event:
-                if event.get("type") == "pong":
-                    self.pong.set()
-                continue
-            stamp = datetime.fromisoformat(event["timestamp"]).timestamp()
-            self.ids.append(event["id"])
-            self.delays.append(now - stamp)
-            self.last_receipt = now
+        try:
+            while True:
+                now, frames = await self.ws.receive_many()
+                for frame in frames:
+                    event = orjson.loads(frame)
+                    if "id" not in event:
+                        if event.get("type") == "pong":
+                            self.pong.set()
+                        continue
+                    stamp = datetime.fromisoformat(event["timestamp"]).timestamp()
+                    self.ids.append(event["id"])
+                    self.delays.append(now - stamp)
+                    self.last_receipt = now
+        except Closed:
+            return
 
 
 async def _history(ws_url: str) -> list[dict[str, Any]]:
     """Every stored event of the flow, replayed by the stream itself."""
     events: list[dict[str, Any]] = []
-    async with connect(f"{ws_url}/api/v1/ws/events?flow_id={FLOW}&since=0", **WS_OPTIONS) as ws:
-        await ws.send(orjson.dumps({"type": "ping"}).decode())
-        async for frame in ws:
-            event = orjson.loads(frame)
-            if event.get("type") == "pong" and "id" not in event:
-                return events
-            events.append(event)
-    return events
+    ws = await RawWebSocket.connect(f"{ws_url}/api/v1/ws/events?flow_id={FLOW}&since=0")
+    try:
+        await ws.send_text(PING)
+        while True:
+            _, frames = await ws.receive_many()
+            for frame in frames:
+                event = orjson.loads(frame)
+                if event.get("type") == "pong" and "id" not in event:
+                    return events
+                events.append(event)
+    finally:
+        await ws.close()
 
 
 async def drive(base_url: str, ws_url: str, subscribers: int, rate: float, seconds: float) -> Any:
-    subs = [
-        Subscriber(await connect(f"{ws_url}/api/v1/ws/events?flow_id={FLOW}", **WS_OPTIONS))
-        for _ in range(subscribers)
-    ]
+    url = f"{ws_url}/api/v1/ws/events?flow_id={FLOW}"
+    subs = [Subscriber(await RawWebSocket.connect(url)) for _ in range(subscribers)]
     readers = [asyncio.create_task(s.read()) for s in subs]
     job_ids: list[str] = []
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+    # Submitters as in the jobs section: one httpx client each, not one shared pool.
+    pool = [httpx.AsyncClient(base_url=base_url, timeout=60) for _ in range(16)]
+    headers = {"content-type": "application/json"}
+    try:
+        client = pool[0]
         in_flight: set[asyncio.Task[None]] = set()
 
         async def submit(n: int) -> None:
-            response = await client.post(
-                f"/api/v1/flows/{FLOW}/execute", json={"data": {"value": n, "name": f"job {n}"}}
+            body = orjson.dumps({"data": {"value": n, "name": f"job {n}"}})
+            response = await pool[n % len(pool)].post(
+                f"/api/v1/flows/{FLOW}/execute", content=body, headers=headers
             )
             response.raise_for_status()
-            job_ids.append(response.json()["job_id"])
+            job_ids.append(orjson.loads(response.content)["job_id"])
 
         started = time.time()
         total = int(rate * seconds)
@@ -101,8 +113,11 @@ async def drive(base_url: str, ws_url: str, subscribers: int, rate: float, secon
                 unfinished.pop()
             else:
                 await asyncio.sleep(0.01)
+    finally:
+        for each in pool:
+            await each.aclose()
     for sub in subs:
-        await sub.ws.send(orjson.dumps({"type": "ping"}).decode())
+        await sub.ws.send_text(PING)
     await asyncio.wait_for(asyncio.gather(*(s.pong.wait() for s in subs)), 60)
     window = max(s.last_receipt for s in subs) - started
     for sub in subs:
@@ -141,9 +156,17 @@ def run(
     with ours(workdir, workdir / "ours-fanout") as server, on_cpus(CLIENT_CPUS):
         with httpx.Client(base_url=server.base_url) as client:
             client.post("/api/v1/flows", json=pipeline(FLOW, concurrency=16)).raise_for_status()
+        # A first, shorter round warms the server up (its first connections and jobs).
+        asyncio.run(drive(server.base_url, server.ws_url, subscribers, rate, 1.0))
+        cpu, started, own = cpu_seconds(server.pid), time.monotonic(), time.process_time()
         result: dict[str, Any] = asyncio.run(
             drive(server.base_url, server.ws_url, subscribers, rate, seconds)
         )
+        # The server's share of one core over the round (its threads together).
+        elapsed = time.monotonic() - started
+        result["server_cpu"] = round((cpu_seconds(server.pid) - cpu) / elapsed, 3)
+        # ... and the subscribers' and the submitter's, which share one process.
+        result["client_cpu"] = round((time.process_time() - own) / elapsed, 3)
     log(
         f"fan-out: {result['delivered_per_s']} events/s delivered, p99 delay "
         f"{result['p99_delay_ms']} ms, lost {result['lost']}"

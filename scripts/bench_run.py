@@ -117,13 +117,14 @@ def _jobs(r: dict[str, Any]) -> list[str]:
         f"each waiting for its job to finish (seen on the {r['completion_seen_by']}) before "
         "submitting the next.",
         "",
-        "| server | jobs/s | p50 ms | p99 ms | max ms | outcomes |",
-        "|---|--:|--:|--:|--:|---|",
+        "| server | jobs/s | p50 ms | p99 ms | max ms | outcomes | server CPU | clients' CPU |",
+        "|---|--:|--:|--:|--:|---|--:|--:|",
         f"| this server | {_num(r['jobs_per_s'], 1)} | {_num(r['p50_ms'], 2)} | "
         f"{_num(r['p99_ms'], 2)} | {_num(r['max_ms'], 2)} | "
-        f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} |",
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} | "
+        f"{r.get('server_cpu', 0):.0%} | {r.get('client_cpu', 0):.0%} |",
         "| Routilux 1.1.0 | not measurable | — | — | — | its jobs never finish by themselves: "
-        "they stay `running` until a client calls `POST /jobs/{id}/complete` |",
+        "they stay `running` until a client calls `POST /jobs/{id}/complete` | — | — |",
     ]
 
 
@@ -148,12 +149,13 @@ def _fanout(r: dict[str, Any]) -> list[str]:
         f"submitted at {r['job_rate_per_s']:g}/s; delay = receipt time - event `timestamp`.",
         "",
         "| events per subscriber | delivered | delivered/s | p50 delay ms | p99 delay ms | "
-        "max ms | lost | duplicated | out of order |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "max ms | lost | duplicated | out of order | server CPU | clients' CPU |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         f"| {r['events_per_subscriber']:,} | {r['delivered_events']:,} | "
         f"{_num(r['delivered_per_s'])} | {_num(r['p50_delay_ms'], 2)} | "
         f"{_num(r['p99_delay_ms'], 2)} | {_num(r['max_delay_ms'], 2)} | {r['lost']} | "
-        f"{r['duplicated']} | {r['out_of_order']} |",
+        f"{r['duplicated']} | {r['out_of_order']} | {r.get('server_cpu', 0):.0%} | "
+        f"{r.get('client_cpu', 0):.0%} |",
     ]
 
 
@@ -199,9 +201,11 @@ def _targets(results: dict[str, Any]) -> list[str]:
         measured = f"{jobs['jobs_per_s']:,.0f} jobs/s, p99 {jobs['p99_ms']:.1f} ms"
         rows.append(("2. ≥ 500 jobs/s, p99 < 200 ms", measured, "", ok))
     engine = results.get("engine", {})
-    if "jobs" in engine:
-        rate = engine["jobs"]["events_per_s"]
-        rows.append(("3. ≥ 50,000 events/s", f"{rate:,} events/s (jobs)", "", rate >= 50_000))
+    for shape, label in (("stream", "payloads streamed through it"), ("jobs", "a job per payload")):
+        if shape in engine:
+            rate = engine[shape]["events_per_s"]
+            target = f"3. ≥ 50,000 events/s, {label}"
+            rows.append((target, f"{rate:,} events/s", "", rate >= 50_000))
     fanout = results.get("fanout", {})
     if "p99_delay_ms" in fanout:
         ok = fanout["p99_delay_ms"] < 50 and fanout["lost"] == 0
