@@ -176,4 +176,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 links = LINKS.get((operation["operationId"], status))
                 if links:
                     response["links"] = links
-    return schema
+    # Nothing in the document may be shared with these module constants (or between two
+    # places): tools such as Schemathesis add to the document they are given.
+    return copy.deepcopy(schema)
