@@ -118,7 +118,7 @@ def _insert(name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
         return sqlite.insert(table)
     if name == "postgresql":
         return postgresql.insert(table)
-    raise NotImplementedError(f"SqlStore supports SQLite and PostgreSQL, not {name}")
+    raise ValueError(f"SqlStore supports SQLite and PostgreSQL, not {name}")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
