@@ -28,6 +28,7 @@ from bench_common import SERVER_CPUS, SERVER_SOURCE, log, pinned
 from routilux.engine import Runtime
 from routilux.engine.models import JobStatus
 from routilux.engine.spec import FlowSpec
+from routilux.engine.tuning import prepare_process
 
 STAGES: dict[str, Any] = {
     "shape": {"class": "Mapper", "config": {"mappings": {"value": "value", "name": "name"}}},
@@ -150,4 +151,5 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--items", type=int, default=50_000)
     arguments = parser.parse_args()
+    prepare_process()  # as the server prepares its process
     print(json.dumps(_measure(arguments.jobs, arguments.items)))

@@ -12,11 +12,9 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-
-from routilux.engine.clock import utcnow
 
 
 class EventType(StrEnum):
@@ -185,6 +183,7 @@ def _event_maker() -> Callable[..., Event]:
 
 
 _new_event = _event_maker()
+_now = datetime.now  # what clock.utcnow does, without a call more per event
 
 
 class EventBus:
@@ -218,12 +217,13 @@ class EventBus:
         # not yet stored cannot have their ids handed out again to different events.
         self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
         event = _new_event(
-            self._last_id, type, utcnow(), flow_id, job_id, worker_id, routine_id, data or {}
+            self._last_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
         )
         for sink in self._sinks:
             sink(event)
-        for subscriber in tuple(self._subscribers):
-            subscriber._offer(event)
+        if self._subscribers:
+            for subscriber in tuple(self._subscribers):
+                subscriber._offer(event)
         return event
 
     def subscribe(

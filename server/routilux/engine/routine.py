@@ -20,7 +20,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,17 +78,18 @@ class Debounce:
 ActivationPolicy = Immediate | AllSlotsReady | Batch | Debounce
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One payload that arrived on one slot."""
 
     slot: str
     payload: Payload
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """What one activation receives: the items in arrival order."""
+class Inputs(NamedTuple):
+    """What one activation receives: the items in arrival order.
+
+    A named tuple, like ``Item``: one is made for every activation, and a tuple is the cheapest
+    immutable record Python makes."""
 
     items: tuple[Item, ...]
 

@@ -6,12 +6,12 @@ lifespan ends. A stopping server is "going away" (1001), so its clients are clos
 
 from __future__ import annotations
 
-import gc
 import socket
 
 import uvicorn
 from fastapi import FastAPI
 
+from routilux.engine.tuning import prepare_process
 from routilux.server.logs import configure_logging
 from routilux.server.settings import Settings
 from routilux.server.ws import ConnectionHub
@@ -51,8 +51,7 @@ def run(app: FastAPI, settings: Settings) -> int:
     # What exists now (modules, the app and its schemas) lives as long as the process: take it
     # out of the garbage collector's sight, so that a full collection walks only what requests
     # and jobs allocate. It walked some 125,000 such objects, a pause of tens of ms each time.
-    gc.collect()
-    gc.freeze()
+    prepare_process()
     try:
         server.run()
     except KeyboardInterrupt:
