@@ -29,6 +29,9 @@ SLOW = {
     "execution": {"concurrency": 64},
 }
 TERMINAL = {"completed", "failed", "cancelled"}
+# Shorter than the server's keep-alive (uvicorn's 5 s): a pooled connection the server may be
+# closing at that very moment is never reused, which would be a ReadError on the client's side.
+KEEPALIVE = 2.0
 
 
 async def wait_all_terminal(client: httpx.AsyncClient, job_ids: set[str], timeout: float) -> None:
@@ -79,7 +82,7 @@ async def mixed_client(
 
 def test_32_clients_for_30_seconds_get_no_5xx_and_lose_no_job(tmp_path: Path) -> None:
     async def scenario(base_url: str) -> dict[str, Any]:
-        limits = httpx.Limits(max_connections=64)
+        limits = httpx.Limits(max_connections=64, keepalive_expiry=KEEPALIVE)
         async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
             for flow in (FAST, SLOW):
                 assert (await client.post("/api/v1/flows", json=flow)).status_code == 201
@@ -116,7 +119,7 @@ GROWTH_BOUND_MB = 40
 
 def test_memory_is_bounded_and_flat_over_20000_jobs(tmp_path: Path) -> None:
     async def scenario(base_url: str, process: psutil.Process) -> list[tuple[int, float]]:
-        limits = httpx.Limits(max_connections=32)
+        limits = httpx.Limits(max_connections=32, keepalive_expiry=KEEPALIVE)
         async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
             assert (await client.post("/api/v1/flows", json=FAST)).status_code == 201
             samples = []

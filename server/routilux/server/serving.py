@@ -19,6 +19,7 @@ from routilux.server.ws import ConnectionHub
 STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (a port in use, say)
 # uvicorn otherwise waits for every connection to close, and one to a client that does not read
 # never does (its unsent data keeps it open): past this, what is left is cancelled.
+KEEP_ALIVE = 15
 GRACEFUL_SHUTDOWN = 10
 
 
@@ -46,6 +47,9 @@ def run(app: FastAPI, settings: Settings) -> int:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # Longer than clients keep idle connections (httpx: 5 s), so that the client, not the
+        # server, ends an idle connection: a request sent on one the server is closing fails.
+        timeout_keep_alive=KEEP_ALIVE,
     )
     server = Server(config, app.state.ws_hub)
     # What exists now (modules, the app and its schemas) lives as long as the process: take it
