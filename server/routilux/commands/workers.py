@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from routilux.commands.context import remote, show
@@ -34,19 +37,25 @@ def list_workers(ctx: typer.Context) -> None:
 def pause(ctx: typer.Context, worker_id: str) -> None:
     """Pause a worker: no routine of its jobs starts until it is resumed."""
     from routilux_client.api.workers import pause_worker
-    from routilux_client.helpers import unwrap
 
-    with remote(ctx).client() as client:
-        worker = unwrap(pause_worker.sync(worker_id, client=client))
-    show(ctx, [worker], columns=WORKER_COLUMNS) if not remote(ctx).as_json else show(ctx, worker)
+    _change(ctx, pause_worker.sync, worker_id)
 
 
 @app.command()
 def resume(ctx: typer.Context, worker_id: str) -> None:
     """Resume a paused worker."""
     from routilux_client.api.workers import resume_worker
+
+    _change(ctx, resume_worker.sync, worker_id)
+
+
+def _change(ctx: typer.Context, operation: Callable[..., Any], worker_id: str) -> None:
+    """Call a worker action and show the worker it returns (a one-row table, or JSON)."""
     from routilux_client.helpers import unwrap
 
     with remote(ctx).client() as client:
-        worker = unwrap(resume_worker.sync(worker_id, client=client))
-    show(ctx, [worker], columns=WORKER_COLUMNS) if not remote(ctx).as_json else show(ctx, worker)
+        worker = unwrap(operation(worker_id, client=client))
+    if remote(ctx).as_json:
+        show(ctx, worker)
+    else:
+        show(ctx, [worker], columns=WORKER_COLUMNS)

@@ -153,14 +153,7 @@ class Gate:
 
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await self._problem(
-                scope,
-                send,
-                request_id,
-                413,
-                "body_too_large",
-                f"the body exceeds {self.max_body_bytes} bytes",
-            )
+            await self._too_large(scope, send, request_id)
             return
 
         started = False
@@ -189,14 +182,7 @@ class Gate:
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
             if not started:
-                await self._problem(
-                    scope,
-                    send,
-                    request_id,
-                    413,
-                    "body_too_large",
-                    f"the body exceeds {self.max_body_bytes} bytes",
-                )
+                await self._too_large(scope, send, request_id)
         except Exception:
             log.exception(
                 "unhandled error on %s %s",
@@ -213,6 +199,10 @@ class Gate:
                     "internal_error",
                     "the server failed to handle this request",
                 )
+
+    async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
+        detail = f"the body exceeds {self.max_body_bytes} bytes"
+        await self._problem(scope, send, request_id, 413, "body_too_large", detail)
 
     def _valid(self, key: str | None) -> bool:
         if key is None:
