@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
-from routilux.server import errors, metrics
+from routilux.server import console, errors, metrics
 from routilux.server.convert import FlowDocuments
 from routilux.server.fastpath import FastPath
 from routilux.server.idempotency import KeyLocks
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     errors.install(app)
     _mount_docs(app)
+    console.install(app)  # the console's page and assets under /ui/
     app_metrics = metrics.install(app)  # GET /metrics, behind the API-key gate like the API
 
     def openapi() -> dict[str, Any]:
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rate_limit=rate_limit,
         metrics=app_metrics,
     )
+    app.add_middleware(console.ConsoleRoot)  # GET / is the console's page, ahead of the gate
     return app
 
 

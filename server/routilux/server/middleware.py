@@ -25,7 +25,7 @@ from routilux.server.metrics import UNMATCHED, Metrics
 log = logging.getLogger("routilux.server")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-PUBLIC_PREFIXES = ("/api/v1/health/", "/docs", "/redoc", "/openapi.json", "/static/")
+PUBLIC_PREFIXES = ("/api/v1/health/", "/docs", "/redoc", "/openapi.json", "/static/", "/ui/")
 
 
 class BodyTooLarge(Exception):
