@@ -112,9 +112,10 @@ async def test_every_404_is_declared(client: httpx.AsyncClient) -> None:
 
 async def test_every_unsupported_method_is_a_405_with_allow(client: httpx.AsyncClient) -> None:
     """405 without `Allow`: every path answers the methods it lacks with a 405 problem whose
-    `Allow` lists exactly the methods the schema declares there."""
+    `Allow` lists exactly the methods the schema declares there, and HEAD wherever GET is."""
     for path, item in schema()["paths"].items():
-        allowed = {method.upper() for method in item}
+        declared_methods = {method.upper() for method in item}
+        allowed = declared_methods | ({"HEAD"} if "GET" in declared_methods else set())
         for method in sorted(set(METHODS) - allowed):
             response = await client.request(method, fill(path, "x"))
             assert_problem(response, 405, "method_not_allowed")

@@ -15,7 +15,7 @@ async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
 async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
     response = await client.put("/api/v1/flows")
     assert_problem(response, 405, "method_not_allowed")
-    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
 
 
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:

@@ -16,9 +16,10 @@ from starlette.staticfiles import StaticFiles
 from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
-from routilux.server import console, errors, metrics
+from routilux.server import bodies, console, errors, metrics
 from routilux.server.convert import FlowDocuments
 from routilux.server.fastpath import FastPath
+from routilux.server.head import HeadAsGet, with_head
 from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.logs import log_event
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         separate_input_output_schemas=False,
         generate_unique_id_function=operation_id,
+        # What a JSON body may not hold: 422, on every operation.
+        dependencies=[bodies.CHECK_JSON_BODY],
     )
     app.state.settings = settings
     app.state.idempotency_locks = KeyLocks()
@@ -96,9 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health, events)]
     for router in routers:
         app.include_router(router)
-    # For the Allow header of a 405: every route's path pattern and methods.
+    # For the Allow header of a 405: every route's path pattern and methods (HEAD with GET).
     app.state.routes = [
-        (route.path_regex, route.methods)
+        (route.path_regex, with_head(route.methods))
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     # Inside the gate (auth, request id, metrics, log line apply), ahead of FastAPI's routing.
     app.add_middleware(FastPath)
+    app.add_middleware(HeadAsGet)  # HEAD on every GET route
     rate_limit = None
     if settings.rate_limit_per_second > 0:
         rate_limit = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)

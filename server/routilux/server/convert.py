@@ -13,7 +13,7 @@ import orjson
 
 from routilux.engine import models as m
 from routilux.engine.events import Event as EngineEvent
-from routilux.server.jsonio import dumps
+from routilux.server.jsonio import dumps, dumps_any
 from routilux.server.schemas.breakpoints import Breakpoint
 from routilux.server.schemas.events import Event
 from routilux.server.schemas.flows import Flow
@@ -36,8 +36,22 @@ def to_flow(record: m.FlowRecord) -> Flow:
 
 def etag(record: m.FlowRecord) -> str:
     """A strong ETag over the flow's content and identity."""
-    digest = hashlib.sha256(dumps(to_flow(record).model_dump(mode="json"))).hexdigest()
-    return f'"{digest[:32]}"'
+    flow = to_flow(record)
+    try:
+        content = dumps(flow.model_dump(mode="json"))
+    except (ValueError, TypeError, RecursionError):
+        content = dumps_any(flow)
+    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+
+
+def flow_json(record: m.FlowRecord) -> bytes:
+    """The flow as the ``Flow`` wire model's JSON, whatever its document holds (one stored by an
+    older server may hold what no longer passes: it still reads)."""
+    flow = to_flow(record)
+    try:
+        return dumps(flow.model_dump(mode="json", by_alias=True))
+    except (ValueError, TypeError, RecursionError):
+        return dumps_any(flow)
 
 
 def to_job(job: m.Job) -> Job:
@@ -70,7 +84,13 @@ def job_json(job: m.Job) -> bytes:
     try:
         return orjson.dumps(document, option=orjson.OPT_UTC_Z)
     except TypeError:
+        pass
+    try:
         return dumps(to_job(job).model_dump(mode="json", by_alias=True))
+    except (ValueError, TypeError, RecursionError):
+        # Beyond what orjson and pydantic write (nested too deeply, a lone surrogate): a stored
+        # value is always readable.
+        return dumps_any(document)
 
 
 def page_json(items: list[bytes], next_cursor: str | None, total: int) -> bytes:
@@ -89,8 +109,7 @@ class FlowDocuments:
     def _entry(self, record: m.FlowRecord) -> tuple[m.FlowRecord, bytes, str]:
         entry = self._cache.get(record.flow_id)
         if entry is None or entry[0] is not record:
-            flow = to_flow(record)
-            entry = (record, dumps(flow.model_dump(mode="json", by_alias=True)), etag(record))
+            entry = (record, flow_json(record), etag(record))
             self._cache[record.flow_id] = entry
         return entry
 
@@ -123,4 +142,14 @@ def event_json(event: EngineEvent) -> bytes:
     try:
         return orjson.dumps(event, option=orjson.OPT_UTC_Z)
     except TypeError:
+        pass
+    try:
         return dumps(to_event(event).model_dump(mode="json", by_alias=True))
+    except (ValueError, TypeError, RecursionError):
+        return dumps_any(event)
+
+
+def event_page_json(events: list[EngineEvent], next_after: int | None) -> bytes:
+    """An ``EventPage`` (``items``, then ``next_after``) around the events' JSON."""
+    items = b",".join(event_json(e) for e in events)
+    return b"".join((b'{"items":[', items, b'],"next_after":', dumps(next_after), b"}"))

@@ -56,6 +56,7 @@ TITLES = {
     412: "Precondition failed",
     413: "Content too large",
     415: "Unsupported media type",
+    421: "Misdirected request",
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
@@ -188,8 +189,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400:
             # Only FastAPI's body parsing raises this (a JSON body that is not UTF-8): answer as
             # it answers any other undecodable JSON body, so one kind of mistake has one status.
-            msg = "the body is not valid JSON"
-            error = ProblemError(loc=["body"], msg=msg, type="json_invalid")
+            msg, kind = "the body is not valid JSON", "json_invalid"
+            if isinstance(exc.__cause__, RecursionError):  # deeper than the decoder goes
+                msg, kind = "values are nested too deeply", "too_deep"
+            error = ProblemError(loc=["body"], msg=msg, type=kind)
             return problem_response(
                 request, 422, "validation_error", f"body: {msg}", errors=[error]
             )

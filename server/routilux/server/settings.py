@@ -33,7 +33,15 @@ class Settings(BaseSettings):
     max_queued_jobs: int = Field(10_000, ge=1, description="Queued jobs per worker before 429.")
     threads: int = Field(16, ge=1, le=256, description="Threads for blocking routine logic.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
-    max_job_input_bytes: int = Field(262_144, ge=64, description="Largest job input, as JSON.")
+    max_job_input_bytes: int = Field(
+        262_144, ge=64, description="Largest job input (data and metadata together), as JSON."
+    )
+    max_json_depth: int = Field(
+        64, ge=2, le=200, description="Nesting of objects and arrays in a request body (422)."
+    )
+    max_json_values: int = Field(
+        20_000, ge=100, description="Values (objects, arrays, scalars) in a request body (422)."
+    )
     max_job_output_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest job output, as JSON (the job fails)."
     )

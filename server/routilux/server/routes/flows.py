@@ -10,6 +10,7 @@ from routilux.engine.models import FlowRecord
 from routilux.engine.runtime import Runtime
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
+from routilux.server.bodies import check_document
 from routilux.server.convert import FlowDocuments, job_json, page_json, to_flow
 from routilux.server.deps import (
     LocksDep,
@@ -121,7 +122,11 @@ async def create_flow(
             "a flow document is required",
             errors=[ProblemError(loc=["body"], msg="Field required", type="missing")],
         )
-    spec = validate_spec(load_document(body, _media_type(request)))
+    media_type = _media_type(request)
+    document = load_document(body, media_type)
+    if media_type == "yaml":  # a JSON body was checked before the route ran (``bodies``)
+        check_document(document, settings)
+    spec = validate_spec(document)
     _check_size(spec, settings)
     key = None
     if idempotency_key is not None:
@@ -243,13 +248,17 @@ async def execute_flow(
     with a different body is a 422.
     """
     runtime, store, settings = runtime_of(request), store_of(request), settings_of(request)
-    size = len(dumps(body.data))
+    # The input limit covers what the job keeps of the body: its data and its metadata.
+    data_size = len(dumps(body.data))
+    size = data_size + (len(dumps(body.metadata)) if body.metadata else 0)
     if size > settings.max_job_input_bytes:
+        field = "data" if data_size > settings.max_job_input_bytes else "metadata"
         raise ApiError(
             422,
             "job_input_too_large",
-            f"job input is {size} bytes; the limit is {settings.max_job_input_bytes}",
-            errors=[ProblemError(loc=["body", "data"], msg="input too large", type="too_large")],
+            f"job input (data and metadata) is {size} bytes; "
+            f"the limit is {settings.max_job_input_bytes}",
+            errors=[ProblemError(loc=["body", field], msg="input too large", type="too_large")],
         )
     key = None
     if idempotency_key is not None:

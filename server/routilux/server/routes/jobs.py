@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from routilux.engine.models import JobStatus
-from routilux.server.convert import job_json, page_json, to_event, to_job
+from routilux.server.convert import event_page_json, job_json, page_json
 from routilux.server.deps import RuntimeDep, StoreDep, runtime_of, store_of
 from routilux.server.jsonio import JSONBytes
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
@@ -60,24 +60,25 @@ async def get_job(job_id: JobId, request: Request) -> Response:
 
 @router.post(
     "/{job_id}/cancel",
+    response_model=Job,
     responses={
         200: {"description": "The job is cancelled (now, or already)."},
         202: {"description": "The job is cancelling; routines in flight are winding down."},
         **problems(404, 409, 422),
     },
 )
-async def cancel_job(job_id: JobId, response: Response, runtime: RuntimeDep) -> Job:
+async def cancel_job(job_id: JobId, runtime: RuntimeDep) -> Response:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
 
     Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
     cannot be cancelled (409).
     """
     job = await runtime.cancel_job(job_id)
-    response.status_code = 202 if job.status is JobStatus.CANCELLING else 200
-    return to_job(job)
+    status = 202 if job.status is JobStatus.CANCELLING else 200
+    return JSONBytes(job_json(job), status_code=status)
 
 
-@router.get("/{job_id}/events", responses=problems(404, 422))
+@router.get("/{job_id}/events", response_model=EventPage, responses=problems(404, 422))
 async def list_job_events(
     job_id: JobId,
     runtime: RuntimeDep,
@@ -86,10 +87,11 @@ async def list_job_events(
         int, Query(ge=0, le=MAX_INT64, description="Only events with a greater id.")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> EventPage:
+) -> Response:
     """List a job's events in id order (the same envelope as the WebSocket stream)."""
     await runtime.get_job(job_id)
     await store.flush()
     events = await store.list_job_events(job_id, after=after, limit=limit)
     next_after = events[-1].id if len(events) == limit else None
-    return EventPage(items=[to_event(e) for e in events], next_after=next_after)
+    # Encoded here, not through the model: a stored payload is readable whatever it holds.
+    return JSONBytes(event_page_json(events, next_after))
