@@ -5,24 +5,31 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import tracemalloc
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import yaml
+from hypothesis import strategies as st
+from websockets.sync.client import connect as ws_connect
 
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
 from routilux.engine.spec import validate_spec
 from routilux.server.convert import event_page_json, job_json
 from routilux.server.jsonio import count_values, dumps, loads
+from tests.live import live_server
 from tests.server.conftest import AppFactory, assert_problem, finished, runtime_of
 from tests.server.wsclient import connect
 
 ECHO = {"flow_id": "echo", "routines": {"echo": {"class": "Identity"}}}
 EXECUTE = "/api/v1/flows/echo/execute"
 JSON = {"Content-Type": "application/json"}
+FINISHED = ("completed", "failed", "cancelled")
 
 
 def nested(levels: int) -> Any:
@@ -320,3 +327,83 @@ def test_encoders_write_what_orjson_and_pydantic_refuse() -> None:
     assert encoded["items"][0]["data"] == {"k\ufffd": [nested(260)]}
     assert encoded["next_after"] is None
     assert json.loads(dumps({"s": "\ud800", "d": nested(400)})) == {"s": "\ufffd", "d": nested(400)}
+
+
+# -- random JSON, end to end ------------------------------------------------------------------
+
+ODD_CHARACTERS = ["\ud800", "\udfff", "\x00", "\u2028", "\ufeff", "\U0001f600", "\\", '"']
+# Joined by hand: ``st.text`` never makes a lone surrogate.
+TEXT = st.lists(st.sampled_from(ODD_CHARACTERS) | st.characters(), max_size=8).map("".join)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**100), max_value=2**100)
+    | st.floats()  # NaN, infinities, -0.0, subnormals, the largest doubles
+    | TEXT
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=16,
+)
+DEEP = st.tuples(VALUES, st.integers(min_value=1, max_value=300)).map(
+    lambda pair: {"deep": [nested(pair[1]), pair[0]]}
+)
+DATA = st.dictionaries(TEXT, VALUES, max_size=4) | DEEP
+
+
+def test_random_json_is_refused_at_execute_or_readable_everywhere(tmp_path: Path) -> None:
+    """Random data, deep and odd included, through execute → get → list → events → WebSocket
+    on a live server: a 422 at execute (and no job), or a job readable everywhere; never a 5xx."""
+    with (
+        live_server(tmp_path) as server,
+        httpx.Client(base_url=server.base_url, timeout=20, trust_env=False) as http,
+        ws_connect(f"{server.ws_url}/api/v1/ws/events", proxy=None, open_timeout=20) as ws,
+    ):
+        assert http.post("/api/v1/flows", json=ECHO).status_code == 201
+        jobs = 0
+        outcomes: set[str] = set()
+
+        def readable(path: str) -> Any:
+            response = http.get(path)
+            assert response.status_code == 200, (path, response.status_code, response.text[:300])
+            return response.json()
+
+        @hypothesis.settings(
+            max_examples=60,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+        @hypothesis.given(data=DATA)
+        def execute(data: dict[str, Any]) -> None:
+            nonlocal jobs
+            body = json.dumps({"data": data}, ensure_ascii=True, allow_nan=True)
+            response = http.post(EXECUTE, content=body, headers=JSON)
+            assert response.status_code in (202, 422), (response.status_code, response.text[:300])
+            errors = response.json()["errors"] if response.status_code == 422 else []
+            outcomes.update([e["type"] for e in errors] or ["accepted"])
+            if response.status_code == 422:
+                assert response.headers["content-type"] == "application/problem+json"
+                assert readable("/api/v1/jobs?limit=1")["total"] == jobs  # nothing created
+                return
+            jobs += 1
+            job_id = response.json()["job_id"]
+            assert response.json()["input"] == json.loads(body)["data"]
+            deadline = time.monotonic() + 20
+            while readable(f"/api/v1/jobs/{job_id}")["status"] not in FINISHED:
+                assert time.monotonic() < deadline, "the job did not finish"
+                time.sleep(0.01)
+            assert readable(f"/api/v1/jobs/{job_id}")["status"] == "completed"
+            assert readable("/api/v1/jobs?limit=3")["items"]
+            assert readable(f"/api/v1/jobs/{job_id}/events?limit=1000")["items"]
+            while True:  # the stream carries the job's events up to its end, then stays open
+                frame = json.loads(ws.recv(timeout=20))
+                if frame["type"] == "job.completed" and frame["job_id"] == job_id:
+                    break
+
+        execute()
+        assert readable("/api/v1/flows")["total"] == 1
+        # Every kind of outcome was exercised (the examples are derandomized: always the same).
+        assert outcomes >= {"accepted", "too_deep", "lone_surrogate", "non_finite_number"}, outcomes
