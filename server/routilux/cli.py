@@ -5,14 +5,31 @@ from __future__ import annotations
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from routilux import __version__
 from routilux.commands import register
 
+ROOT_FLAGS = ("--json",)
+
+
+class RootGroup(TyperGroup):
+    """``--json`` is the root's option, yet works after the subcommand too
+    (``routilux jobs get ID --json``): it is moved in front before parsing."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        head, tail = args[:end], args[end:]
+        flags = [arg for arg in head if arg in ROOT_FLAGS]
+        rest = [arg for arg in head if arg not in ROOT_FLAGS]
+        return super().parse_args(ctx, [*dict.fromkeys(flags), *rest, *tail])
+
+
 app = typer.Typer(
+    cls=RootGroup,
     name="routilux",
     help="Routilux: run event-driven workflows, and talk to a Routilux server.",
     no_args_is_help=True,

@@ -60,7 +60,7 @@ def as_json(server: LiveServer, *args: str) -> Any:
 
 def test_flows_validate_create_list_get_delete(server: LiveServer, files: Path) -> None:
     valid = cli(server, "flows", "validate", "-f", str(files / "greet.yaml"))
-    assert valid.exit_code == 0 and "valid (2 routines, 1 connections)" in valid.output
+    assert valid.exit_code == 0 and "valid (2 routines, 1 connection)" in valid.output
     broken = cli(server, "flows", "validate", "-f", str(files / "broken.yaml"))
     assert broken.exit_code == 1
     assert "routines.a.class: unknown routine type 'Nope'" in broken.stderr

@@ -21,11 +21,16 @@ from websockets.http11 import Request, Response
 
 from routilux_client.api.flows import create_flow, execute_flow
 from routilux_client.helpers import StreamError, connect, stream_events, unwrap
-from routilux_client.models import Event, EventType, FlowCreate, JobExecute
+from routilux_client.models import Event, EventType, FlowCreate, JobExecute, JobExecuteData
 from tests.live import free_port, start_server, stop_server
 
 KEY = "stream-key"
 Script = Callable[[ServerConnection], Awaitable[None]]
+
+
+def no_data() -> JobExecute:
+    """A job on an empty payload (``data`` is required)."""
+    return JobExecute(data=JobExecuteData())
 
 
 def envelope(event_id: int, kind: str = "routine.started") -> str:
@@ -224,14 +229,14 @@ async def test_a_live_stream_survives_a_server_restart(tmp_path: Path) -> None:
             unwrap(await create_flow.asyncio(client=client, body=body))
             async with stream_events(client, flow_id="restarted") as stream:
                 first = unwrap(
-                    await execute_flow.asyncio("restarted", client=client, body=JobExecute())
+                    await execute_flow.asyncio("restarted", client=client, body=no_data())
                 )
                 assert await asyncio.wait_for(until_finished(stream), 10) == first.job_id
                 # In threads: the event loop must stay free to answer the closing handshake.
                 await asyncio.to_thread(stop_server, server)
                 server = await asyncio.to_thread(start_server, tmp_path, api_key=KEY, port=port)
                 second = unwrap(
-                    await execute_flow.asyncio("restarted", client=client, body=JobExecute())
+                    await execute_flow.asyncio("restarted", client=client, body=no_data())
                 )
                 assert await asyncio.wait_for(until_finished(stream), 20) == second.job_id
                 assert stream.reconnects >= 1

@@ -7,10 +7,12 @@ or failed the request, or could not be reached.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
@@ -18,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+ID_LISTS = {"waiting"}  # table columns that list ids (those of one id end in _id)
 EXIT_JOB_FAILED = 1
 EXIT_SERVER = 3
 
@@ -49,14 +52,88 @@ class Remote:
         try:
             yield
         except StreamError as error:
+            status = _handshake_status(error)
+            if status == 401 or (status == 403 and error.problem is None):
+                # A refused handshake: 401 with a problem, or the bare 403 of a closed one.
+                detail = error.problem.detail if error.problem else "the server refused the key"
+                fail(f"{detail} [unauthorized]{KEY_HINT}")
+            if error.problem is None and error.frame is None and _unreachable_cause(error):
+                fail(self.unreachable(error.__cause__))
             fail(f"event stream: {error}")
         except ProblemError as problem:
-            where = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in problem.errors)
-            fail(f"{problem.detail} [{problem.code}]" + (f" ({where})" if where else ""))
+            fail(describe_problem(problem))
         except UnexpectedStatus as error:
             fail(f"unexpected answer {error.status_code} from {self.url}")
         except httpx.TransportError as error:
-            fail(f"cannot reach {self.url}: {error}")
+            fail(self.unreachable(error))
+
+    def unreachable(self, error: BaseException | None) -> str:
+        """The one wording, in every command, for a server that cannot be reached."""
+        reason = f" ({error})" if error is not None and str(error) else ""
+        return (
+            f"cannot reach the server at {self.url}{reason}; is it running? "
+            "--url or ROUTILUX_URL says where it is"
+        )
+
+
+KEY_HINT = "; pass the key with --api-key or ROUTILUX_API_KEY"
+
+
+def _handshake_status(error: Any) -> int | None:
+    """The HTTP status of a refused WebSocket handshake, if that is what ``error`` is."""
+    if error.problem is not None:
+        return int(error.problem.status)
+    response = getattr(error.__cause__, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _unreachable_cause(error: BaseException) -> bool:
+    return isinstance(error.__cause__, (OSError, httpx.TransportError))
+
+
+def describe_problem(problem: Any) -> str:
+    """A problem answer as one line: detail, code, each located error; hints where they help."""
+    where = "; ".join(f"{location(e.loc)}: {e.msg}" for e in problem.errors)
+    message = f"{problem.detail} [{problem.code}]" + (f" ({where})" if where else "")
+    if problem.status == 401:
+        message += KEY_HINT
+    # The API's words for its query parameters are not the command's options.
+    return message.replace("use force", "use --force")
+
+
+def location(loc: Sequence[Any]) -> str:
+    """``body.routines.a.class`` as ``routines.a.class``; an empty location as ``(document)``."""
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["body"]:
+        parts = parts[1:]
+    return ".".join(parts) or "(document)"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def stamp(value: Any) -> Any:
+    """A date-time as the API writes it: RFC 3339 in UTC with ``Z``."""
+    if isinstance(value, datetime):
+        text = value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+    return value
+
+
+_OFFSET_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+
+
+def _zulu(value: Any) -> Any:
+    """The client's ``to_dict`` writes ``+00:00``; the API writes ``Z``: print what the API does."""
+    if isinstance(value, str) and _OFFSET_UTC.match(value):
+        return value[: -len("+00:00")] + "Z"
+    if isinstance(value, dict):
+        return {key: _zulu(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_zulu(item) for item in value]
+    return value
 
 
 def fail(message: str, code: int = EXIT_SERVER) -> NoReturn:
@@ -88,10 +165,10 @@ def remote(ctx: typer.Context) -> Remote:
 
 def to_data(value: Any) -> Any:
     if hasattr(value, "to_dict"):
-        return value.to_dict()
+        return _zulu(value.to_dict())
     if isinstance(value, list):
         return [to_data(v) for v in value]
-    return value
+    return _zulu(value)
 
 
 def show(
@@ -108,11 +185,20 @@ def show(
     console = Console(soft_wrap=True)
     if isinstance(value, list):
         assert columns is not None
-        table = Table(title=title, show_lines=False)
-        for name, _ in columns:
-            table.add_column(name)
-        for item in value:
-            table.add_row(*(_cell(get(item)) for _, get in columns))
+        table = Table(title=title, box=None, padding=(0, 1), header_style="bold underline")
+        rows = [[_cell(get(item)) for _, get in columns] for item in value]
+        for index, (name, _) in enumerate(columns):
+            if name.endswith("_id"):
+                # Ids are what the next command needs: never cut; the other columns give way.
+                widest = max([len(name), *(len(row[index]) for row in rows)])
+                table.add_column(name, no_wrap=True, min_width=widest, overflow="fold")
+            elif name in ID_LISTS:  # wraps between ids, never inside one
+                longest = max([len(name), *(len(w) for row in rows for w in row[index].split())])
+                table.add_column(name, min_width=longest, overflow="fold")
+            else:
+                table.add_column(name, overflow="fold", max_width=60)
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
         return
     for key, field in to_data(value).items():
@@ -123,6 +209,8 @@ def show(
 def _cell(value: Any) -> str:
     if value is None or type(value).__name__ == "Unset":
         return ""
+    if isinstance(value, datetime):  # to the second in tables; --json gives every digit
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if hasattr(value, "value"):
         return str(value.value)
     return str(value)

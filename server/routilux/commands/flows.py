@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from routilux.commands.context import fail, remote, show
+from routilux.commands.context import fail, location, plural, remote, show
 
 app = typer.Typer(help="Flows: the documents that wire routines together.", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ FLOW_COLUMNS = [
     ("name", lambda f: f.name),
     ("routines", lambda f: len(f.routines.to_dict())),
     ("connections", lambda f: len(f.connections or [])),
-    ("created_at", lambda f: f.created_at.isoformat()),
+    ("created_at", lambda f: f.created_at),
 ]
 
 
@@ -52,19 +52,27 @@ def get(ctx: typer.Context, flow_id: str) -> None:
 @app.command()
 def create(ctx: typer.Context, file: FileOption) -> None:
     """Create a flow from a YAML or JSON file (validated by the server)."""
+    from routilux.engine.errors import FlowValidationError
+    from routilux.engine.spec import load_document
     from routilux_client.api.flows import create_flow
-    from routilux_client.helpers import create_flow_yaml, unwrap
+    from routilux_client.helpers import ProblemError, create_flow_yaml, unwrap
     from routilux_client.models import FlowCreate
 
     text = file.read_text(encoding="utf-8")
     with remote(ctx).client() as client:
-        if _media_type(file) == "yaml":
-            flow = unwrap(create_flow_yaml.sync(client=client, body=text))
-        else:
-            from routilux.engine.spec import load_document
-
-            document: Any = load_document(text, "json")
-            flow = unwrap(create_flow.sync(client=client, body=FlowCreate.from_dict(document)))
+        try:
+            if _media_type(file) == "yaml":
+                flow = unwrap(create_flow_yaml.sync(client=client, body=text))
+            else:
+                document: Any = load_document(text, "json")
+                body = FlowCreate.from_dict(document)
+                flow = unwrap(create_flow.sync(client=client, body=body))
+        except FlowValidationError as invalid:  # not even JSON: said as `validate` says it
+            _report(file, [(location(e.loc), e.message) for e in invalid.errors])
+        except ProblemError as problem:
+            if problem.status != 422 or not problem.errors:
+                raise
+            _report(file, [(location(e.loc), e.msg) for e in problem.errors])
     if remote(ctx).as_json:
         show(ctx, flow)
     else:
@@ -94,12 +102,18 @@ def validate(file: FileOption) -> None:
     from routilux.engine.spec import compile_flow, load_flow
 
     try:
-        spec = load_flow(file.read_text(encoding="utf-8"), _media_type(file))  # type: ignore[arg-type]
-        compile_flow(spec, RoutineRegistry.default(), flow_id=spec.flow_id or "flow")
+        registry = RoutineRegistry.default()
+        text = file.read_text(encoding="utf-8")
+        spec = load_flow(text, _media_type(file), registry)  # type: ignore[arg-type]
+        compile_flow(spec, registry, flow_id=spec.flow_id or "flow")
     except FlowValidationError as invalid:
-        for error in invalid.errors:
-            where = ".".join(map(str, error.loc)) or "(document)"
-            typer.echo(f"{file}: {where}: {error.message}", err=True)
-        fail(f"{file} is not a valid flow ({len(invalid.errors)} problems)", code=1)
-    routines = len(spec.routines)
-    typer.echo(f"{file}: valid ({routines} routines, {len(spec.connections)} connections)")
+        _report(file, [(location(e.loc), e.message) for e in invalid.errors], code=1)
+    routines = plural(len(spec.routines), "routine")
+    typer.echo(f"{file}: valid ({routines}, {plural(len(spec.connections), 'connection')})")
+
+
+def _report(file: Path, problems: list[tuple[str, str]], code: int = 3) -> NoReturn:
+    """Each problem of a flow file on its own line, located; the same for validate and create."""
+    for where, message in problems:
+        typer.echo(f"{file}: {where}: {message}", err=True)
+    fail(f"{file} is not a valid flow ({plural(len(problems), 'problem')})", code=code)

@@ -18,14 +18,24 @@ from routilux.commands.context import (
     to_data,
 )
 
+EXIT_INTERRUPTED = 130
+
 app = typer.Typer(help="Jobs: runs of flows.", no_args_is_help=True)
 
 JOB_COLUMNS = [
     ("job_id", lambda j: j.job_id),
     ("flow_id", lambda j: j.flow_id),
     ("status", lambda j: j.status),
-    ("created_at", lambda j: j.created_at.isoformat()),
-    ("finished_at", lambda j: j.finished_at.isoformat() if j.finished_at else None),
+    ("created_at", lambda j: j.created_at),
+    ("finished_at", lambda j: j.finished_at),
+]
+JOB_STATUSES = ("queued", "running", "paused", "cancelling", "completed", "failed", "cancelled")
+EVENT_COLUMNS = [
+    ("id", lambda e: e.id),
+    ("time", lambda e: e.timestamp),
+    ("type", lambda e: e.type_),
+    ("routine_id", lambda e: e.routine_id),
+    ("data", lambda e: json.dumps(to_data(e.data), default=str)),
 ]
 SYMBOLS = {
     "routine.started": "▶",
@@ -62,9 +72,12 @@ def finish(ctx: typer.Context, job: Any) -> None:
         show(ctx, job)
     elif status == "completed":
         sys.stdout.write(json.dumps(to_data(job.output), indent=2) + "\n")
+    elif status == "cancelled":
+        typer.echo(f"job {job.job_id} was cancelled", err=True)
     else:
         error = to_data(job.error) if job.error else {}
-        typer.echo(f"job {job.job_id} {status}: {error.get('message', '')}", err=True)
+        reason = error.get("message") or error.get("code") or "no reason given"
+        typer.echo(f"job {job.job_id} {status}: {reason}", err=True)
     if status != "completed":
         raise typer.Exit(EXIT_JOB_FAILED)
 
@@ -107,10 +120,13 @@ def run(
         raise typer.BadParameter("--input must be a JSON object")
     target = remote(ctx)
 
+    started: list[str] = []
+
     async def go() -> Any:
         async with target.connect() as client:
             body = JobExecute(data=JobExecuteData.from_dict(data), entry=entry or UNSET)
             job = unwrap(await execute_flow.asyncio(flow_id, client=client, body=body))
+            started.append(job.job_id)
             if not wait:
                 return job
             if not target.as_json:
@@ -118,8 +134,20 @@ def run(
             async with asyncio.timeout(timeout):
                 return await follow(target, client, job.job_id, quiet=target.as_json)
 
-    with target.errors():
-        job = asyncio.run(go())
+    try:
+        with target.errors():
+            job = asyncio.run(go())
+    except KeyboardInterrupt:
+        if started:
+            job_id = started[0]
+            typer.echo(
+                f"\ninterrupted: job {job_id} goes on on the server; follow it with "
+                f"`routilux jobs watch {job_id}`, stop it with `routilux jobs cancel {job_id}`",
+                err=True,
+            )
+        else:
+            typer.echo("\ninterrupted before the job was created", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if wait:
         finish(ctx, job)
     elif target.as_json:
@@ -143,8 +171,12 @@ def list_jobs(
 
     try:
         statuses = [JobStatus(s) for s in status] if status else UNSET
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+    except ValueError:
+        bad = next(s for s in status or () if s not in JOB_STATUSES)
+        raise typer.BadParameter(
+            f"{bad!r} is not a job status; use one of: {', '.join(JOB_STATUSES)}",
+            param_hint="--status",
+        ) from None
     with remote(ctx).client() as client:
         page = unwrap(
             operation.sync(client=client, flow_id=flow or UNSET, status=statuses, limit=limit)
@@ -192,3 +224,29 @@ def watch(
     with target.errors():
         job = asyncio.run(go())
     finish(ctx, job)
+
+
+@app.command()
+def events(
+    ctx: typer.Context,
+    job_id: str,
+    after: Annotated[int, typer.Option(min=0, help="Only events with a greater id.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="How many at most, oldest first.")] = 1000,
+) -> None:
+    """List a job's events in order: what happened, routine by routine."""
+    from routilux_client.api.jobs import list_job_events
+    from routilux_client.helpers import unwrap
+
+    found: list[Any] = []
+    with remote(ctx).client() as client:
+        while len(found) < limit:
+            page = unwrap(
+                list_job_events.sync(
+                    job_id, client=client, after=after, limit=min(1000, limit - len(found))
+                )
+            )
+            found.extend(page.items)
+            if not isinstance(page.next_after, int):
+                break
+            after = page.next_after
+    show(ctx, found, columns=EVENT_COLUMNS, title=f"Events of {job_id}")

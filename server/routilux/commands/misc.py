@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
 
 from routilux.commands.context import remote, show
 
 
 def routine_types(ctx: typer.Context) -> None:
-    """List the routine types the server knows, with their slots and events."""
+    """List the routine types the server knows: slots, events and config fields (* required)."""
     from routilux_client.api.routine_types import list_routine_types
     from routilux_client.helpers import unwrap
 
@@ -24,5 +27,21 @@ def routine_types(ctx: typer.Context) -> None:
             ("slots", lambda t: ", ".join(t.slots)),
             ("events", lambda t: ", ".join(t.events)),
             ("activation", lambda t: t.activation),
+            ("config", lambda t: config_summary(t.config_schema.to_dict())),
         ],
     )
+
+
+def config_summary(schema: dict[str, Any]) -> str:
+    """A config's fields, one per line: ``name: type = default``; required ones marked ``*``."""
+    required = set(schema.get("required", []))
+    lines = []
+    for name, field in schema.get("properties", {}).items():
+        kind = field.get("type") or " | ".join(
+            str(branch.get("type", "object")) for branch in field.get("anyOf", [])
+        )
+        line = f"{name}{'*' if name in required else ''}: {kind or 'any'}"
+        if "default" in field:
+            line += f" = {json.dumps(field['default'])}"
+        lines.append(line)
+    return "\n".join(lines) or "-"

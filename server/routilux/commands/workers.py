@@ -15,10 +15,13 @@ WORKER_COLUMNS = [
     ("worker_id", lambda w: w.worker_id),
     ("flow_id", lambda w: w.flow_id),
     ("status", lambda w: w.status),
-    ("active", lambda w: w.active_jobs),
-    ("queued", lambda w: w.queued_jobs),
-    ("processed", lambda w: w.jobs_processed),
-    ("failed", lambda w: w.jobs_failed),
+    (
+        "jobs",
+        lambda w: (
+            f"{w.active_jobs} active, {w.queued_jobs} queued, "
+            f"{w.jobs_processed} done, {w.jobs_failed} failed"
+        ),
+    ),
 ]
 
 

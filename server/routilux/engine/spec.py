@@ -126,8 +126,8 @@ class FlowSpec(_Strict):
     entry: str | None = Field(
         None,
         pattern=REFERENCE_PATTERN,
-        description="Where a job's input enters (`routine.slot`); by default every routine "
-        "with no incoming connection, at its first slot.",
+        description="Where a job's input enters (`routine.slot`); by default the one routine "
+        "with no incoming connection, at its first slot (required when several have none).",
     )
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
 
@@ -259,6 +259,17 @@ def compile_flow(spec: FlowSpec, registry: RoutineRegistry, *, flow_id: str) -> 
                     "no_entry",
                 )
             )
+        elif len(entry) > 1 and not errors:
+            # Guessing would run some of them and silently not the others.
+            candidates = ", ".join(f"{routine_id}.{slot}" for routine_id, slot in entry)
+            errors.append(
+                SpecError(
+                    ("entry",),
+                    f"{len(entry)} routines have no incoming connection and could be the entry "
+                    f"({candidates}): name one with `entry`",
+                    "ambiguous_entry",
+                )
+            )
     if errors:
         raise FlowValidationError(errors)
     return CompiledFlow(
@@ -313,17 +324,76 @@ def _check_port(
     return True
 
 
-def validate_spec(document: Any) -> FlowSpec:
-    """Parse a decoded document into a FlowSpec, turning pydantic errors into located SpecErrors."""
+def validate_spec(document: Any, registry: RoutineRegistry | None = None) -> FlowSpec:
+    """Parse a decoded document into a FlowSpec, turning pydantic errors into located SpecErrors.
+
+    With a ``registry``, a document that fails to parse is also checked for what compilation
+    would find (unknown types, events, slots...) in its valid parts, so that one answer reports
+    every problem: a missing ``to`` does not hide an unknown event in another connection.
+    """
     try:
         return FlowSpec.model_validate(document)
     except ValidationError as exc:
-        raise FlowValidationError(
-            [
-                SpecError(tuple(err["loc"]), err["msg"], err["type"])
-                for err in exc.errors(include_url=False)
-            ]
-        ) from None
+        errors = [
+            SpecError(tuple(err["loc"]), err["msg"], err["type"])
+            for err in exc.errors(include_url=False)
+        ]
+        if registry is not None:
+            errors += _errors_in_valid_parts(document, errors, registry)
+        raise FlowValidationError(errors) from None
+
+
+def _errors_in_valid_parts(
+    document: Any, errors: list[SpecError], registry: RoutineRegistry
+) -> list[SpecError]:
+    """Compile ``document`` without the parts that failed to parse; report what else is wrong."""
+    if not isinstance(document, dict):
+        return []
+    bad_routines: set[str] = set()
+    bad_connections: set[int] = set()
+    bad_fields: set[str] = set()
+    for error in errors:
+        loc = error.loc
+        if not loc:
+            return []
+        if loc[0] == "routines" and len(loc) > 1 and isinstance(loc[1], str):
+            bad_routines.add(loc[1])
+        elif loc[0] == "connections" and len(loc) > 1 and isinstance(loc[1], int):
+            bad_connections.add(loc[1])
+        elif loc[0] in ("routines", "connections"):
+            return []  # the whole list or mapping is unusable
+        else:
+            bad_fields.add(str(loc[0]))
+    routines = document.get("routines")
+    connections = document.get("connections", [])
+    if not isinstance(routines, dict) or not isinstance(connections, list):
+        return []
+    kept = [i for i in range(len(connections)) if i not in bad_connections]
+    pruned = {key: value for key, value in document.items() if key not in bad_fields}
+    pruned["routines"] = {k: v for k, v in routines.items() if k not in bad_routines}
+    pruned["connections"] = [connections[i] for i in kept]
+    try:
+        spec = FlowSpec.model_validate(pruned)
+        compile_flow(spec, registry, flow_id="flow")
+    except (ValidationError, FlowValidationError) as exc:
+        if not isinstance(exc, FlowValidationError):
+            return []
+        found = exc.errors
+    else:
+        return []
+    more: list[SpecError] = []
+    for error in found:
+        loc = error.loc
+        if loc and loc[0] == "entry" and (bad_connections or bad_routines):
+            continue  # which routines start the flow depends on the parts left out
+        if loc[:1] == ("connections",) and len(loc) > 1 and isinstance(loc[1], int):
+            connection = spec.connections[loc[1]]
+            side = connection.to if loc[2:3] == ("to",) else connection.from_
+            if error.kind == "unknown_routine" and _split(side)[0] in bad_routines:
+                continue  # that routine's own problems are already reported
+            loc = ("connections", kept[loc[1]], *loc[2:])
+        more.append(SpecError(loc, error.message, error.kind))
+    return more
 
 
 class _Refused(Exception):
@@ -370,6 +440,8 @@ def load_document(text: str | bytes, media_type: Literal["json", "yaml"]) -> Any
     try:
         if media_type == "json":
             return json.loads(text, object_pairs_hook=_no_duplicates)
+        if isinstance(text, bytes) and text.isascii():
+            text = text.decode()  # the same messages as for a file read as text: "<unicode string>"
         return yaml.load(text, Loader=_StrictLoader)
     except _Refused as exc:
         kind = "duplicate_key" if isinstance(exc, _DuplicateKey) else "refused"
@@ -384,5 +456,9 @@ def load_document(text: str | bytes, media_type: Literal["json", "yaml"]) -> Any
         ) from None
 
 
-def load_flow(text: str | bytes, media_type: Literal["json", "yaml"] = "yaml") -> FlowSpec:
-    return validate_spec(load_document(text, media_type))
+def load_flow(
+    text: str | bytes,
+    media_type: Literal["json", "yaml"] = "yaml",
+    registry: RoutineRegistry | None = None,
+) -> FlowSpec:
+    return validate_spec(load_document(text, media_type), registry)

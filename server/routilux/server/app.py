@@ -11,12 +11,15 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from routilux import __version__
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
-from routilux.server import bodies, console, errors, metrics
+from routilux.server import bodies, console, errors, metrics, strictquery
 from routilux.server.convert import FlowDocuments
 from routilux.server.fastpath import FastPath
 from routilux.server.head import HeadAsGet, with_head
@@ -89,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
         generate_unique_id_function=operation_id,
         # What a JSON body may not hold: 422, on every operation.
-        dependencies=[bodies.CHECK_JSON_BODY],
+        dependencies=[strictquery.STRICT_QUERY, bodies.CHECK_JSON_BODY],
     )
     app.state.settings = settings
     app.state.idempotency_locks = KeyLocks()
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     errors.install(app)
     _mount_docs(app)
+    _label_unrouted(app)
+    app.router.default = _not_found(app.router.default)
     console.install(app)  # the console's page and assets under /ui/
     app_metrics = metrics.install(app)  # GET /metrics, behind the API-key gate like the API
 
@@ -137,6 +142,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def operation_id(route: APIRoute) -> str:
     """operationId = the route function's name, so the client reads ``flows.create_flow``."""
     return route.name
+
+
+def _labelled(inner: ASGIApp, route: Route | Mount) -> ASGIApp:
+    async def labelled(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = route  # what the gate's metrics and request log read the template from
+        await inner(scope, receive, send)
+
+    return labelled
+
+
+def _label_unrouted(app: FastAPI) -> None:
+    """``/openapi.json`` and the docs' static files are Starlette routes, which (unlike FastAPI's)
+    leave no route in the scope: give them one, so that metrics label them by their template."""
+    for route in app.router.routes:
+        if isinstance(route, (Route, Mount)) and not isinstance(route, APIRoute):
+            route.app = _labelled(route.app, route)
+
+
+def _not_found(default: ASGIApp) -> ASGIApp:
+    """A WebSocket handshake on an unknown path gets the 404 problem (with ``X-Request-ID``) that
+    an HTTP request gets, through the WebSocket Denial Response extension, not a bare 403."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await default(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await websocket.close(1008, "not found")
+            return
+        request_id = scope.get("state", {}).get("request_id", "")
+        path = scope["path"]
+        response = errors.problem_response(
+            None,
+            404,
+            "not_found",
+            f"no resource at {path}",
+            path=path,
+            request_id=request_id,
+            headers={"X-Request-ID": request_id},
+        )
+        await websocket.send_denial_response(response)
+
+    return not_found
 
 
 def _mount_docs(app: FastAPI) -> None:

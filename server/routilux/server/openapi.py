@@ -31,11 +31,12 @@ Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`. 
 (`items`, `next_cursor`, `total`), newest first. Live events stream on the WebSocket
 `/api/v1/ws/events` with the envelope published here as `Event`.
 
-## Live events: `WS /api/v1/ws/events`
+## Live events over WebSocket
 
-The key goes in the `X-API-Key` header or, for browsers, `?api_key=`; a missing or wrong one
-refuses the handshake (HTTP 403) before anything is sent. Query parameters: `flow_id`, `job_id`,
-`types` (each repeatable or comma-separated) filter the events; `since=<id>` first replays the
+Connect to `/api/v1/ws/events`. The key goes in the `X-API-Key` header or, for browsers,
+`?api_key=`; a missing or wrong one refuses the handshake (HTTP 403) before anything is sent.
+Query parameters: `flow_id`, `job_id`, `types` (each repeatable or comma-separated) filter the
+events; `since=<id>` first replays the
 stored events after that id, then goes live with no gap and no duplicate. With no filter and no
 `since`, a connection receives every event until its first `subscribe`.
 
@@ -134,6 +135,27 @@ def _share_success_body(responses: dict[str, Any]) -> None:
             response["content"] = copy.deepcopy(bodies[0])
 
 
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema a ``$ref`` (or an optional body's ``anyOf: [$ref, null]``) points to."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        schema = branches[0]
+    ref = schema.get("$ref", "")
+    if not ref.startswith("#/components/schemas/"):
+        return schema
+    resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return resolved
+
+
+def _example_from_schema(target: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Give a parameter or request body the schema's first example as its own ``example``: what
+    Swagger UI's "Try it out" fills in (left without one, it invents values from the patterns,
+    which the server then refuses). Every example builds on the README's ``greet`` flow."""
+    examples = schema.get("examples")
+    if "example" not in target and isinstance(examples, list) and examples:
+        target["example"] = copy.deepcopy(examples[0])
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title="Routilux",
@@ -165,12 +187,16 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path_item in schema["paths"].values():
         for operation in path_item.values():
             description = operation.get("description", "")
-            operation["summary"] = description.split("\n", 1)[0].rstrip(".")
+            # A summary is plain text (a menu entry in ReDoc): no Markdown backticks.
+            operation["summary"] = description.split("\n", 1)[0].rstrip(".").replace("`", "")
             if PUBLIC_TAGS.intersection(operation.get("tags", [])):
                 operation["security"] = []
             _share_success_body(operation["responses"])
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _not_null(parameter["schema"])
+                _example_from_schema(parameter, parameter["schema"])
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                _example_from_schema(media, _resolve(schema, media.get("schema", {})))
             for status, response in operation["responses"].items():
                 response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID_HEADER
                 links = LINKS.get((operation["operationId"], status))

@@ -35,7 +35,7 @@ from routilux.server.settings import Settings
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 FIRST_PAGE = 50  # items on a page when the request does not say
 
-FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greetings"])]
+FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greet"])]
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -126,7 +126,7 @@ async def create_flow(
     document = load_document(body, media_type)
     if media_type == "yaml":  # a JSON body was checked before the route ran (``bodies``)
         check_document(document, settings)
-    spec = validate_spec(document)
+    spec = validate_spec(document, runtime.registry)
     _check_size(spec, settings)
     key = None
     if idempotency_key is not None:

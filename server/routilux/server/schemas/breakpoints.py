@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from routilux.engine.expressions import MAX_EXPRESSION_LENGTH
 from routilux.engine.spec import PORT_NAME_PATTERN, ROUTINE_ID_PATTERN
@@ -14,7 +14,11 @@ from routilux.server.schemas.common import ID_PATTERN, Body, PageBase
 class BreakpointCreate(Body):
     """Where to pause: a flow's routine, optionally one slot, one job, and a condition."""
 
-    flow_id: str = Field(pattern=ID_PATTERN, examples=["greetings"])
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"flow_id": "greet", "routine_id": "adults"}]}
+    )
+
+    flow_id: str = Field(pattern=ID_PATTERN, examples=["greet"])
     routine_id: str = Field(pattern=ROUTINE_ID_PATTERN, examples=["adults"])
     slot: str | None = Field(None, pattern=f"^{PORT_NAME_PATTERN}$", examples=["input"])
     job_id: str | None = Field(None, pattern=ID_PATTERN, description="Only this job.")
@@ -47,6 +51,8 @@ class BreakpointPage(PageBase):
 
 class BreakpointResume(Body):
     """Which job to resume; all the jobs waiting at the breakpoint when absent."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
     job_id: str | None = Field(None, pattern=ID_PATTERN)
 

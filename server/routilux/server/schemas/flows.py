@@ -10,15 +10,13 @@ from pydantic import ConfigDict, Field
 from routilux.engine.spec import FlowSpec
 from routilux.server.schemas.common import ID_PATTERN, PageBase
 
-FLOW_EXAMPLE: dict[str, Any] = {
-    "flow_id": "greetings",
-    "name": "Greetings",
+FLOW_EXAMPLE: dict[str, Any] = {  # the README's `greet` flow: every example builds on it
+    "flow_id": "greet",
     "routines": {
-        "shape": {"class": "Mapper", "config": {"mappings": {"name": "user.name"}}},
+        "shape": {"class": "Mapper", "config": {"mappings": {"name": "user.name", "age": "age"}}},
         "adults": {"class": "Filter", "config": {"condition": "data.age >= 18"}},
     },
     "connections": [{"from": "shape.output", "to": "adults.input"}],
-    "execution": {"timeout": 60},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from routilux.engine.models import JobStatus, RoutineStatus
 from routilux.engine.spec import REFERENCE_PATTERN
@@ -15,8 +15,11 @@ from routilux.server.schemas.common import Body, PageBase
 class JobExecute(Body):
     """Input for a new job of a flow."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": {"user": {"name": "Ada"}, "age": 36}}]}
+    )
+
     data: dict[str, Any] = Field(
-        default_factory=dict,
         description="The payload that enters the flow.",
         examples=[{"user": {"name": "Ada"}, "age": 36}],
     )
