@@ -96,7 +96,7 @@ export function FlowGraph(props: GraphProps) {
               data-status={status}
               transform={`translate(${x},${y})`}
               role={onSelect ? "button" : "img"}
-              tabIndex={onSelect ? 0 : undefined}
+              tabindex={onSelect ? 0 : undefined}
               aria-label={label}
               onClick={activate}
               onKeyDown={(ev) => {
@@ -107,7 +107,7 @@ export function FlowGraph(props: GraphProps) {
               }}
             >
               <title>{label}</title>
-              <rect width={NODE_W} height={NODE_H} rx="8" />
+              <rect class="box" width={NODE_W} height={NODE_H} rx="8" />
               <text class="rid" x="10" y="21">{n.id.length > 20 ? n.id.slice(0, 19) + "…" : n.id}</text>
               <text class="rtype" x="10" y="40">{spec.class}{counts ? `  ${counts}` : ""}</text>
               {entries.has(n.id) && (

@@ -9,13 +9,13 @@ export interface Filter {
   types?: string[];
 }
 
-/** How the key travels on the handshake: a Sec-WebSocket-Protocol entry when the server
- * advertises it (docs/events.md), else the query string the server has always accepted. */
-export const KEY_PROTOCOL_PREFIX = "routilux.api-key.";
-export let keyInProtocol = false;
-export function useKeyProtocol(on: boolean): void {
-  keyInProtocol = on;
-}
+/** How the key travels on the handshake: as a Sec-WebSocket-Protocol entry
+ * `routilux.key.<base64url>` offered with `routilux.v1` (docs/events.md), never in the URL. A
+ * server older than that refuses such a handshake while it answers HTTP: then, for this tab, the
+ * key goes in the `api_key` query parameter that such servers read. */
+export const SUBPROTOCOL = "routilux.v1";
+export const KEY_PROTOCOL_PREFIX = "routilux.key.";
+let keyInProtocol = true;
 
 function b64url(text: string): string {
   const bytes = new TextEncoder().encode(text);
@@ -32,7 +32,7 @@ function url(filter: Filter, since: number | null): { href: string; protocols: s
   if (since !== null) q.set("since", String(since));
   const key = apiKey();
   const protocols: string[] = [];
-  if (key && keyInProtocol) protocols.push("routilux", KEY_PROTOCOL_PREFIX + b64url(key));
+  if (key && keyInProtocol) protocols.push(SUBPROTOCOL, KEY_PROTOCOL_PREFIX + b64url(key));
   else if (key) q.set("api_key", key);
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const qs = q.toString();
@@ -70,9 +70,15 @@ export function follow(
       last = event.id;
       onEvent(event);
     };
+    const opened = { value: false };
+    socket.addEventListener("open", () => (opened.value = true));
     socket.onclose = () => {
       socket = null;
       if (stopped) return;
+      if (!opened.value && protocols.length) {
+        // Refused while the server is up: a server that takes the key only in the query string.
+        void fetch("/api/v1/health/live").then((r) => r.ok && (keyInProtocol = false), () => undefined);
+      }
       onState("reconnecting", false);
       timer = window.setTimeout(connect, delay);
       delay = Math.min(delay * 2, 4000);

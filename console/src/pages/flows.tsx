@@ -10,8 +10,21 @@ const BOOKKEEPING = new Set(["revision", "created_at", "updated_at"]);
 /** The flow's document, as the user would write it (bookkeeping left out). */
 export function flowYaml(flow: Flow): string {
   const doc: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flow)) if (!BOOKKEEPING.has(k) && v !== null) doc[k] = v;
-  return stringify(doc, { lineWidth: 100 });
+  for (const [k, v] of Object.entries(flow)) if (!BOOKKEEPING.has(k)) doc[k] = v;
+  return stringify(withoutNulls(doc) ?? {}, { lineWidth: 100 });
+}
+
+/** Leave out what was not written: null values, and the objects left empty without them. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const kept = withoutNulls(v);
+    const emptyObject = kept !== null && typeof kept === "object" && !Array.isArray(kept) && !Object.keys(kept).length;
+    if (kept !== null && kept !== undefined && !(emptyObject && v !== null && Object.keys(v as object).length)) out[k] = kept;
+  }
+  return out;
 }
 
 export function FlowsPage() {
@@ -134,7 +147,7 @@ function BreakpointForm({ flow, routine, onDone }: { flow: Flow; routine: string
       <h2 id="bp-title">Breakpoint before <code>{routine}</code></h2>
       <label for="bp-condition">Condition (CEL over <code>data</code>, optional)</label>
       <input id="bp-condition" value={condition} placeholder="data.age > 60" onInput={(e) => setCondition(e.currentTarget.value)}
-        aria-invalid={errs.length > 0} aria-describedby="bp-condition-error" spellcheck={false} />
+        aria-invalid={errs.length > 0} aria-describedby="bp-condition-error" spellcheck={false} autoFocus />
       <FieldError id="bp-condition-error" messages={errs} />
       <ErrorBox error={other} />
       <button type="submit">Set breakpoint</button>

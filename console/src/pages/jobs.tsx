@@ -205,7 +205,7 @@ export function JobPage({ jobId }: { jobId: string }) {
         <ol class="timeline" tabIndex={0} aria-label="Events of this job">
           {events.map((e) => (
             <li key={e.id} class={`ev ev-${e.type.replace(".", "-")}`} data-type={e.type}>
-              <time dateTime={e.timestamp}>{new Date(e.timestamp).toLocaleTimeString()}</time>
+              <time dateTime={e.timestamp}>{new Date(e.timestamp).toLocaleTimeString(undefined, { hour12: false })}</time>
               <span class="etype">{e.type}</span>
               {e.routine_id && <code>{e.routine_id}</code>}
               <span class="edata">{summary(e)}</span>

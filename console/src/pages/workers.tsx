@@ -46,7 +46,7 @@ export function WorkersPage() {
           ))}
         </tbody>
       </table>
-      {state.data && !state.data.items.length && <p class="muted">No workers: a flow gets one when it is created.</p>}
+      {state.data && !state.data.items.length && <p class="muted">No workers yet: a flow's worker starts with its first job.</p>}
     </Page>
   );
 }
