@@ -175,6 +175,12 @@ async def test_many_small_values_are_422_though_few_bytes(make_client: AppFactor
         problem = assert_problem(response, 422, "validation_error")
         assert problem["errors"][0]["type"] == "too_many_values"
         assert problem["errors"][0]["loc"][:3] == ["body", "data", "l"]
+        # Keys count too: 15,000 keys and as many values.
+        keys = '{"data": {' + ",".join(f'"k{i}": 0' for i in range(15_000)) + "}}"
+        response = await client.post(EXECUTE, content=keys, headers=JSON)
+        problem = assert_problem(response, 422, "validation_error")
+        assert problem["errors"][0]["type"] == "too_many_values"
+        assert problem["errors"][0]["loc"][:2] == ["body", "data"]
         assert (await counts(client))[0] == 0
 
         # What the limit bounds: a body of 20,000 values (the default) of the costliest kind,

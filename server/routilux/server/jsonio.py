@@ -175,13 +175,14 @@ def loads(data: bytes | str) -> Any:
 
 
 def count_values(value: Any) -> int:
-    """JSON values in ``value``: each object, array, string, number, boolean and null."""
+    """JSON values in ``value``: each object, array, string, number, boolean, null and key."""
     count = 0
     stack = [value]
     while stack:
         item = stack.pop()
         count += 1
         if isinstance(item, dict):
+            count += len(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
@@ -192,7 +193,7 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
     """What in a decoded body cannot be accepted, each at its location, at most ``limit``.
 
     Depth counts objects and arrays: ``{"a": [1]}`` is 2 deep. Values count every object,
-    array, string, number, boolean and null (keys are not counted).
+    array, string, number, boolean and null, and every key (a key costs memory as a string does).
     """
     found: list[Refusal] = []
     count = 0
@@ -202,7 +203,7 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
         item, depth, link = stack.pop()
         count += 1
         if count > max_values:
-            msg = f"the body holds more than {max_values} values"
+            msg = f"the body holds more than {max_values} values (keys included)"
             found.append(Refusal(_loc(link), msg, "too_many_values"))
             break
         kind = type(item)
@@ -222,6 +223,11 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
             if kind is list:
                 stack.extend((member, depth + 1, (link, i)) for i, member in enumerate(item))
                 continue
+            count += len(item)  # the keys
+            if count > max_values:
+                msg = f"the body holds more than {max_values} values (keys included)"
+                found.append(Refusal(_loc(link), msg, "too_many_values"))
+                break
             for key in getattr(item, "duplicates", ()):
                 found.append(Refusal(_loc((link, key)), f"duplicate key {key!r}", "duplicate_key"))
             for key, member in item.items():

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         64, ge=2, le=200, description="Nesting of objects and arrays in a request body (422)."
     )
     max_json_values: int = Field(
-        20_000, ge=100, description="Values (objects, arrays, scalars) in a request body (422)."
+        20_000, ge=100, description="Values and keys in a request body (422)."
     )
     max_job_output_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest job output, as JSON (the job fails)."
