@@ -322,14 +322,14 @@ def test_payload_too_large_is_rejected() -> None:
 
 def test_quadratic_macro_on_a_large_payload_is_refused_before_running() -> None:
     source = "size(data.items.filter(x, x > 0)) > 0"
-    assert Condition.compile(source).evaluate({"items": list(range(1000))})
+    assert Condition.compile(source).evaluate({"items": list(range(300))})
     with pytest.raises(ExpressionError, match="too large for this expression"):
         Condition.compile(source).evaluate({"items": list(range(100_000))})
 
 
 def test_linear_conditions_accept_large_payloads() -> None:
-    payload = {"items": list(range(100_000)), "age": 30}
-    assert holds("data.age > 18 && data.items.exists(x, x == 99999)", payload)
+    payload = {"items": list(range(10_000)), "age": 30}
+    assert holds("data.age > 18 && data.items.exists(x, x == 9999)", payload)
 
 
 def test_expression_too_costly_for_any_payload_is_rejected_at_compile_time() -> None:

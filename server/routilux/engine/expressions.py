@@ -25,12 +25,15 @@ coarse estimate of its work, from the shape of the source and the size of the pa
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
 import cel
+import re2
 
 from routilux.engine.errors import RoutiluxError
 
@@ -43,11 +46,31 @@ MAX_COMPREHENSION_NESTING: Final = 3
 MAX_PAYLOAD_DEPTH: Final = 64
 """Nested lists and objects in a payload (the Rust conversion recurses: ~50,000 levels crash)."""
 MAX_PAYLOAD_SIZE: Final = 1_000_000
-"""Values in a payload, 16 string characters counting as one (converting costs ~2 µs each)."""
-MAX_EVALUATION_COST: Final = 100_000_000
-"""Estimated work of one evaluation; the worst accepted cases measured took ~0.7 s."""
+"""Size of a payload: a value counts as one, a string one more per 16 characters, a list or
+object four (converting costs ~2 µs per unit)."""
+MAX_EVALUATION_COST: Final = 4_000_000
+"""Estimated work of one evaluation (a unit is a few nanoseconds): the worst accepted cases
+measured took ~40 ms. The library holds the GIL while it evaluates, so even in a thread a long
+evaluation would stall the event loop: this bound is what keeps every evaluation short."""
+MAX_PATTERN_SIZE: Final = 2000
+"""Instructions of a compiled ``matches`` pattern (RE2's program size): ``\\w{150}`` is 454,
+``\\pL+`` 1201, ``\\w{1000}`` 3004. Matching costs at most this much per character."""
+MAX_CACHED_PATTERNS: Final = 128
+"""Compiled ``matches`` patterns kept, least recently used first out."""
+PATTERN_MEMORY: Final = 1 << 20
+"""Bytes each compiled pattern may use (RE2's ``max_mem``): its program and its DFA cache."""
+INLINE_EVALUATION_COST: Final = 300_000
+"""Estimated work up to which a routine's condition is evaluated on the event loop (~1 ms, a
+payload of ~1,000 values at most); costlier evaluations run in the thread pool."""
+BREAKPOINT_EVALUATION_COST: Final = 4_000_000
+"""Budget of the breakpoint conditions checked, on the event loop, before one activation: all of
+a routine's breakpoints together (see Budget)."""
 
 _VARIABLE = "data"
+# `matches` is evaluated by a function of this module (cached, bounded RE2 patterns) rather than
+# the library's, which compiles its pattern again on every call, holding the GIL.
+_MATCHES = "matches"
+_MATCHES_FUNCTION = "routilux_re2_matches"
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 # Type names are constants in CEL (`type(x) == int`), not variables.
 _CONSTANTS = frozenset(
@@ -63,7 +86,11 @@ _FUNCTIONS = frozenset(
 )
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _STRING_CHARS_PER_UNIT = 16
-_TOO_LARGE = f"the payload has more than {MAX_PAYLOAD_SIZE} values"
+# Converting a value to the library's (in Python, then in Rust) takes 0.5-3 µs per unit of
+# size; a string counts at least twice and a list or object four times (measured, as ints).
+_VALUE_COST = 300
+_CONTAINER_SIZE = 3
+_CAP = min(MAX_PAYLOAD_SIZE, MAX_EVALUATION_COST // _VALUE_COST)
 
 # A lexer just precise enough to skip strings and comments: counting brackets inside them would
 # reject valid sources, and missing brackets would let deep nesting through to the parser.
@@ -92,6 +119,61 @@ class ExpressionError(RoutiluxError):
         self.expression = expression
 
 
+class ExpressionTooCostly(ExpressionError):
+    """An evaluation refused before it starts: its estimated work exceeds its budget."""
+
+    code = "expression_too_costly"
+
+
+class Budget:
+    """Work that several evaluations share, such as the breakpoints checked before one
+    activation: each uses up its estimated cost, and is refused once too little is left."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+
+class _OverCap(Exception):
+    pass
+
+
+_PATTERN_OPTIONS = re2.Options()
+_PATTERN_OPTIONS.max_mem = PATTERN_MEMORY
+_PATTERN_OPTIONS.log_errors = False  # RE2 would print refused patterns on stderr
+_PATTERN_OPTIONS.never_capture = True  # only whether it matches counts
+
+
+@lru_cache(maxsize=MAX_CACHED_PATTERNS)
+def _regex(pattern: str) -> Any:
+    """The compiled pattern (ValueError if it is invalid or too large); compiled once."""
+    try:
+        regex = re2.compile(pattern, _PATTERN_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        raise ValueError(f"invalid pattern {pattern!r} for {_MATCHES}(): {detail}") from None
+    if regex.programsize > MAX_PATTERN_SIZE:
+        raise ValueError(
+            f"the pattern {pattern!r} of {_MATCHES}() compiles to {regex.programsize}"
+            f" instructions, more than MAX_PATTERN_SIZE ({MAX_PATTERN_SIZE}); use a smaller"
+            " repetition count or a narrower class"
+        )
+    return regex
+
+
+def _matches(text: object, pattern: object) -> bool:
+    # CEL's `matches`: does the RE2 pattern match anywhere in the text.
+    if type(text) is not str or type(pattern) is not str:
+        raise TypeError(f"{_MATCHES}() applies to a string, not {type(text).__name__}")
+    return _regex(pattern).search(text) is not None
+
+
+_FUNCTIONS_IN_CONTEXT: Final = {_MATCHES_FUNCTION: _matches}
+
+
 @dataclass
 class _Macro:
     name: str
@@ -111,18 +193,30 @@ class _Shape:
     literal_size: int  # bound on the length of a list or map written in the source
     exponents: tuple[int, ...]  # per macro, the power of the iterated length in its cost
     binders: frozenset[str]
+    # Per `matches` call: its pattern's literal (as written), and the power of the iterated
+    # length in its cost; once compiled, the pattern's program size and that power.
+    literals: tuple[tuple[str, int], ...] = ()
+    patterns: tuple[tuple[int, int], ...] = ()
+    # The source with `matches` calls renamed to this module's function (None: no call).
+    rewritten: str | None = None
+    # The payload's top-level fields that the source reads (None: the payload as a whole), so
+    # that only those are converted, and count.
+    fields: frozenset[str] | None = None
 
 
 def _shape(source: str) -> _Shape:
     """Check the source's bounds and measure it, without parsing it (ValueError if refused)."""
-    tokens = [
-        (kind, match.group())
-        for match in _TOKEN.finditer(source)
-        if (kind := match.lastgroup) and kind != "space"
-    ]
+    matched = [match for match in _TOKEN.finditer(source) if match.lastgroup != "space"]
+    tokens = [(match.lastgroup or "", match.group()) for match in matched]
     stack: list[_Macro | None] = []
+    # Per open bracket: the index of its last separator (itself or a comma) and whether it opens
+    # the arguments of a `matches` call.
+    frames: list[tuple[int, bool]] = []
+    calls: list[int] = []  # the indexes of `matches` tokens that are called
+    literals: list[tuple[str, _Macro | None]] = []
     macros: list[_Macro] = []
     references = concatenations = commas = 0
+    fields: set[str] | None = set()  # the payload's fields the source reads; None: it all
     for index, (kind, text) in enumerate(tokens):
         previous = tokens[index - 1] if index else ("", "")
         following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
@@ -143,6 +237,12 @@ def _shape(source: str) -> _Shape:
             for macro in stack:
                 if macro and text == _VARIABLE and macro.binder != _VARIABLE:
                     macro.heavy = True
+            if text == _VARIABLE and fields is not None:
+                field = _field(tokens[index + 1 : index + 5])
+                if field is None:
+                    fields = None
+                else:
+                    fields.add(field)
         elif kind != "punct":
             continue
         elif text in "([{":
@@ -161,21 +261,72 @@ def _shape(source: str) -> _Shape:
                         outer.heavy = True
                     macro = _Macro(name, len(enclosing) + 1, index)
                     macros.append(macro)
+            call = text == "(" and previous == ("ident", _MATCHES)
+            if call:
+                calls.append(index - 1)
             stack.append(macro)
+            frames.append((index, call))
         elif text in ")]}":
             if stack:
                 stack.pop()
+                separator, call = frames.pop()
+                if call:
+                    # Only a literal pattern is compiled once and known before any payload.
+                    argument = tokens[separator + 1 : index]
+                    if len(argument) != 1 or argument[0][0] != "string":
+                        raise ValueError(
+                            f"the pattern of {_MATCHES}() must be a string literal, so that it"
+                            " is checked and compiled once, when the expression is"
+                        )
+                    literals.append((argument[0][1], next((m for m in reversed(stack) if m), None)))
         elif text == "+":
             concatenations += 1
         elif text == ",":
             commas += 1
+            if frames:
+                frames[-1] = (index, frames[-1][1])
+    binders = frozenset(m.binder for m in macros if m.binder)
+    rewritten = None
+    if calls:
+        parts, end = [], 0
+        for index in calls:
+            parts += [source[end : matched[index].start()], _MATCHES_FUNCTION]
+            end = matched[index].end()
+        rewritten = "".join([*parts, source[end:]])
     return _Shape(
         references=references,
         concatenations=concatenations,
         literal_size=commas + 1,
         exponents=tuple(_exponent(m) for m in macros),
-        binders=frozenset(m.binder for m in macros if m.binder),
+        binders=binders,
+        literals=tuple((text, _match_exponent(macro)) for text, macro in literals),
+        rewritten=rewritten,
+        fields=None if fields is None or _VARIABLE in binders else frozenset(fields),
     )
+
+
+def _field(following: list[tuple[str, str]]) -> str | None:
+    """The field that ``data`` followed by these tokens reads, if it reads one: ``data.f`` or
+    ``data["f"]``, but not a method such as ``data.exists(...)``."""
+    texts = [text for _, text in following] + ["", "", "", ""]
+    kinds = [kind for kind, _ in following] + ["", "", "", ""]
+    if texts[0] == "." and kinds[1] == "ident" and texts[2] != "(":
+        return texts[1]
+    if texts[0] == "[" and kinds[1] == "string" and texts[2] == "]":
+        try:
+            value = cel.evaluate(texts[1])
+        except BaseException as exc:
+            if not _library_failure(exc):
+                raise
+            return None  # the parser reports it
+        return value if type(value) is str else None
+    return None
+
+
+def _match_exponent(macro: _Macro | None) -> int:
+    # Work of a `matches` call = pattern size * payload characters * (iterated length) ** this.
+    # In a light macro, the strings matched at the steps are different parts of the payload.
+    return 0 if macro is None else macro.level - 1 + int(macro.heavy)
 
 
 def _exponent(macro: _Macro) -> int:
@@ -192,8 +343,10 @@ def _exponent(macro: _Macro) -> int:
 
 @dataclass
 class _Meter:
+    cap: int = MAX_PAYLOAD_SIZE  # _to_cel stops beyond this size
     size: int = 0  # values, with long strings counting as several
     widest: int = 0  # longest list or object
+    chars: int = 0  # characters of the strings
 
 
 def _to_cel(value: Any, depth: int, meter: _Meter) -> Any:
@@ -201,7 +354,8 @@ def _to_cel(value: Any, depth: int, meter: _Meter) -> Any:
     meter.size += 1
     kind = type(value)
     if kind is str:
-        meter.size += len(value) // _STRING_CHARS_PER_UNIT
+        meter.chars += len(value)
+        meter.size += 1 + len(value) // _STRING_CHARS_PER_UNIT
         return value
     if value is None or kind is bool or kind is float:
         return value
@@ -211,8 +365,9 @@ def _to_cel(value: Any, depth: int, meter: _Meter) -> Any:
         return value
     if depth >= MAX_PAYLOAD_DEPTH:
         raise ValueError(f"the payload is nested more than {MAX_PAYLOAD_DEPTH} levels deep")
-    if meter.size > MAX_PAYLOAD_SIZE:  # stop copying early; _run checks the final size
-        raise ValueError(_TOO_LARGE)
+    meter.size += _CONTAINER_SIZE
+    if meter.size > meter.cap:  # stop copying early; _run checks the final size
+        raise _OverCap
     if isinstance(value, dict):
         meter.widest = max(meter.widest, len(value))
         plain = {}
@@ -235,6 +390,97 @@ def _to_cel(value: Any, depth: int, meter: _Meter) -> Any:
     raise ValueError(f"a {kind.__name__} is not a JSON value")
 
 
+def inline(conditions: Iterable[Condition], data: Any) -> bool:
+    """Whether evaluating every condition on ``data`` is surely cheap enough for the loop."""
+    conditions = list(conditions)
+    fields: set[str] | None = set()
+    for condition in conditions:
+        if fields is not None:
+            read = condition._shape.fields
+            fields = None if read is None else fields | read
+    return _within(data, fields, min(condition._inline_size for condition in conditions))
+
+
+def _within(data: Any, fields: frozenset[str] | set[str] | None, limit: int) -> bool:
+    """Whether the fields read of ``data`` (None: all of it) have at most ``limit`` size."""
+    try:
+        if fields is None or type(data) is not dict:
+            return _left(data, 0, limit) >= 0
+        left = limit - 1 - _CONTAINER_SIZE
+        for field in fields:
+            if field in data:
+                left = _left(data[field], 1, left - 1 - len(field) // _STRING_CHARS_PER_UNIT)
+        return left >= 0
+    except RecursionError:
+        return False
+
+
+def _left(value: Any, depth: int, left: int) -> int:
+    """``left`` less the size of ``value`` as _to_cel meters it; negative once it is over."""
+    left -= 1
+    kind = type(value)
+    if kind is str:
+        return left - 1 - len(value) // _STRING_CHARS_PER_UNIT
+    if left < 0 or depth >= MAX_PAYLOAD_DEPTH:
+        return left  # too deep: _to_cel refuses it at once, which is cheap
+    if kind is dict:
+        left -= _CONTAINER_SIZE
+        for key, item in value.items():
+            if type(key) is str:
+                left -= len(key) // _STRING_CHARS_PER_UNIT
+            left = _left(item, depth + 1, left - 1)
+            if left < 0:
+                return left
+    elif kind is list or kind is tuple:
+        left -= _CONTAINER_SIZE
+        for item in value:
+            left = _left(item, depth + 1, left)
+            if left < 0:
+                return left
+    return left
+
+
+def _fields_to_cel(data: dict[str, Any], fields: frozenset[str], meter: _Meter) -> Any:
+    """_to_cel of the fields a source reads, present or absent as they are in ``data``: the
+    result is the same as with the whole payload."""
+    meter.size += 1 + _CONTAINER_SIZE
+    plain = {}
+    for field in fields:
+        if field in data:
+            meter.size += 1 + len(field) // _STRING_CHARS_PER_UNIT
+            plain[field] = _to_cel(data[field], 1, meter)
+    meter.widest = max(meter.widest, len(plain))
+    return plain
+
+
+def _measure(value: Any, depth: int, meter: _Meter) -> bool:
+    """Meter ``value`` as _to_cel would, without copying; False once it exceeds the inline
+    cost (values that _to_cel refuses count as cheap: it fails at once)."""
+    meter.size += 1
+    kind = type(value)
+    if kind is str:
+        meter.chars += len(value)
+        meter.size += 1 + len(value) // _STRING_CHARS_PER_UNIT
+    elif kind is dict:
+        if depth >= MAX_PAYLOAD_DEPTH:
+            return True
+        meter.size += _CONTAINER_SIZE
+        meter.widest = max(meter.widest, len(value))
+        for key, item in value.items():
+            meter.size += 1 + len(key) // _STRING_CHARS_PER_UNIT if type(key) is str else 1
+            if not _measure(item, depth + 1, meter):
+                return False
+    elif kind is list or kind is tuple:
+        if depth >= MAX_PAYLOAD_DEPTH:
+            return True
+        meter.size += _CONTAINER_SIZE
+        meter.widest = max(meter.widest, len(value))
+        for item in value:
+            if not _measure(item, depth + 1, meter):
+                return False
+    return meter.size * _VALUE_COST <= INLINE_EVALUATION_COST
+
+
 def _to_json(value: Any) -> Any:
     if value is None or type(value) in (bool, int, float, str):
         return value
@@ -250,16 +496,32 @@ def _to_json(value: Any) -> Any:
 class Condition:
     """A compiled CEL expression over the payload ``data``; immutable and cheap to reuse."""
 
-    __slots__ = ("_program", "_shape", "source")
+    __slots__ = ("_inline_size", "_program", "_shape", "source")
 
     source: str
     _program: cel.Program
     _shape: _Shape
+    _inline_size: int  # payloads up to this size are surely cheap enough for the loop
 
     def __init__(self, source: str, program: cel.Program, shape: _Shape) -> None:
         self.source = source
         self._program = program
         self._shape = shape
+        # The cost grows with the size, the widest list and the characters, each at most the
+        # size times a constant: the largest size whose worst case is cheap enough.
+        low, high = -1, INLINE_EVALUATION_COST // _VALUE_COST
+        while low < high:
+            middle = (low + high + 1) // 2
+            worst = _Meter(size=middle, widest=middle, chars=middle * _STRING_CHARS_PER_UNIT)
+            low, high = (
+                (middle, high)
+                if self._cost(worst) <= INLINE_EVALUATION_COST
+                else (
+                    low,
+                    middle - 1,
+                )
+            )
+        self._inline_size = low
 
     @classmethod
     def compile(cls, source: str) -> Condition:
@@ -268,9 +530,13 @@ class Condition:
             raise ExpressionError("an expression must be a string", expression=repr(source))
         return _compile(source)
 
-    def evaluate(self, data: Any) -> bool:
-        """Evaluate as a condition: the result must be a bool."""
-        result = self._run(data)
+    def evaluate(
+        self, data: Any, *, limit: int = MAX_EVALUATION_COST, budget: Budget | None = None
+    ) -> bool:
+        """Evaluate as a condition: the result must be a bool. ExpressionTooCostly, before
+        anything runs, when the estimated work on ``data`` exceeds ``limit`` or what is left of
+        ``budget`` (which the estimate then uses up)."""
+        result = self._run(data, limit, budget)
         if type(result) is not bool:
             raise ExpressionError(
                 f"a condition must evaluate to a bool, not {type(result).__name__}",
@@ -281,37 +547,64 @@ class Condition:
     def value(self, data: Any) -> Any:
         """Evaluate and return the result as plain JSON values (dict, list, str, numbers...)."""
         try:
-            return _to_json(self._run(data))
+            return _to_json(self._run(data, MAX_EVALUATION_COST, None))
         except ValueError as exc:
             raise ExpressionError(
                 f"cannot return the result: {exc}", expression=self.source
             ) from None
 
-    def _run(self, data: Any) -> Any:
-        meter = _Meter()
+    def inline(self, data: Any) -> bool:
+        """Whether evaluating on ``data`` is surely cheap enough for the event loop (estimated
+        work at most INLINE_EVALUATION_COST). Measures without copying, and stops early."""
+        return _within(data, self._shape.fields, self._inline_size)
+
+    def _run(self, data: Any, limit: int, budget: Budget | None) -> Any:
+        if budget is not None:
+            limit = min(limit, budget.left)
+        # Every value costs _VALUE_COST: beyond this many the cost is surely above the limit.
+        cap = _CAP if limit == MAX_EVALUATION_COST else min(MAX_PAYLOAD_SIZE, limit // _VALUE_COST)
+        meter = _Meter(cap=cap)
+        fields = self._shape.fields
         try:
-            payload = _to_cel(data, 0, meter)
-            if meter.size > MAX_PAYLOAD_SIZE:
-                raise ValueError(_TOO_LARGE)
+            if fields is not None and type(data) is dict:
+                payload = _fields_to_cel(data, fields, meter)
+            else:
+                payload = _to_cel(data, 0, meter)
+            if meter.size > cap:
+                raise _OverCap
         except (ValueError, RecursionError) as exc:
             raise ExpressionError(f"invalid payload: {exc}", expression=self.source) from None
+        except _OverCap:
+            if budget is not None:
+                budget.left -= min(budget.left, meter.size * _VALUE_COST)
+            raise self._too_costly(f"a payload of size more than {cap}", limit) from None
         cost = self._cost(meter)
-        if cost > MAX_EVALUATION_COST:
-            raise ExpressionError(
-                f"refused: the payload is too large for this expression (estimated cost {cost}"
-                f" above {MAX_EVALUATION_COST}); simplify the expression or reduce the payload",
-                expression=self.source,
-            )
+        if budget is not None:
+            budget.left -= min(budget.left, cost)
+        if cost > limit:
+            raise self._too_costly(f"estimated cost {cost}", limit)
+        if self._shape.patterns:
+            context = cel.Context(variables={_VARIABLE: payload}, functions=_FUNCTIONS_IN_CONTEXT)
+        else:
+            context = cel.Context(variables={_VARIABLE: payload})
         try:
-            return self._program.execute(cel.Context(variables={_VARIABLE: payload}))
+            return self._program.execute(context)
         except BaseException as exc:
             if not _library_failure(exc):
                 raise
             if isinstance(exc, KeyError):
                 message = f"no such key: {exc}; use has() to test for optional fields"
             else:
-                message = f"evaluation failed: {exc}"
+                message = f"evaluation failed: {exc}".replace(_MATCHES_FUNCTION, _MATCHES)
             raise ExpressionError(message, expression=self.source) from None
+
+    def _too_costly(self, detail: str, limit: int) -> ExpressionTooCostly:
+        bound = "MAX_EVALUATION_COST" if limit == MAX_EVALUATION_COST else "budget"
+        return ExpressionTooCostly(
+            f"refused: the payload is too large for this expression ({detail}, above the"
+            f" {bound} of {limit}); simplify the expression or reduce the payload",
+            expression=self.source,
+        )
 
     def _cost(self, meter: _Meter) -> int:
         # Sizes in values; literals in the source count as payload.
@@ -321,8 +614,13 @@ class Condition:
         largest = growth * size  # no value can be larger than all its parts together
         longest = (1 + shape.concatenations) * max(meter.widest, shape.literal_size)
         # Each reference may be compared or copied whole; chained `+` copy ever longer prefixes.
-        cost = (growth + shape.concatenations**2) * size
-        return cost + growth * largest * sum(int(longest**power) for power in shape.exponents)
+        cost = (growth + shape.concatenations**2) * size + _VALUE_COST * meter.size
+        cost += growth * largest * sum(int(longest**power) for power in shape.exponents)
+        if shape.patterns:
+            # RE2 matches in linear time: at most its program size per character (NFA).
+            chars = (1 + shape.concatenations) * (meter.chars + len(self.source))
+            cost += sum(size * chars * int(longest**power) for size, power in shape.patterns)
+        return cost
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
@@ -364,6 +662,15 @@ def _compile(source: str) -> Condition:
     if unknown := sorted(calls - _FUNCTIONS):
         names = ", ".join(repr(name) for name in unknown)
         raise ExpressionError(f"unknown function {names}", expression=source)
+    if (rewritten := shape.rewritten) is not None:
+        try:
+            patterns = tuple(
+                (_regex(_pattern(text)).programsize, power) for text, power in shape.literals
+            )
+        except ValueError as exc:
+            raise ExpressionError(f"refused: {exc}", expression=source) from None
+        shape = dataclasses.replace(shape, patterns=patterns)
+        program = cel.compile(rewritten)
     condition = Condition(source, program, shape)
     if condition._cost(_Meter()) > MAX_EVALUATION_COST:
         raise ExpressionError(
@@ -371,6 +678,14 @@ def _compile(source: str) -> Condition:
             expression=source,
         )
     return condition
+
+
+def _pattern(literal: str) -> str:
+    # The parser accepted the whole source, so the literal alone is a valid CEL literal.
+    value = cel.evaluate(literal)
+    if type(value) is not str:
+        raise ValueError(f"the pattern of {_MATCHES}() must be a string, not bytes")
+    return value
 
 
 def _library_failure(exc: BaseException) -> bool:

@@ -242,7 +242,7 @@ class JobRun:
                 return
         node.queue.popleft()
         node.busy = True
-        if node.spec.inline:
+        if node.spec.inline and node.spec.routine.runs_inline(activation.inputs):
             # Logic that runs on the loop needs no task: one callback runs the activation from
             # start to end. It is scheduled as a task's first step would be, so activations
             # interleave exactly as they would as tasks.
@@ -322,7 +322,7 @@ class JobRun:
                 try:
                     if spec.is_async:
                         await spec.routine.run(ctx, inputs)
-                    elif spec.inline:
+                    elif spec.inline and spec.routine.runs_inline(inputs):
                         spec.routine.run(ctx, inputs)
                     else:
                         await self._run_in_thread(spec, ctx, inputs)

@@ -170,6 +170,12 @@ class Routine(ABC, Generic[ConfigT]):
     def is_async(cls) -> bool:
         return inspect.iscoroutinefunction(cls.run)
 
+    def runs_inline(self, inputs: Inputs) -> bool:
+        """For a type with ``inline = True``: whether this activation may run on the event
+        loop. A type whose work depends on its input (a condition over a large payload) answers
+        False for costly inputs, which then run in the thread pool."""
+        return True
+
     @abstractmethod
     def run(self, ctx: RoutineContext, inputs: Inputs) -> Any:
         """The routine's logic: read ``inputs``, call ``ctx.emit``. May be ``async def``."""

@@ -31,7 +31,12 @@ from routilux.engine.errors import (
     WorkerStopped,
 )
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.expressions import Condition, ExpressionError
+from routilux.engine.expressions import (
+    BREAKPOINT_EVALUATION_COST,
+    Budget,
+    Condition,
+    ExpressionError,
+)
 from routilux.engine.job import JobRun
 from routilux.engine.models import (
     Breakpoint,
@@ -90,6 +95,7 @@ class Runtime:
         self._runs: dict[str, JobRun] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
         self._breakpoints: dict[str, Breakpoint] = {}
+        self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -478,6 +484,7 @@ class Runtime:
         bp = self._breakpoint(breakpoint_id)
         waiting = self._waiting_at(bp)
         del self._breakpoints[breakpoint_id]
+        self._conditions.pop(breakpoint_id, None)
         await self.store.delete_breakpoint(breakpoint_id)
         for run in waiting:
             run.resume_breakpoint()
@@ -494,6 +501,7 @@ class Runtime:
         return [run.job.job_id for run in waiting]
 
     def _match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
+        budget: Budget | None = None  # what the conditions checked here may cost together
         for bp in self._breakpoints.values():
             if (
                 not bp.enabled
@@ -505,19 +513,27 @@ class Runtime:
             for item in inputs.items:
                 if bp.slot is not None and item.slot != bp.slot:
                     continue
-                if bp.condition is None or _holds(bp.condition, item.payload):
+                if bp.condition is None:
+                    return bp
+                if budget is None:
+                    budget = Budget(BREAKPOINT_EVALUATION_COST)
+                if self._holds(bp, item.payload, budget):
                     return bp
         return None
+
+    def _holds(self, bp: Breakpoint, payload: dict[str, Any], budget: Budget) -> bool:
+        # Checked on the loop before every activation: all of them share a small budget.
+        try:
+            condition = self._conditions.get(bp.breakpoint_id)
+            if condition is None:
+                condition = Condition.compile(bp.condition or "true")
+                self._conditions[bp.breakpoint_id] = condition
+            return condition.evaluate(payload, budget=budget)
+        except ExpressionError as exc:
+            log.warning("breakpoint condition %r failed: %s", bp.condition, exc.message)
+            return False
 
     def _breakpoint_hit(self, bp: Breakpoint) -> None:
         worker = self._flow_workers.get(bp.flow_id)
         if worker is not None:
             worker.spawn(self.store.save_breakpoint(bp))
-
-
-def _holds(condition: str, payload: dict[str, Any]) -> bool:
-    try:
-        return Condition.compile(condition).evaluate(payload)
-    except ExpressionError as exc:
-        log.warning("breakpoint condition %r failed: %s", condition, exc.message)
-        return False

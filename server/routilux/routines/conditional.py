@@ -3,13 +3,18 @@
 Conditions are compiled once per routine instance. A condition that fails to evaluate (a missing
 field, a type mismatch) fails the activation, so the routine's error handler decides; guard with
 ``has(data.field)`` when a field may be absent.
+
+Both run on the event loop when their conditions are cheap for the payload (the usual case), and
+in the thread pool otherwise (``Condition.inline``). An evaluation whose estimated work exceeds
+``MAX_EVALUATION_COST`` is refused before it starts: the activation fails with
+``ExpressionTooCostly``, whose message names the bound.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routilux.engine.expressions import Condition
+from routilux.engine.expressions import Condition, inline
 from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
 from routilux.engine.spec import PORT_NAME_PATTERN
 from routilux.routines.conditions import ConditionSource
@@ -35,6 +40,9 @@ class Filter(Routine[FilterConfig]):
     def __init__(self, config: FilterConfig) -> None:
         super().__init__(config)
         self._condition = Condition.compile(config.condition)
+
+    def runs_inline(self, inputs: Inputs) -> bool:
+        return self._condition.inline(inputs.payload)
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         payload = inputs.payload
@@ -111,6 +119,9 @@ class ConditionalRouter(Routine[ConditionalRouterConfig]):
         if config.default_route is not None and config.default_route not in names:
             names.append(config.default_route)
         return tuple(names)
+
+    def runs_inline(self, inputs: Inputs) -> bool:
+        return inline([condition for _, condition in self._routes], inputs.payload)
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         payload = inputs.payload
