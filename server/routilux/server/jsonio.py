@@ -196,46 +196,50 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
     array, string, number, boolean and null, and every key (a key costs memory as a string does).
     """
     found: list[Refusal] = []
-    count = 0
-    # (value, depth of the containers holding it, link to the location: (parent link, key))
-    stack: list[tuple[Any, int, Any]] = [(value, 0, None)]
+    if not isinstance(value, dict | list):
+        _check_scalar(value, None, found)
+        return found
+    count = 1
+    # Containers still to visit: (container, its depth, link to its location: (parent, key)).
+    stack: list[tuple[Any, int, Any]] = [(value, 1, None)]
     while stack and len(found) < limit:
         item, depth, link = stack.pop()
-        count += 1
+        if depth > max_depth:
+            msg = f"values are nested more than {max_depth} deep"
+            found.append(Refusal(_loc(link), msg, "too_deep"))
+            continue
+        if type(item) is list:
+            count += len(item)
+            members: Any = enumerate(item)
+        else:
+            count += 2 * len(item)  # keys and values
+            members = item.items()
+            for key in getattr(item, "duplicates", ()):
+                found.append(Refusal(_loc((link, key)), f"duplicate key {key!r}", "duplicate_key"))
         if count > max_values:
             msg = f"the body holds more than {max_values} values (keys included)"
             found.append(Refusal(_loc(link), msg, "too_many_values"))
             break
-        kind = type(item)
-        if kind is str:
-            if not item.isascii() and _SURROGATES.search(item):
-                msg = "a string holds a lone surrogate (not valid Unicode)"
-                found.append(Refusal(_loc(link), msg, "lone_surrogate"))
-        elif kind is float:
-            if not math.isfinite(item):
-                msg = f"{item} is not a finite number (JSON has no NaN or Infinity)"
-                found.append(Refusal(_loc(link), msg, "non_finite_number"))
-        elif kind is dict or kind is list or kind is _Duplicates:
-            if depth >= max_depth:
-                msg = f"values are nested more than {max_depth} deep"
-                found.append(Refusal(_loc(link), msg, "too_deep"))
-                continue
-            if kind is list:
-                stack.extend((member, depth + 1, (link, i)) for i, member in enumerate(item))
-                continue
-            count += len(item)  # the keys
-            if count > max_values:
-                msg = f"the body holds more than {max_values} values (keys included)"
-                found.append(Refusal(_loc(link), msg, "too_many_values"))
-                break
-            for key in getattr(item, "duplicates", ()):
-                found.append(Refusal(_loc((link, key)), f"duplicate key {key!r}", "duplicate_key"))
-            for key, member in item.items():
-                if isinstance(key, str) and not key.isascii() and _SURROGATES.search(key):
-                    msg = "a key holds a lone surrogate (not valid Unicode)"
-                    found.append(Refusal(_loc((link, key)), msg, "lone_surrogate"))
+        for key, member in members:
+            kind = type(member)
+            if kind is dict or kind is list or kind is _Duplicates:
                 stack.append((member, depth + 1, (link, key)))
-    return found
+            elif (kind is str and not member.isascii()) or kind is float:
+                _check_scalar(member, (link, key), found)
+            if type(key) is str and not key.isascii() and _SURROGATES.search(key):
+                msg = "a key holds a lone surrogate (not valid Unicode)"
+                found.append(Refusal(_loc((link, key)), msg, "lone_surrogate"))
+    return found[:limit]
+
+
+def _check_scalar(value: Any, link: Any, found: list[Refusal]) -> None:
+    if isinstance(value, str):
+        if _SURROGATES.search(value):
+            msg = "a string holds a lone surrogate (not valid Unicode)"
+            found.append(Refusal(_loc(link), msg, "lone_surrogate"))
+    elif isinstance(value, float) and not math.isfinite(value):
+        msg = f"{value} is not a finite number (JSON has no NaN or Infinity)"
+        found.append(Refusal(_loc(link), msg, "non_finite_number"))
 
 
 def _loc(link: Any) -> tuple[str | int, ...]:
