@@ -26,9 +26,19 @@ export function entryRoutines(flow: Flow): Set<string> {
   return new Set(Object.keys(flow.routines).filter((id) => !targets.has(id)));
 }
 
+/** Left to right when that fits a pane; top to bottom when that is narrower (long chains). */
 function laidOut(flow: Flow) {
+  const across = layoutOf(flow, "LR");
+  if (across.width <= FITS) return across;
+  const down = layoutOf(flow, "TB");
+  return down.width < across.width ? down : across;
+}
+
+const FITS = 1000; // px: at 70% (the least it shrinks) that still fits a pane at 1280 wide
+
+function layoutOf(flow: Flow, rankdir: "LR" | "TB") {
   const g = new Graph({ multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 90, edgesep: 12, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir, nodesep: 24, ranksep: rankdir === "LR" ? 90 : 56, edgesep: 12, marginx: 12, marginy: 12 });
   for (const id of Object.keys(flow.routines)) g.setNode(id, { width: NODE_W, height: NODE_H });
   (flow.connections ?? []).forEach((c, i) => {
     const [from, event] = c.from.split(".");
@@ -49,7 +59,13 @@ export function FlowGraph(props: GraphProps) {
   const entries = useMemo(() => entryRoutines(flow), [flow]);
   return (
     <div class="graph" role="group" aria-label={`Graph of flow ${flow.flow_id}`}>
-      <svg width={shape.width} height={shape.height} viewBox={`0 0 ${shape.width} ${shape.height}`}>
+      <svg
+        viewBox={`0 0 ${shape.width} ${shape.height}`}
+        width={shape.width}
+        height={shape.height}
+        // Shrinks to the pane down to 70% of its size; past that the pane scrolls, text stays legible.
+        style={{ width: "100%", maxWidth: `${shape.width}px`, minWidth: `${Math.round(shape.width * 0.7)}px`, height: "auto" }}
+      >
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" fill="#5b6472" />

@@ -329,3 +329,28 @@ def test_server_restart_the_stream_reconnects_and_resumes(tmp_path: Path, desk: 
         expect(page.locator(f'tr[data-job="{job["job_id"]}"] .status')).to_have_text("completed")
     finally:
         stop_server(server)
+
+
+def test_a_failed_job_shows_its_error_and_outlines_the_failing_routine(
+    server: LiveServer, desk: Page
+) -> None:
+    page = desk
+    flow = {
+        "flow_id": "failing",
+        "routines": {
+            "shape": {"class": "Mapper", "config": {"mappings": {"age": "age"}}},
+            "boom": {"class": "Fail", "config": {"message": "no such customer"}},
+        },
+        "connections": [{"from": "shape.output", "to": "boom.input"}],
+    }
+    ensure_flow(server, flow)
+    job = api(server, "POST", "/flows/failing/execute", json={"data": {"age": 5}}).json()
+    page.goto(f"{server.base_url}/ui/jobs/{job['job_id']}")
+    expect(page.locator("h1 .status")).to_have_text("failed")
+    expect(page.locator("#job-error")).to_contain_text("no such customer")
+    expect(page.locator("#job-error")).to_contain_text("boom")
+    boom = page.locator('[data-routine="boom"]')
+    expect(boom).to_have_class(re.compile("failed-here"))
+    expect(boom).to_have_attribute("data-status", "failed")
+    expect(page.locator('[data-routine="shape"]')).to_have_attribute("data-status", "completed")
+    shot(page, "job-failed")
