@@ -59,7 +59,7 @@ class ErrorHandlerSpec(_Strict):
         description="stop: fail the job; continue: record and go on; retry: run the same input "
         "again with backoff, then stop; skip: mark the routine skipped, emit nothing.",
     )
-    max_retries: int = Field(3, ge=0, le=100)
+    max_retries: int = Field(3, ge=0, le=100, description="Retries after the first attempt.")
     retry_delay: float = Field(1.0, ge=0, le=3600, description="Seconds before the first retry.")
     retry_backoff: float = Field(2.0, ge=1, le=10, description="Factor applied to each delay.")
 
@@ -76,15 +76,28 @@ class RoutineSpec(_Strict):
     class_: str = Field(
         alias="class", min_length=1, max_length=128, description="A registered routine type."
     )
-    config: dict[str, Any] = Field(default_factory=dict)
-    error_handler: ErrorHandlerSpec | None = None
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The type's settings (see its config fields)."
+    )
+    error_handler: ErrorHandlerSpec | None = Field(
+        None, description="When its logic raises; by default the flow's."
+    )
 
 
 class ConnectionSpec(_Strict):
     """Wires ``<routine>.<event>`` to ``<routine>.<slot>``."""
 
-    from_: str = Field(alias="from", pattern=REFERENCE_PATTERN, examples=["extract.output"])
-    to: str = Field(pattern=REFERENCE_PATTERN, examples=["keep.input"])
+    from_: str = Field(
+        alias="from",
+        pattern=REFERENCE_PATTERN,
+        examples=["extract.output"],
+        description="`routine.event` the payloads come from.",
+    )
+    to: str = Field(
+        pattern=REFERENCE_PATTERN,
+        examples=["keep.input"],
+        description="`routine.slot` they go to.",
+    )
 
 
 class ExecutionSpec(_Strict):
@@ -115,21 +128,28 @@ class FlowSpec(_Strict):
     flow_id: str | None = Field(
         None, pattern=ID_PATTERN, description="Generated when absent.", examples=["etl"]
     )
-    name: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=4000)
+    name: str | None = Field(None, max_length=200, description="A title for people.")
+    description: str | None = Field(None, max_length=4000, description="Free text.")
     routines: dict[str, RoutineSpec] = Field(
+        description="The routines, by routine id.",
         min_length=1,
         max_length=MAX_ROUTINES,
         json_schema_extra={"propertyNames": {"pattern": ROUTINE_ID_PATTERN}},
     )
-    connections: list[ConnectionSpec] = Field(default_factory=list, max_length=MAX_CONNECTIONS)
+    connections: list[ConnectionSpec] = Field(
+        default_factory=list,
+        max_length=MAX_CONNECTIONS,
+        description="Event-to-slot wires; several may leave an event or reach a slot.",
+    )
     entry: str | None = Field(
         None,
         pattern=REFERENCE_PATTERN,
         description="Where a job's input enters (`routine.slot`); by default the one routine "
         "with no incoming connection, at its first slot (required when several have none).",
     )
-    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    execution: ExecutionSpec = Field(
+        default_factory=ExecutionSpec, description="How the flow's jobs run."
+    )
 
     @field_validator("routines")
     @classmethod
