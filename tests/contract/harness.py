@@ -81,7 +81,12 @@ class ContractApp:
         )
         self.headers = {"X-API-Key": API_KEY} if auth else {}
         self.app: FastAPI = create_app(
-            Settings(data_dir=self.data_dir, api_keys=[API_KEY] if auth else [], _env_file=None)
+            Settings(
+                data_dir=self.data_dir,
+                api_keys=[API_KEY] if auth else [],
+                allowed_hosts=["testserver"],  # what its in-process client sends as Host
+                _env_file=None,
+            )
         )
         self.schema: OpenApiSchema = schemathesis.openapi.from_dict(
             self.app.openapi(), config=load_config(auth=auth)

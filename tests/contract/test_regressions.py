@@ -53,7 +53,12 @@ def declared(operation: dict[str, Any], response: httpx.Response) -> bool:
 async def serve(tmp_path: Path, *, auth: bool = False) -> AsyncIterator[httpx.AsyncClient]:
     """An app on a fresh database; with auth on, the client sends the key unless told not to."""
     app = create_app(
-        Settings(data_dir=tmp_path, api_keys=[API_KEY] if auth else [], _env_file=None)
+        Settings(
+            data_dir=tmp_path,
+            api_keys=[API_KEY] if auth else [],
+            allowed_hosts=["test"],
+            _env_file=None,
+        )
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

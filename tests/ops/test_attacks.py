@@ -42,7 +42,9 @@ HOSTILE_YAML = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncClient]:
     data_dir: Path = tmp_path_factory.mktemp("attacks")
-    with sync_client(create_app(Settings(data_dir=data_dir))) as test_client:
+    with sync_client(
+        create_app(Settings(data_dir=data_dir, allowed_hosts=["test"]))
+    ) as test_client:
         yield test_client
 
 

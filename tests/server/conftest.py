@@ -37,6 +37,8 @@ def make_client(tmp_path: Path) -> AppFactory:
 
     @asynccontextmanager
     async def start(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+        # In process, requests carry `Host: test`: a name the Host check (keys unset) must allow.
+        settings = {"allowed_hosts": ["test"], **settings}
         app = create_app(Settings(data_dir=tmp_path, **settings))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -37,8 +37,13 @@ class WsClient:
         *,
         headers: dict[str, str] | None = None,
         capacity: int | None = None,
+        subprotocols: Sequence[str] = (),
+        host: str = "test",
     ) -> None:
         self._app = app
+        self._subprotocols = list(subprotocols)
+        self._host = host
+        self.subprotocol: str | None = None  # the one the server accepted
         self._query = urlencode(list(query))
         self._headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
@@ -62,8 +67,8 @@ class WsClient:
             "path": "/api/v1/ws/events",
             "raw_path": b"/api/v1/ws/events",
             "query_string": self._query.encode(),
-            "headers": [(b"host", b"test"), *self._headers],
-            "subprotocols": [],
+            "headers": [(b"host", self._host.encode()), *self._headers],
+            "subprotocols": self._subprotocols,
             "state": {},
         }
         self._inbox.put_nowait({"type": "websocket.connect"})
@@ -81,6 +86,7 @@ class WsClient:
     async def _send(self, message: Message) -> None:
         if message["type"] == "websocket.accept":
             self._accepted = True
+            self.subprotocol = message.get("subprotocol")
         elif message["type"] == "websocket.send":
             if self._room is not None:
                 await self._room.acquire()  # a full buffer: the server waits, as on TCP
@@ -153,8 +159,12 @@ async def connect(
     *,
     headers: dict[str, str] | None = None,
     capacity: int | None = None,
+    subprotocols: Sequence[str] = (),
+    host: str = "test",
 ) -> AsyncIterator[WsClient]:
-    client = WsClient(app, query, headers=headers, capacity=capacity)
+    client = WsClient(
+        app, query, headers=headers, capacity=capacity, subprotocols=subprotocols, host=host
+    )
     await client.open()
     try:
         yield client

@@ -26,8 +26,9 @@ from routilux.server.head import HeadAsGet, with_head
 from routilux.server.idempotency import KeyLocks
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.logs import log_event
-from routilux.server.middleware import Gate, TokenBucket
+from routilux.server.middleware import Gate
 from routilux.server.openapi import build_openapi
+from routilux.server.ratelimit import RateLimit
 from routilux.server.routes import (
     breakpoints,
     events,
@@ -98,7 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.idempotency_locks = KeyLocks()
     app.state.flow_documents = FlowDocuments()
     # Made here, not in the lifespan, so that the server can close its clients before that ends.
-    app.state.ws_hub = ConnectionHub(settings.ws_max_connections)
+    app.state.ws_hub = ConnectionHub(
+        settings.ws_max_connections,
+        per_identity=settings.ws_max_connections_per_key,
+        messages_per_second=settings.ws_messages_per_second,
+    )
     routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health, events)]
     for router in routers:
         app.include_router(router)
@@ -127,13 +132,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)  # HEAD on every GET route
     rate_limit = None
     if settings.rate_limit_per_second > 0:
-        rate_limit = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
+        rate_limit = RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.add_middleware(
         Gate,
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_body_bytes=settings.max_body_bytes,
         rate_limit=rate_limit,
         metrics=app_metrics,
+        allowed_hosts=settings.allowed_hosts,
     )
     app.add_middleware(console.ConsoleRoot)  # GET / is the console's page, ahead of the gate
     return app

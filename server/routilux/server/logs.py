@@ -12,6 +12,7 @@ travel as ``extra`` attributes of the record; the formatters below write them ou
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -56,6 +57,30 @@ _EVENT_LEVELS = {
 }
 
 
+# A key a client put in a URL (`?api_key=`) or offered as a WebSocket subprotocol: never written.
+_SECRETS = re.compile(r"(?i)(api[_-]?key=|routilux\.key\.)[^&\s\"'\\]*")
+REDACTED = "[redacted]"
+
+
+def redact(line: str) -> str:
+    """``line`` with any key a client sent in a URL or subprotocol replaced by ``[redacted]``."""
+    if "key" not in line and "KEY" not in line:
+        return line
+    return _SECRETS.sub(lambda match: match.group(1) + REDACTED, line)
+
+
+class HandshakeLines(logging.Filter):
+    """Drops uvicorn's own WebSocket handshake lines: the gate writes one per handshake (path
+    without its query string, status, request id) in the same format as the request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "uvicorn.error"
+            and isinstance(record.msg, str)
+            and record.msg.startswith('%s - "WebSocket ')
+        )
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     moment = datetime.fromtimestamp(record.created, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -80,7 +105,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return orjson.dumps(entry, default=str).decode()
+        return redact(orjson.dumps(entry, default=str).decode())
 
 
 class TextFormatter(logging.Formatter):
@@ -98,7 +123,7 @@ class TextFormatter(logging.Formatter):
             line += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             line += "\n" + self.formatStack(record.stack_info)
-        return line
+        return redact(line)
 
 
 class RoutineContextFilter(logging.Filter):
@@ -124,6 +149,7 @@ def configure_logging(
     handler.routilux = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     handler.addFilter(RoutineContextFilter())
+    handler.addFilter(HandshakeLines())
     root.addHandler(handler)
     number = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     root.setLevel(number)

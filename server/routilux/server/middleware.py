@@ -1,57 +1,52 @@
-"""The gate every request passes first: request id, auth, rate limit, body size, last-resort 500.
+"""The gate every request passes first: request id, Host check, rate limit, auth, body size,
+last-resort 500.
 
 It is plain ASGI (no BaseHTTPMiddleware) so that it costs little per request and sees WebSocket
 handshakes too. Auth comes before anything else, routing included: an unauthenticated caller gets
-the same 401 for a path that exists and one that does not.
+the same 401 for a path that exists and one that does not. Only the rate limit comes first, keyed
+on who the caller verifiably is (the matched key, else the client address), so that neither a
+flood of wrong keys nor one of varying keys escapes it.
+
+Paths under ``PUBLIC_PREFIXES`` need no key and are not rate limited (health checks, the docs and
+their assets, the console's assets): add an entry there for anything else that must load without a
+key. The Host check (keys unset) applies to them too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import ipaddress
 import logging
 import re
 import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from routilux.server.errors import problem_response
 from routilux.server.logs import log_request
 from routilux.server.metrics import UNMATCHED, Metrics
+from routilux.server.ratelimit import RateLimit, address_identity, key_identity
 
 log = logging.getLogger("routilux.server")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: What a browser offers as a WebSocket subprotocol to carry its key (docs/events.md, Auth): the
+#: key in base64url without padding, as Kubernetes carries a bearer token.
+KEY_SUBPROTOCOL = "routilux.key."
+#: Host names accepted with keys unset, besides ROUTILUX_ALLOWED_HOSTS (any port; and any
+#: loopback address).
+LOOPBACK_NAMES = frozenset({"localhost"})
 PUBLIC_PREFIXES = ("/api/v1/health/", "/docs", "/redoc", "/openapi.json", "/static/", "/ui/")
 
 
 class BodyTooLarge(Exception):
     pass
-
-
-class TokenBucket:
-    """Per-caller token buckets for the request rate limit."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, caller: str) -> float:
-        """Take a token; return 0 if allowed, else seconds until one is available."""
-        now = time.monotonic()
-        tokens, stamp = self._buckets.get(caller, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
-        if tokens >= 1:
-            self._buckets[caller] = (tokens - 1, now)
-            return 0.0
-        self._buckets[caller] = (tokens, now)
-        if len(self._buckets) > 100_000:  # forget idle callers rather than grow without bound
-            self._buckets.clear()
-        return (1 - tokens) / self.rate
 
 
 class Gate:
@@ -61,60 +56,116 @@ class Gate:
         *,
         api_keys: Iterable[str],
         max_body_bytes: int,
-        rate_limit: TokenBucket | None,
+        rate_limit: RateLimit | None,
         metrics: Metrics | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.api_keys = [key.encode() for key in api_keys]
         self.max_body_bytes = max_body_bytes
         self.rate_limit = rate_limit
         self.metrics = metrics
+        self.allowed_hosts = frozenset(_bare(host.strip().lower()) for host in allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve, then count the request and write its one log line, whatever happened."""
-        if scope["type"] != "http":
-            await self._serve(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 499  # stays so if the client went away before a response started
+        # Stays so if the client went away before a response (or a handshake answer) started.
+        status = 499
+        logged = False
 
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self._serve(scope, receive, send_observed)
-        finally:
+        def observe() -> None:
+            nonlocal logged
+            if logged:
+                return
+            logged = True
             seconds = time.perf_counter() - started
             # The router leaves the matched route in the scope: label by its template, never by
             # the raw path (one series per route, not per id).
             route = getattr(scope.get("route"), "path_format", None) or UNMATCHED
+            request_id = scope.get("state", {}).get("request_id", "")
+            if scope["type"] == "websocket":
+                # The path only: the query string may have held a key (old clients).
+                log_request(request_id, "WS", route, scope["path"], status, seconds)
+                return
             method: str = scope["method"]
             if self.metrics is not None:
                 self.metrics.observe_request(method, route, status, seconds)
-            request_id = scope.get("state", {}).get("request_id", "")
             log_request(request_id, method, route, scope["path"], status, seconds)
 
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
+                status = message["status"]
+            elif kind == "websocket.accept":
+                status = 101
+            elif kind == "websocket.close" and status == 499:
+                status = 403  # closed before accepting: the handshake is refused
+            await send(message)
+            if scope["type"] == "websocket" and status != 499:
+                observe()  # a WebSocket's line is written once its handshake is answered
+
+        try:
+            await self._serve(scope, receive, send_observed)
+        finally:
+            observe()
+
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
         headers = _headers(scope)
         supplied = headers.get("x-request-id", "")
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         path: str = scope["path"]
+        websocket = scope["type"] == "websocket"
 
         key = headers.get("x-api-key")
         if key is None and headers.get("authorization", "").startswith("Bearer "):
             # What Prometheus and most HTTP tools can send without extra configuration.
             key = headers["authorization"][len("Bearer ") :]
-        if scope["type"] == "websocket" and key is None:
-            key = _query_param(scope, "api_key")
-        if self.api_keys and not path.startswith(PUBLIC_PREFIXES) and not self._valid(key):
-            if scope["type"] == "websocket":
+        if websocket:
+            offered = _subprotocol_key(scope)
+            # Taken out of the query string before anything logs it (uvicorn's handshake lines
+            # show the path with its query) or reads it.
+            queried = _pop_query_param(scope, "api_key")
+            if key is None:
+                key = offered if offered is not None else queried
+
+        if not self.api_keys:
+            refusal = self._host_refusal(headers)
+            if refusal is not None:
+                refused, code, detail = refusal
+                await self._refuse(scope, send, request_id, refused, code, detail)
+                return
+
+        index = self._match(key)
+        identity = key_identity(index) if index is not None else address_identity(_client(scope))
+        state["identity"] = identity
+        public = path.startswith(PUBLIC_PREFIXES)
+
+        if self.rate_limit is not None and not public:
+            # Before auth: a caller without a valid key is limited by its address, so guessing
+            # keys (or sending a new one each time) is limited like anything else.
+            wait = self.rate_limit.take(identity)
+            if wait > 0:
+                retry = str(max(1, int(wait + 0.999)))
+                await self._refuse(
+                    scope,
+                    send,
+                    request_id,
+                    429,
+                    "rate_limited",
+                    "too many requests; slow down",
+                    {"Retry-After": retry},
+                )
+                return
+
+        if self.api_keys and not public and index is None:
+            if websocket:
                 # Refuse the handshake itself: nothing about any job or flow is sent.
                 await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
                 return
@@ -131,25 +182,9 @@ class Gate:
                 {"WWW-Authenticate": 'ApiKey realm="routilux", header="X-API-Key"'},
             )
             return
-        if scope["type"] == "websocket":
+        if websocket:
             await self.app(scope, receive, send)
             return
-
-        if self.rate_limit is not None and not path.startswith(PUBLIC_PREFIXES):
-            caller = key or _client(scope)
-            wait = self.rate_limit.take(caller)
-            if wait > 0:
-                retry = str(max(1, int(wait + 0.999)))
-                await self._problem(
-                    scope,
-                    send,
-                    request_id,
-                    429,
-                    "rate_limited",
-                    "too many requests; slow down",
-                    {"Retry-After": retry},
-                )
-                return
 
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
@@ -204,15 +239,79 @@ class Gate:
         detail = f"the body exceeds {self.max_body_bytes} bytes"
         await self._problem(scope, send, request_id, 413, "body_too_large", detail)
 
-    def _valid(self, key: str | None) -> bool:
-        if key is None:
-            return False
+    def _match(self, key: str | None) -> int | None:
+        """The index of the configured key that ``key`` is, or None."""
+        if key is None or not self.api_keys:
+            return None
         supplied = key.encode()
         # Compare with every key, always, so timing tells nothing about which or how many.
-        matched = False
-        for expected in self.api_keys:
-            matched |= hmac.compare_digest(supplied, expected)
-        return matched
+        matched = -1
+        for index, expected in enumerate(self.api_keys):
+            if hmac.compare_digest(supplied, expected):
+                matched = index
+        return matched if matched >= 0 else None
+
+    def _host_refusal(self, headers: dict[str, str]) -> tuple[int, str, str] | None:
+        """With keys unset, a web page must not reach the server through a name of its own
+        (DNS rebinding: 421) nor from its own origin (cross-site requests: 403)."""
+        host = _bare(_host_name(headers.get("host", "")))
+        if not self._allowed(host):
+            return (
+                421,
+                "host_not_allowed",
+                "this server answers to localhost and loopback addresses only, without API "
+                "keys (add the name to ROUTILUX_ALLOWED_HOSTS)",
+            )
+        origin = headers.get("origin")
+        if origin is not None and not self._allowed(_origin_host(origin)):
+            return (
+                403,
+                "origin_not_allowed",
+                "requests from web pages of other origins are refused without API keys "
+                "(add the name to ROUTILUX_ALLOWED_HOSTS)",
+            )
+        return None
+
+    def _allowed(self, host: str | None) -> bool:
+        if not host:
+            return False
+        if host in LOOPBACK_NAMES or host in self.allowed_hosts:
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        request_id: str,
+        status: int,
+        code: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """A problem response; to a WebSocket handshake too, where the server can send one."""
+        if scope["type"] == "http":
+            await self._problem(scope, send, request_id, status, code, detail, headers)
+            return
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            close = 1013 if status == 429 else 1008
+            await send({"type": "websocket.close", "code": close, "reason": code})
+            return
+        response = problem_response(
+            None, status, code, detail, headers=headers, path=scope["path"], request_id=request_id
+        )
+        response.headers["x-request-id"] = request_id
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": response.body})
 
     async def _problem(
         self,
@@ -239,9 +338,52 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def _query_param(scope: Scope, name: str) -> str | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
-    return values[0] if values else None
+def _pop_query_param(scope: Scope, name: str) -> str | None:
+    """Take ``name`` out of the scope's query string; its first value, or None."""
+    raw: bytes = scope.get("query_string", b"")
+    if name.encode() not in raw:
+        return None
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    values = [value for key, value in pairs if key == name]
+    if not values:
+        return None
+    scope["query_string"] = urlencode([(k, v) for k, v in pairs if k != name]).encode("latin-1")
+    return values[0]
+
+
+def _subprotocol_key(scope: Scope) -> str | None:
+    """The key a browser offered as a ``routilux.key.<base64url>`` subprotocol, or None."""
+    for offered in scope.get("subprotocols", ()):
+        if offered.startswith(KEY_SUBPROTOCOL):
+            encoded = offered[len(KEY_SUBPROTOCOL) :]
+            try:
+                decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+                return decoded.decode()
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return ""  # offered, but not a key: refused like any wrong key
+    return None
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: ``[::1]:8000`` -> ``[::1]``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        return host[: end + 1] if end > 0 else ""
+    name, _, port = host.rpartition(":")
+    return name if name and port.isdigit() else host
+
+
+def _bare(host: str) -> str:
+    """An IPv6 literal without its brackets, as ipaddress and urlsplit have it."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _origin_host(origin: str) -> str | None:
+    try:
+        return urlsplit(origin.strip()).hostname
+    except ValueError:
+        return None
 
 
 def _client(scope: Scope) -> str:

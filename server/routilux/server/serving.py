@@ -6,12 +6,15 @@ lifespan ends. A stopping server is "going away" (1001), so its clients are clos
 
 from __future__ import annotations
 
+import logging
+import resource
 import socket
 
 import uvicorn
 from fastapi import FastAPI
 
 from routilux.engine.tuning import prepare_process
+from routilux.server.connections import BoundedConfig
 from routilux.server.logs import configure_logging
 from routilux.server.settings import Settings
 from routilux.server.ws import ConnectionHub
@@ -21,6 +24,13 @@ STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (a port in use
 # never does (its unsent data keeps it open): past this, what is left is cancelled.
 KEEP_ALIVE = 15
 GRACEFUL_SHUTDOWN = 10
+# A client message is at most 16,384 characters (ws/protocol.py): 64 KiB holds any of them in
+# UTF-8; uvicorn would otherwise buffer up to 16 MiB per message.
+WS_MAX_MESSAGE_BYTES = 65_536
+# Descriptors kept for what is not a client connection (the database, logs, the listener).
+RESERVED_DESCRIPTORS = 64
+
+log = logging.getLogger("routilux.server")
 
 
 class Server(uvicorn.Server):
@@ -33,11 +43,32 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def connection_limit(configured: int) -> int:
+    """``configured``, or fewer if the process may not open that many descriptors: past that
+    limit the server could accept nothing at all (not even its health checks)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft - RESERVED_DESCRIPTORS >= configured:
+        return configured
+    limit = max(1, soft - RESERVED_DESCRIPTORS)
+    log.warning(
+        "max_connections lowered from %d to %d: the process may open %d files (ulimit -n)",
+        configured,
+        limit,
+        soft,
+    )
+    return limit
+
+
 def run(app: FastAPI, settings: Settings) -> int:
     """Serve ``app`` until a signal stops it; the exit status (0, or 3 if it could not start)."""
     configure_logging(settings.log_level, json=settings.log_json)
-    config = uvicorn.Config(
+    config = BoundedConfig(
         app,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout=settings.header_timeout,
+        max_connections=connection_limit(settings.max_connections),
+        max_connections_per_client=settings.max_connections_per_client,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -57,10 +57,33 @@ class Settings(BaseSettings):
     events_total: int = Field(1_000_000, ge=100, description="Events kept in all.")
     ws_max_connections: int = Field(1000, ge=1)
     ws_send_buffer: int = Field(1000, ge=10, description="Events queued per WebSocket client.")
+    ws_max_connections_per_key: int = Field(
+        100, ge=1, description="WebSocket clients per API key (or client address): 1013 beyond."
+    )
+    ws_messages_per_second: int = Field(
+        20, ge=1, description="Messages one WebSocket client may send a second: 1008 beyond."
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="With keys unset, Host (and Origin) values accepted besides loopback "
+        "(localhost, 127.0.0.1, [::1], any port); comma-separated. Others: 421.",
+    )
+    max_header_bytes: int = Field(
+        32_768, ge=1024, description="Request line and headers of one request (431 beyond)."
+    )
+    header_timeout: float = Field(
+        10, gt=0, description="Seconds a client has to send a request's headers (408 beyond)."
+    )
+    max_connections: int = Field(
+        4096, ge=1, description="Open connections in all (HTTP and WebSocket): 503 beyond."
+    )
+    max_connections_per_client: int = Field(
+        256, ge=1, description="Open connections from one client address: 503 beyond."
+    )
     log_level: str = "info"
     log_json: bool = False
 
-    @field_validator("api_keys", "routine_modules", mode="before")
+    @field_validator("api_keys", "routine_modules", "allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from routilux.server.ws import ConnectionHub, EventStream
+from routilux.server.ws.protocol import choose_subprotocol
 
 router = APIRouter(prefix="/api/v1/ws")
 
@@ -20,5 +21,8 @@ async def stream_events(websocket: WebSocket) -> None:
         store=state.store,
         hub=hub,
         buffer_size=state.settings.ws_send_buffer,
+        # Who the gate found the caller to be: the slots per key are counted by it.
+        identity=websocket.scope.get("state", {}).get("identity", ""),
+        subprotocol=choose_subprotocol(websocket.scope.get("subprotocols", [])),
     )
     await stream.run(websocket.query_params.multi_items())

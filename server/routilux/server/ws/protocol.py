@@ -24,7 +24,11 @@ MAX_MESSAGE_CHARS = 16_384
 MAX_BAD_MESSAGES = 5  # in a row: then the connection is closed with 1008
 MAX_SUBSCRIPTIONS = 32  # every live event is matched against each of them
 MAX_FILTER_VALUES = 100
+# `api_key` (old clients) is taken out of the query string by the gate; still allowed here.
 QUERY_KEYS = frozenset({"flow_id", "job_id", "types", "since", "api_key"})
+#: The subprotocol the server accepts when a client offers it (browsers offer it along with their
+#: key as ``routilux.key.<base64url>``, which is never echoed back).
+SUBPROTOCOL = "routilux.v1"
 EVENT_TYPES = frozenset(t.value for t in EventType)
 _ID = re.compile(ID_PATTERN)
 
@@ -61,6 +65,11 @@ class Ping:
 
 
 ClientMessage = Subscribe | Unsubscribe | Ping
+
+
+def choose_subprotocol(offered: Sequence[str]) -> str | None:
+    """``routilux.v1`` if the client offered it, else none."""
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
 
 def build_filter(

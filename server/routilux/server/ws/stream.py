@@ -40,8 +40,14 @@ class EventStream:
         store: SqlStore,
         hub: ConnectionHub,
         buffer_size: int,
+        identity: str = "",
+        subprotocol: str | None = None,
     ) -> None:
         self._ws = websocket
+        self._identity = identity
+        self._subprotocol = subprotocol
+        # This connection's name in the hub's message-rate counters.
+        self._rate_key = f"{identity}/{id(self)}"
         self._bus = bus
         self._store = store
         self._hub = hub
@@ -75,10 +81,10 @@ class EventStream:
         self._abandoned.set()
 
     async def run(self, params: Sequence[tuple[str, str]]) -> None:
-        refusal = self._hub.admit(self)
+        refusal = self._hub.admit(self, self._identity)
         try:
             if refusal is not None:
-                await self._ws.accept()
+                await self._ws.accept(subprotocol=self._subprotocol)
                 await self._ws.close(*refusal)
                 return
             await self._run(params)
@@ -88,13 +94,14 @@ class EventStream:
             if self._feed is not None:
                 self._feed.close()
             self._hub.release(self)
+            self._hub.messages.forget(self._rate_key)
             self.finished.set()
 
     async def _run(self, params: Sequence[tuple[str, str]]) -> None:
         try:
             request = p.parse_query(params)
         except p.ProtocolError as exc:
-            await self._ws.accept()
+            await self._ws.accept(subprotocol=self._subprotocol)
             await self._ws.send_text(_json(p.error(exc)))
             await self._ws.close(p.CLOSE_POLICY_VIOLATION, p.close_reason(str(exc)))
             return
@@ -107,7 +114,7 @@ class EventStream:
         self._feed = feed
         self._last_sent = self._bus.last_id if request.since is None else request.since
         self._replayed_to = request.since or 0
-        await self._ws.accept()
+        await self._ws.accept(subprotocol=self._subprotocol)
         replay = None if request.since is None else (request.since, request.filter)
         await self._serve(feed, replay)
 
@@ -222,6 +229,11 @@ class EventStream:
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
                 self._disconnected = True
+                return
+            if not self._hub.messages.take(self._rate_key):
+                # A flood of pings or subscriptions costs the server work for each: refused.
+                limit = self._hub.messages.per_second
+                self.stop(p.CLOSE_POLICY_VIOLATION, f"too many messages: at most {limit} a second")
                 return
             try:
                 await self._answer(p.parse_message(message))

@@ -1,0 +1,260 @@
+"""Bounds on connections, below the app: header size, header-read time, connections open.
+
+uvicorn's httptools protocol keeps whatever a client sends as headers, for as long as it takes
+to send them, and accepts every connection: a few 100 MB headers, or thousands of connections
+that never finish a request, took the server down. These subclasses of uvicorn's own protocols
+bound each of them where the bytes arrive, before any of it reaches the app:
+
+- the request line and headers of one request: ``max_header_bytes`` (431, then closed);
+- the time from a connection's start, or a request's first byte, to its last header byte:
+  ``header_timeout`` (408 if part of a request came, then closed);
+- connections open in all and from one client address: ``max_connections`` and
+  ``max_connections_per_client`` (503 with ``Retry-After``, then closed). A WebSocket keeps the
+  slot of the connection it was upgraded from until it closes.
+
+Headers that are complete are measured exactly (the request target plus each header's name and
+value); headers still arriving are measured per read (at most 256 KiB), so the server holds at
+most ``max_header_bytes`` plus one read of a request that never ends its headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httptools
+import orjson
+from uvicorn._types import ASGISendEvent
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+
+
+class ConnectionSlots:
+    """Open connections, in all and per client address."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self.open = 0
+        self._by_client: dict[str, int] = {}
+
+    def acquire(self, client: str) -> str | None:
+        """Take a slot for ``client``; or, when none is left, why not."""
+        if self.open >= self.total:
+            return f"the server has {self.total} connections open, its most"
+        held = self._by_client.get(client, 0)
+        if held >= self.per_client:
+            return f"this address has {held} connections open, the most one address may"
+        self.open += 1
+        self._by_client[client] = held + 1
+        return None
+
+    def release(self, client: str) -> None:
+        self.open -= 1
+        held = self._by_client[client] - 1
+        if held:
+            self._by_client[client] = held
+        else:
+            del self._by_client[client]
+
+    def held_by(self, client: str) -> int:
+        return self._by_client.get(client, 0)
+
+
+class BoundedConfig(Config):
+    """uvicorn's configuration plus the bounds its protocols below read."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_header_bytes: int,
+        header_timeout: float,
+        max_connections: int,
+        max_connections_per_client: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, http=BoundedHttpProtocol, ws=BoundedWebSocketProtocol, **kwargs)
+        self.max_header_bytes = max_header_bytes
+        self.header_timeout = header_timeout
+        self.slots = ConnectionSlots(max_connections, max_connections_per_client)
+
+
+def _response(status: int, phrase: str, code: str, detail: str, extra: str = "") -> bytes:
+    """A whole problem+json response that closes the connection (the app never saw it)."""
+    body = orjson.dumps(
+        {
+            "type": f"urn:routilux:problem:{code}",
+            "title": phrase,
+            "status": status,
+            "detail": detail,
+            "instance": "/",
+            "code": code,
+            "request_id": "",
+        }
+    )
+    head = (
+        f"HTTP/1.1 {status} {phrase}\r\n"
+        "content-type: application/problem+json\r\n"
+        f"content-length: {len(body)}\r\n"
+        f"{extra}"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class HeadersRefused(Exception):
+    """Raised from a parser callback, once the request has been answered, to stop parsing."""
+
+
+class BoundedHttpProtocol(HttpToolsProtocol):
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        assert isinstance(config, BoundedConfig)
+        self.bounds = config
+        self.slot: str | None = None  # the client address whose slot this connection holds
+        self.reading_headers = True
+        self.header_bytes = 0
+        self.header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        client = self.client[0] if self.client else ""
+        refusal = self.bounds.slots.acquire(client)
+        if refusal is not None:
+            detail = f"{refusal}; try again later"
+            transport.write(
+                _response(
+                    503, "Service Unavailable", "too_many_connections", detail, "retry-after: 1\r\n"
+                )
+            )
+            transport.close()
+            return
+        self.slot = client
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        self._release()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.reading_headers:
+            self.header_bytes += len(data)
+        # uvicorn's own data_received, but for a request refused from a callback: answered
+        # already, it is no "invalid HTTP request" to log and answer with a 400 as well.
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, HeadersRefused):
+                return
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        if (
+            self.reading_headers
+            and self.header_bytes > self.bounds.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._too_large()
+
+    # parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.reading_headers = True
+        self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self.reading_headers = False
+        self.header_bytes = 0
+        self._disarm_header_timer()
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.bounds.max_header_bytes:
+            self._too_large()
+            raise HeadersRefused
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # Whatever comes next on this connection is the next request's line and headers.
+        self.reading_headers = True
+
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        # The WebSocket protocol now owns the connection: it keeps the slot until it closes.
+        protocol = self.transport.get_protocol()
+        if isinstance(protocol, BoundedWebSocketProtocol):
+            protocol.slot, protocol.slots = self.slot, self.bounds.slots
+            self.slot = None
+
+    # the bounds
+
+    def _arm_header_timer(self) -> None:
+        if self.header_timer is None and not self.transport.is_closing():
+            self.header_timer = self.loop.call_later(
+                self.bounds.header_timeout, self._header_timeout
+            )
+
+    def _disarm_header_timer(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _header_timeout(self) -> None:
+        self.header_timer = None
+        if self.transport.is_closing() or not self.reading_headers:
+            return
+        if self.header_bytes == 0:
+            self.transport.close()  # nothing of a request came: nobody to answer
+            return
+        detail = f"the request's headers did not arrive within {self.bounds.header_timeout} s"
+        self._refuse(_response(408, "Request Timeout", "header_timeout", detail))
+
+    def _too_large(self) -> None:
+        detail = f"the request line and headers exceed {self.bounds.max_header_bytes} bytes"
+        self._refuse(_response(431, "Request Header Fields Too Large", "headers_too_large", detail))
+
+    def _refuse(self, response: bytes) -> None:
+        self._disarm_header_timer()
+        self.transport.write(response)
+        self.transport.close()
+
+    def _release(self) -> None:
+        if self.slot is not None:
+            self.bounds.slots.release(self.slot)
+            self.slot = None
+
+
+class BoundedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, giving back its connection's slot when it closes."""
+
+    slot: str | None = None
+    slots: ConnectionSlots | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.slot is not None and self.slots is not None:
+            self.slots.release(self.slot)
+            self.slot = None
+        super().connection_lost(exc)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            # A denial response (401, 404, 429 to a handshake) answers the handshake; uvicorn
+            # would otherwise log an error that the app "returned without completing" it.
+            self.handshake_complete = True
