@@ -6,9 +6,10 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Index, MetaData, String, create_engine, inspect
 
-from routilux.store import tables
+from routilux.store import database, tables
 from tests.store.conftest import StoreFactory
 
 
@@ -49,6 +50,7 @@ async def test_open_is_repeatable_and_stamps_head(db_url: str, open_store: Store
         with engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) >= set(tables.metadata.tables)
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0001"
+            head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
+            assert context.get_current_revision() == head
     finally:
         engine.dispose()

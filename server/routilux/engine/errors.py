@@ -78,6 +78,30 @@ class QueueFull(RoutiluxError):
         self.retry_after = retry_after
 
 
+class QueuedInputFull(QueueFull):
+    """The queued jobs' input bytes (one worker's, or all) are at their bound; retry later."""
+
+    code = "queued_input_full"
+
+
+class LimitReached(Conflict):
+    """Storing one more of something would pass an operator's bound; delete some first."""
+
+    code = "limit_reached"
+
+
+class TooManyFlows(LimitReached):
+    code = "too_many_flows"
+
+
+class FlowStorageFull(LimitReached):
+    code = "flow_storage_full"
+
+
+class TooManyBreakpoints(LimitReached):
+    code = "too_many_breakpoints"
+
+
 class InvalidInput(RoutiluxError):
     """Input that is well formed but names things that do not exist or break a bound."""
 

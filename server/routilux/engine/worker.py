@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from routilux.engine.errors import QueueFull, WorkerStopped
+from routilux.engine.errors import QueuedInputFull, QueueFull, WorkerStopped
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.job import JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
@@ -18,6 +18,14 @@ from routilux.engine.spec import CompiledFlow
 from routilux.engine.store import Store
 
 BreakpointMatcher = Callable[[Job, str, Inputs], Breakpoint | None]
+
+
+class QueueBudget:
+    """The input bytes (JSON) of every worker's queued jobs, against one server-wide limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
 
 
 class WorkerRun:
@@ -36,6 +44,8 @@ class WorkerRun:
         match_breakpoint: BreakpointMatcher,
         on_breakpoint_hit: Callable[[Breakpoint], None],
         on_job_finished: Callable[[JobRun], None],
+        max_queued_bytes: int | None = None,
+        budget: QueueBudget | None = None,
     ) -> None:
         self.worker = worker
         self.flow = flow
@@ -48,6 +58,11 @@ class WorkerRun:
         self._on_breakpoint_hit = on_breakpoint_hit
         self._on_job_finished = on_job_finished
         self._queue: deque[JobRun] = deque()
+        # Input bytes of each queued job, counted until it starts (then it is work, not backlog).
+        self._queued_bytes: dict[str, int] = {}
+        self.queued_bytes = 0
+        self.max_queued_bytes = max_queued_bytes
+        self.budget = budget
         self._active: dict[str, JobRun] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.closing = False  # set on shutdown: queued jobs stay queued for the next start
@@ -63,7 +78,7 @@ class WorkerRun:
     def runs(self) -> list[JobRun]:
         return [*self._active.values(), *self._queue]
 
-    def check_capacity(self) -> None:
+    def check_capacity(self, input_bytes: int = 0) -> None:
         if self.worker.status is WorkerStatus.STOPPED:
             raise WorkerStopped(f"worker {self.worker_id!r} is stopped")
         if len(self._queue) >= self.max_queued:
@@ -71,16 +86,44 @@ class WorkerRun:
                 f"worker {self.worker_id!r} has {len(self._queue)} queued jobs (the limit)",
                 retry_after=1,
             )
+        # An empty queue always takes one job, so a single input below the input limit fits.
+        limit = self.max_queued_bytes
+        if limit is not None and self._queue and self.queued_bytes + input_bytes > limit:
+            raise QueuedInputFull(
+                f"worker {self.worker_id!r} has {self.queued_bytes} bytes of queued input; "
+                f"{input_bytes} more would pass its limit of {limit}",
+                retry_after=1,
+            )
+        budget = self.budget
+        if budget is not None and budget.used and budget.used + input_bytes > budget.limit:
+            raise QueuedInputFull(
+                f"queued jobs hold {budget.used} bytes of input in all; {input_bytes} more "
+                f"would pass the server's limit of {budget.limit}",
+                retry_after=1,
+            )
 
-    def submit(self, run: JobRun) -> None:
+    def submit(self, run: JobRun, input_bytes: int = 0) -> None:
+        if input_bytes:
+            self._queued_bytes[run.job.job_id] = input_bytes
+            self.queued_bytes += input_bytes
+            if self.budget is not None:
+                self.budget.used += input_bytes
         self._queue.append(run)
         self._start_queued()
+
+    def _dequeued(self, run: JobRun) -> None:
+        size = self._queued_bytes.pop(run.job.job_id, 0)
+        if size:
+            self.queued_bytes -= size
+            if self.budget is not None:
+                self.budget.used -= size
 
     def remove_queued(self, run: JobRun) -> bool:
         try:
             self._queue.remove(run)
         except ValueError:
             return False
+        self._dequeued(run)
         self._update_status()
         return True
 
@@ -92,6 +135,7 @@ class WorkerRun:
             and len(self._active) < self.worker.concurrency
         ):
             run = self._queue.popleft()
+            self._dequeued(run)
             self._active[run.job.job_id] = run
             run.start()
         self._update_status()

@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sqlite_synchronous=settings.sqlite_synchronous,
             events_per_job=settings.events_per_job,
             events_total=settings.events_total,
+            job_retention=settings.job_retention_seconds,
+            jobs_kept=settings.jobs_kept,
         )
         await store.open()
         registry = RoutineRegistry.default(settings.routine_modules)
@@ -68,6 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 threads=settings.threads,
                 event_buffer=settings.ws_send_buffer,
                 max_output_bytes=settings.max_job_output_bytes,
+                max_queued_input_bytes_per_worker=settings.max_queued_input_bytes_per_worker,
+                max_queued_input_bytes=settings.max_queued_input_bytes,
+                max_flows=settings.max_flows,
+                max_flow_bytes=settings.max_flow_bytes,
+                max_breakpoints_per_flow=settings.max_breakpoints_per_flow,
+                max_breakpoints=settings.max_breakpoints,
+                # The recent-jobs cache never answers for a job that retention deleted.
+                finished_jobs_cached=min(10_000, settings.jobs_kept or 10_000),
+                job_retention_seconds=settings.job_retention_seconds or None,
             ),
         )
         await runtime.start()

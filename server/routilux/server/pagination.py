@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -64,7 +65,7 @@ def page_in_memory(
 ) -> tuple[list[T], str | None]:
     """Newest first by (created_at, id); the cursor is the last item's key, so inserts made
     between pages neither shift nor repeat items."""
-    ordered = sorted(items, key=key, reverse=True)
+    candidates: Sequence[T] = items
     if cursor is not None:
         stamp, ident = decode_cursor(cursor, 2)
         try:
@@ -73,7 +74,10 @@ def page_in_memory(
             raise bad_cursor() from None
         if after[0].tzinfo is None:  # never issued, and not comparable with the items' times
             raise bad_cursor()
-        ordered = [item for item in ordered if key(item) < after]
+        candidates = [item for item in items if key(item) < after]
+    # Select the page (and one more, to know whether there is a next page) in O(n log limit)
+    # rather than sorting everything for every page.
+    ordered = heapq.nlargest(limit + 1, candidates, key=key)
     page = ordered[:limit]
     next_cursor = None
     if len(ordered) > limit:

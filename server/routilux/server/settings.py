@@ -53,6 +53,33 @@ class Settings(BaseSettings):
         0, ge=0, description="Requests per second per API key (or client); 0 turns it off."
     )
     rate_limit_burst: int = Field(200, ge=1)
+    max_queued_input_bytes_per_worker: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="Input bytes (JSON) of one worker's queued jobs before execute is 429.",
+    )
+    max_queued_input_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Input bytes (JSON) of all queued jobs before execute is 429.",
+    )
+    max_flows: int = Field(10_000, ge=1, description="Flows stored at once (409 beyond).")
+    max_flow_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Flow documents' bytes (JSON) stored at once (409 beyond).",
+    )
+    max_breakpoints_per_flow: int = Field(100, ge=1, description="Breakpoints on one flow.")
+    max_breakpoints: int = Field(10_000, ge=1, description="Breakpoints in all.")
+    job_retention_seconds: float = Field(
+        7 * 86_400,
+        ge=0,
+        description="Finished jobs (with their outputs and events) are deleted this long after "
+        "they finish; 0 keeps them by age.",
+    )
+    jobs_kept: int = Field(
+        100_000, ge=0, description="Finished jobs kept at most, newest first; 0: no count limit."
+    )
     events_per_job: int = Field(10_000, ge=10, description="Events kept per job.")
     events_total: int = Field(1_000_000, ge=100, description="Events kept in all.")
     ws_max_connections: int = Field(1000, ge=1)

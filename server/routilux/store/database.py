@@ -68,6 +68,10 @@ def _setup_sqlite(engine: Engine, *, synchronous: str, read_only: bool) -> None:
         try:
             # WAL: readers never block the writer nor each other. FULL syncs the WAL on every
             # commit, so what a durable call reported committed survives a power cut.
+            if not read_only:
+                # Takes effect only in a database that has no table yet (a new one): deleted
+                # rows' pages can then be given back to the file system (retention does).
+                cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
             cursor.execute("PRAGMA foreign_keys=ON")

@@ -56,9 +56,13 @@ class SqlStore:
         events_per_job: int = 10_000,
         events_total: int = 1_000_000,
         idempotency_ttl: float = 86_400.0,
+        job_retention: float | None = None,
+        jobs_kept: int | None = None,
         prune_interval: float = 5.0,
         readers: int = 8,
     ) -> None:
+        """``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
+        jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
         self.url = database.parse(url)
         self.idempotency_ttl = idempotency_ttl
         self._write_engine = database.create(self.url, pool_size=1, synchronous=sqlite_synchronous)
@@ -70,7 +74,10 @@ class SqlStore:
             events_per_job=events_per_job,
             events_total=events_total,
             idempotency_ttl=idempotency_ttl,
+            job_retention=job_retention,
+            jobs_kept=jobs_kept,
         )
+        self.retention = retention
         self._writer = Writer(self._write_engine, retention, prune_interval=prune_interval)
         self._state: Literal["new", "open", "closed"] = "new"
 

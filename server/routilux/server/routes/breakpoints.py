@@ -34,16 +34,15 @@ async def list_breakpoints(
     cursor: Cursor = None,
 ) -> BreakpointPage:
     """List breakpoints, newest first, optionally of one flow or one job."""
-    matching = [
-        bp
-        for bp in runtime.list_breakpoints()
-        if (flow_id is None or bp.flow_id == flow_id) and (job_id is None or bp.job_id == job_id)
-    ]
+    matching = runtime.find_breakpoints(flow_id=flow_id, job_id=job_id)
     page, next_cursor = page_in_memory(
         matching, lambda b: (b.created_at, b.breakpoint_id), limit, cursor
     )
+    # Only the page's breakpoints get their waiting jobs and become wire models.
     return BreakpointPage(
-        items=[to_breakpoint(b) for b in page], next_cursor=next_cursor, total=len(matching)
+        items=[to_breakpoint(b) for b in runtime.with_waiting(page)],
+        next_cursor=next_cursor,
+        total=len(matching),
     )
 
 

@@ -270,11 +270,16 @@ async def execute_flow(
         )
     async with locks_of(request).hold(key):
         existing = await idempotent(store, key) if key else None
-        if existing is not None:
-            job = await runtime.get_job(existing)
-        else:
+        job = (runtime.live_job(existing) or await store.get_job(existing)) if existing else None
+        if job is None:
+            # First use of the key, or its job was deleted by retention since: run it (again).
             job = await runtime.execute(
-                flow_id, body.data, entry=body.entry, metadata=body.metadata, idempotency=key
+                flow_id,
+                body.data,
+                entry=body.entry,
+                metadata=body.metadata,
+                idempotency=key,
+                input_bytes=size,
             )
     location = {"Location": f"/api/v1/jobs/{job.job_id}"}
     return JSONBytes(job_json(job), status_code=202, headers=location)
