@@ -33,8 +33,10 @@ Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`. 
 
 ## Live events over WebSocket
 
-Connect to `/api/v1/ws/events`. The key goes in the `X-API-Key` header or, for browsers,
-`?api_key=`; a missing or wrong one refuses the handshake (HTTP 403) before anything is sent.
+Connect to `/api/v1/ws/events`. The key goes in the `X-API-Key` header or, for browsers, as the
+subprotocol `routilux.key.<key in base64url, no padding>` offered with `routilux.v1` (which the
+server accepts; old clients may still use `?api_key=`); a missing or wrong one refuses the
+handshake (HTTP 403) before anything is sent. Handshakes count against the rate limit (429).
 Query parameters: `flow_id`, `job_id`, `types` (each repeatable or comma-separated) filter the
 events; `since=<id>` first replays the
 stored events after that id, then goes live with no gap and no duplicate. With no filter and no
