@@ -131,9 +131,12 @@ def test_field_projection_keeps_results() -> None:
 def test_budget_is_shared_by_the_evaluations_it_is_given_to() -> None:
     condition = Condition.compile("data.l.all(x, x >= 0)")
     payload = {"l": list(range(2000))}
-    budget = Budget(BREAKPOINT_EVALUATION_COST)
+    budget = Budget(BREAKPOINT_EVALUATION_COST, "BREAKPOINT_EVALUATION_COST")
     passed = 0
-    with pytest.raises(ExpressionTooCostly, match=r"above the budget of \d+"):
+    with pytest.raises(
+        ExpressionTooCostly,
+        match=r"left of BREAKPOINT_EVALUATION_COST \(4000000\) for this activation",
+    ):
         for _ in range(1000):
             assert condition.evaluate(payload, budget=budget)
             passed += 1

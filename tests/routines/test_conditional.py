@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from routilux.engine import JobStatus
+import pytest
+
+from routilux.engine import Inputs, Item, JobStatus
+from routilux.engine.expressions import Condition, ExpressionTooCostly
 from routilux.routines import ConditionalRouter, Filter
 from routilux.routines.conditional import ConditionalRouterConfig
 
@@ -181,3 +184,24 @@ routines:
     assert job.error.routine_id == "keep"
     assert job.error.type == "ExpressionError"
     assert "has()" in job.error.message
+
+
+def test_conditions_run_inline_only_when_cheap_for_the_payload() -> None:
+    keep = build(Filter, {"condition": "data.items.exists(x, x.matches('^a+$'))"})
+    small = Inputs((Item("input", {"items": ["a", "b"]}),))
+    large = Inputs((Item("input", {"items": ["b" * 50] * 2000}),))
+    assert keep.runs_inline(small) and not keep.runs_inline(large)
+    router = build(ConditionalRouter, {"routes": ROUTES})
+    assert router.runs_inline(Inputs((Item("input", {"amount": 3, "blob": ["x"] * 9999}),)))
+    assert not router.runs_inline(Inputs((Item("input", {"amount": ["x"] * 9999}),)))
+
+
+async def test_router_routes_share_one_cost_budget() -> None:
+    # Each route alone is within MAX_EVALUATION_COST; all of them together are not.
+    condition = "data.l.exists(x, data.l.exists(y, x == y + 5000))"
+    routes = [{"name": f"r{index}", "condition": condition} for index in range(30)]
+    payload = {"l": list(range(100))}
+    assert Condition.compile(condition).evaluate(payload) is False
+    router = build(ConditionalRouter, {"routes": routes, "default_route": "none"})
+    with pytest.raises(ExpressionTooCostly, match=r"left of MAX_EVALUATION_COST \(\d+\)"):
+        await activate(router, payload)

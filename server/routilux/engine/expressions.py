@@ -138,12 +138,14 @@ class ExpressionTooCostly(ExpressionError):
 
 class Budget:
     """Work that several evaluations share, such as the breakpoints checked before one
-    activation: each uses up its estimated cost, and is refused once too little is left."""
+    activation: each uses up its estimated cost, and is refused once too little is left.
+    ``name`` is the bound's name, for the error message."""
 
-    __slots__ = ("left",)
+    __slots__ = ("left", "name", "total")
 
-    def __init__(self, total: int) -> None:
-        self.left = total
+    def __init__(self, total: int, name: str) -> None:
+        self.left = self.total = total
+        self.name = name
 
 
 class _OverCap(Exception):
@@ -570,6 +572,7 @@ class Condition:
         return _within(data, self._shape.fields, self._inline_size)
 
     def _run(self, data: Any, limit: int, budget: Budget | None) -> Any:
+        shared = budget is not None and budget.left <= limit  # the budget is the bound
         if budget is not None:
             limit = min(limit, budget.left)
         # Every value costs _VALUE_COST: beyond this many the cost is surely above the limit.
@@ -588,12 +591,13 @@ class Condition:
         except _OverCap:
             if budget is not None:
                 budget.left -= min(budget.left, meter.size * _VALUE_COST)
-            raise self._too_costly(f"a payload of size more than {cap}", limit) from None
+            detail = f"a payload of size more than {cap}"
+            raise self._too_costly(detail, limit, budget if shared else None) from None
         cost = self._cost(meter)
         if budget is not None:
             budget.left -= min(budget.left, cost)
         if cost > limit:
-            raise self._too_costly(f"estimated cost {cost}", limit)
+            raise self._too_costly(f"estimated cost {cost}", limit, budget if shared else None)
         if self._shape.patterns:
             context = cel.Context(variables={_VARIABLE: payload}, functions=_FUNCTIONS_IN_CONTEXT)
         else:
@@ -609,11 +613,16 @@ class Condition:
                 message = f"evaluation failed: {exc}".replace(_MATCHES_FUNCTION, _MATCHES)
             raise ExpressionError(message, expression=self.source) from None
 
-    def _too_costly(self, detail: str, limit: int) -> ExpressionTooCostly:
-        bound = "MAX_EVALUATION_COST" if limit == MAX_EVALUATION_COST else "budget"
+    def _too_costly(self, detail: str, limit: int, budget: Budget | None) -> ExpressionTooCostly:
+        if budget is not None:
+            bound = f"{limit} left of {budget.name} ({budget.total}) for this activation"
+        elif limit == MAX_EVALUATION_COST:
+            bound = f"MAX_EVALUATION_COST of {limit}"
+        else:
+            bound = f"limit of {limit}"
         return ExpressionTooCostly(
             f"refused: the payload is too large for this expression ({detail}, above the"
-            f" {bound} of {limit}); simplify the expression or reduce the payload",
+            f" {bound}); simplify the expression or reduce the payload",
             expression=self.source,
         )
 

@@ -7,14 +7,14 @@ field, a type mismatch) fails the activation, so the routine's error handler dec
 Both run on the event loop when their conditions are cheap for the payload (the usual case), and
 in the thread pool otherwise (``Condition.inline``). An evaluation whose estimated work exceeds
 ``MAX_EVALUATION_COST`` is refused before it starts: the activation fails with
-``ExpressionTooCostly``, whose message names the bound.
+``ExpressionTooCostly``, whose message names the bound. A router's conditions share that budget.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routilux.engine.expressions import Condition, inline
+from routilux.engine.expressions import MAX_EVALUATION_COST, Budget, Condition, inline
 from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
 from routilux.engine.spec import PORT_NAME_PATTERN
 from routilux.routines.conditions import ConditionSource
@@ -126,8 +126,11 @@ class ConditionalRouter(Routine[ConditionalRouterConfig]):
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         payload = inputs.payload
         matched = False
+        budget = None
+        if len(self._routes) > 1:  # the routes of one activation share one budget
+            budget = Budget(MAX_EVALUATION_COST, "MAX_EVALUATION_COST")
         for name, condition in self._routes:
-            if condition.evaluate(payload):
+            if condition.evaluate(payload, budget=budget):
                 ctx.emit(name, payload)
                 matched = True
                 if self.config.first_match_only:
