@@ -7,6 +7,7 @@ runtimes in one process share nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -21,12 +22,15 @@ from routilux.engine.errors import (
     FlowAlreadyExists,
     FlowHasActiveJobs,
     FlowNotFound,
+    FlowStorageFull,
     FlowValidationError,
     InvalidInput,
     JobNotCancellable,
     JobNotFound,
     NoJobWaiting,
     SpecError,
+    TooManyBreakpoints,
+    TooManyFlows,
     WorkerNotFound,
     WorkerStopped,
 )
@@ -52,7 +56,7 @@ from routilux.engine.registry import RoutineRegistry
 from routilux.engine.routine import Inputs
 from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
 from routilux.engine.store import Idempotency, MemoryStore, Store
-from routilux.engine.worker import WorkerRun
+from routilux.engine.worker import QueueBudget, WorkerRun
 
 log = logging.getLogger("routilux.engine")
 
@@ -65,6 +69,15 @@ class RuntimeSettings:
     event_buffer: int = 1000
     finished_jobs_cached: int = 10_000
     max_output_bytes: int = 16 * 1024 * 1024
+    # Counts and bytes of what is stored or queued; None: unbounded (the server sets them all).
+    max_queued_input_bytes_per_worker: int | None = None
+    max_queued_input_bytes: int | None = None
+    max_flows: int | None = None
+    max_flow_bytes: int | None = None
+    max_breakpoints_per_flow: int | None = None
+    max_breakpoints: int | None = None
+    # Finished jobs older than this are deleted by the store: the cache forgets them as well.
+    job_retention_seconds: float | None = None
 
 
 @dataclass
@@ -97,6 +110,9 @@ class Runtime:
         self._breakpoints: dict[str, Breakpoint] = {}
         self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
         self._started = False
+        self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
+        self._flow_bytes: dict[str, int] = {}  # each flow's document size, as JSON
+        self.flow_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -121,6 +137,7 @@ class Runtime:
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
         for record in state.flows:
+            self._count_flow(record.flow_id, _document_bytes(record.spec))
             try:
                 compiled = compile_flow(record.spec, self.registry, flow_id=record.flow_id)
                 self._flows[record.flow_id] = _FlowEntry(record, compiled)
@@ -152,7 +169,7 @@ class Runtime:
                 # Nothing of it ran yet, so running it now is exactly what was asked.
                 run = JobRun(job, entry.compiled, worker)
                 self._runs[job.job_id] = run
-                worker.submit(run)
+                worker.submit(run, _input_bytes(job.input))
                 return
         job.finished_at = utcnow()
         job.paused_at = None
@@ -200,6 +217,8 @@ class Runtime:
             match_breakpoint=self._match_breakpoint,
             on_breakpoint_hit=self._breakpoint_hit,
             on_job_finished=self._job_finished,
+            max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
+            budget=self._queue_budget,
         )
 
     # -- flows ---------------------------------------------------------------------------------
@@ -209,6 +228,8 @@ class Runtime:
         if flow_id in self._flows:
             raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
         compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        size = _document_bytes(spec)
+        self.check_flow_room(size)
         now = utcnow()
         record = FlowRecord(
             flow_id=flow_id,
@@ -217,12 +238,15 @@ class Runtime:
             created_at=now,
             updated_at=now,
         )
-        # Claim the id before the first await so that a concurrent create of it gets a 409.
+        # Claim the id (and its room) before the first await so that a concurrent create of it
+        # gets a 409, and concurrent creates cannot pass the limits together.
         self._flows[flow_id] = _FlowEntry(record, compiled)
+        self._count_flow(flow_id, size)
         try:
             await self.store.save_flow(record)
         except BaseException:
             del self._flows[flow_id]
+            self._count_flow(flow_id, None)
             raise
         self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
         return record
@@ -256,7 +280,32 @@ class Runtime:
             await self.delete_breakpoint(bp_id)
         await self.store.delete_flow(flow_id)
         del self._flows[flow_id]
+        self._count_flow(flow_id, None)
         self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
+
+    def check_flow_room(self, size: int, *, replacing: str | None = None) -> None:
+        """Raise unless one more flow of ``size`` bytes (or ``replacing``'s new revision) fits."""
+        limit = self.settings.max_flows
+        if replacing is None and limit is not None and len(self._flows) >= limit:
+            raise TooManyFlows(
+                f"this server stores at most {limit} flows; delete one first", limit=limit
+            )
+        limit = self.settings.max_flow_bytes
+        if limit is not None:
+            total = self.flow_bytes - self._flow_bytes.get(replacing or "", 0) + size
+            if total > limit:
+                raise FlowStorageFull(
+                    f"flow documents would take {total} bytes; this server stores at most "
+                    f"{limit} (this document: {size} bytes); delete flows first",
+                    limit=limit,
+                )
+
+    def _count_flow(self, flow_id: str, size: int | None) -> None:
+        """Record a flow's document size (None: it is gone)."""
+        self.flow_bytes -= self._flow_bytes.pop(flow_id, 0)
+        if size is not None:
+            self._flow_bytes[flow_id] = size
+            self.flow_bytes += size
 
     def _flow_entry(self, flow_id: str) -> _FlowEntry:
         entry = self._flows.get(flow_id)
@@ -274,8 +323,12 @@ class Runtime:
         entry: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency: Idempotency | None = None,
+        input_bytes: int | None = None,
     ) -> Job:
-        """Queue a job; it is committed to the store before this returns."""
+        """Queue a job; it is committed to the store before this returns.
+
+        ``input_bytes`` is the input's size as JSON if the caller measured it already; it counts
+        against the queued-input limits while the job waits."""
         flow_entry = self._flow_entry(flow_id)
         compiled = flow_entry.compiled
         if compiled is None:
@@ -286,7 +339,9 @@ class Runtime:
             except SpecError as exc:
                 raise InvalidInput(exc.message, loc=("entry",)) from None
         worker = self._worker_for(compiled)
-        worker.check_capacity()
+        if input_bytes is None:
+            input_bytes = _input_bytes(data)
+        worker.check_capacity(input_bytes)
         job = Job(
             job_id=new_id("job"),
             flow_id=flow_id,
@@ -304,7 +359,7 @@ class Runtime:
         )
         run = JobRun(job, compiled, worker)
         self._runs[job.job_id] = run
-        worker.submit(run)
+        worker.submit(run, input_bytes)
         return job
 
     def _worker_for(self, flow: CompiledFlow) -> WorkerRun:
@@ -327,7 +382,13 @@ class Runtime:
         run = self._runs.get(job_id)
         if run is not None:
             return run.job
-        return self._finished.get(job_id)
+        job = self._finished.get(job_id)
+        retention = self.settings.job_retention_seconds
+        if job is not None and retention is not None and job.finished_at is not None:
+            if (utcnow() - job.finished_at).total_seconds() > retention:
+                del self._finished[job_id]
+                return None
+        return job
 
     async def get_job(self, job_id: str) -> Job:
         job = self.live_job(job_id) or await self.store.get_job(job_id)
@@ -416,6 +477,7 @@ class Runtime:
         entry = self._flows.get(flow_id)
         if entry is None:
             raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
+        self._check_breakpoint_room(flow_id)
         routine = entry.record.spec.routines.get(routine_id)
         if routine is None:
             raise InvalidInput(
@@ -453,8 +515,48 @@ class Runtime:
         self._breakpoints[bp.breakpoint_id] = bp
         return bp
 
+    def _check_breakpoint_room(self, flow_id: str) -> None:
+        limit = self.settings.max_breakpoints
+        if limit is not None and len(self._breakpoints) >= limit:
+            raise TooManyBreakpoints(
+                f"this server keeps at most {limit} breakpoints; delete one first", limit=limit
+            )
+        limit = self.settings.max_breakpoints_per_flow
+        if limit is not None:
+            count = sum(1 for bp in self._breakpoints.values() if bp.flow_id == flow_id)
+            if count >= limit:
+                raise TooManyBreakpoints(
+                    f"flow {flow_id!r} has {count} breakpoints, the most one flow may have; "
+                    "delete one first",
+                    limit=limit,
+                )
+
     def list_breakpoints(self) -> list[Breakpoint]:
         return [self._with_waiting(bp) for bp in self._breakpoints.values()]
+
+    def find_breakpoints(
+        self, *, flow_id: str | None = None, job_id: str | None = None
+    ) -> list[Breakpoint]:
+        """The stored breakpoints that match, without their waiting jobs (cheap: for paging;
+        the records are the runtime's own, so do not change them)."""
+        return [
+            bp
+            for bp in self._breakpoints.values()
+            if (flow_id is None or bp.flow_id == flow_id)
+            and (job_id is None or bp.job_id == job_id)
+        ]
+
+    def with_waiting(self, breakpoints: list[Breakpoint]) -> list[Breakpoint]:
+        """Copies of ``breakpoints`` with the jobs waiting at each: one pass over each of their
+        flows' jobs, however many breakpoints there are."""
+        waiting: dict[str, list[str]] = {}
+        for flow_id in {bp.flow_id for bp in breakpoints}:
+            worker = self._flow_workers.get(flow_id)
+            for run in worker.runs() if worker is not None else ():
+                paused_at = run.job.paused_at
+                if paused_at is not None:
+                    waiting.setdefault(paused_at.breakpoint_id, []).append(run.job.job_id)
+        return [replace(bp, waiting_jobs=waiting.get(bp.breakpoint_id, [])) for bp in breakpoints]
 
     def get_breakpoint(self, breakpoint_id: str) -> Breakpoint:
         return self._with_waiting(self._breakpoint(breakpoint_id))
@@ -537,3 +639,13 @@ class Runtime:
         worker = self._flow_workers.get(bp.flow_id)
         if worker is not None:
             worker.spawn(self.store.save_breakpoint(bp))
+
+
+def _document_bytes(spec: FlowSpec) -> int:
+    """A flow document's size as JSON, the measure of the flow-storage limit."""
+    return len(spec.model_dump_json(by_alias=True))
+
+
+def _input_bytes(data: dict[str, Any]) -> int:
+    """A job input's size as compact JSON (what the HTTP layer measures as well)."""
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
