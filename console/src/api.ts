@@ -115,9 +115,11 @@ export function fill(path: string, params: Record<string, string>): string {
 }
 
 /** A call to an operation this build's schema may not know yet (feature-detected first). */
-export async function raw<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+export async function raw<T>(
+  method: string, path: string, body?: unknown, contentType?: string, extra: Record<string, string> = {},
+): Promise<T> {
   return call<T>(async () => {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", ...extra };
     const key = apiKey();
     if (key) headers["X-API-Key"] = key;
     if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";

@@ -354,3 +354,75 @@ def test_a_failed_job_shows_its_error_and_outlines_the_failing_routine(
     expect(boom).to_have_attribute("data-status", "failed")
     expect(page.locator('[data-routine="shape"]')).to_have_attribute("data-status", "completed")
     shot(page, "job-failed")
+
+
+def test_first_page_is_interactive_within_a_second(server: LiveServer, desk: Page) -> None:
+    page = desk
+    ensure_flow(server, {"flow_id": "first-page", **_greet_body()})
+    page.goto(f"{server.base_url}/ui/routine-types")  # warm the browser's process, not its cache
+    started = time.perf_counter()
+    page.goto(f"{server.base_url}/", wait_until="commit")
+    expect(page.get_by_role("link", name="first-page", exact=True)).to_be_visible()
+    page.get_by_label("Search flows").fill("first")  # it answers input
+    expect(page.get_by_role("link", name="first-page", exact=True)).to_be_visible()
+    elapsed = time.perf_counter() - started
+    print(f"first page interactive after {elapsed * 1000:.0f} ms")
+    assert elapsed < 1.0, elapsed
+
+
+def test_jobs_list_pages_with_a_cursor_and_filters_by_status(
+    server: LiveServer, desk: Page
+) -> None:
+    page = desk
+    ensure_flow(server, {"flow_id": "many", **_greet_body()})
+    for age in range(55):
+        assert api(server, "POST", "/flows/many/execute", json={"data": {"age": age}}).is_success
+    page.goto(f"{server.base_url}/ui/jobs?flow_id=many")
+    rows = page.locator("table.jobs tbody tr")
+    expect(page.get_by_text("55 jobs · page 1")).to_be_visible()
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_text("55 jobs · page 2")).to_be_visible()
+    expect(rows).to_have_count(5)
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows).to_have_count(50)
+    page.get_by_role("checkbox", name="cancelled").check()
+    expect(page.get_by_text("0 jobs · page 1")).to_be_visible()
+    expect(rows).to_have_count(0)
+
+
+def test_a_200_routine_flow_graph_stays_legible(server: LiveServer, desk: Page) -> None:
+    page = desk
+    # 20 branches of 10 routines each, fanned out from one entry.
+    routines: dict[str, Any] = {"start": {"class": "Identity"}}
+    connections = []
+    for branch in range(20):
+        previous = "start"
+        for step in range(9 if branch == 0 else 10):
+            name = f"b{branch}_s{step}"
+            routines[name] = {"class": "Identity"}
+            connections.append({"from": f"{previous}.output", "to": f"{name}.input"})
+            previous = name
+    assert len(routines) == 200
+    ensure_flow(server, {"flow_id": "big", "routines": routines, "connections": connections})
+    started = time.perf_counter()
+    page.goto(f"{server.base_url}/ui/flows/big")
+    nodes = page.locator(".graph [data-routine]")
+    expect(nodes).to_have_count(200)
+    print(f"200-routine graph drawn after {(time.perf_counter() - started) * 1000:.0f} ms")
+    boxes = nodes.evaluate_all(
+        "els => els.map(e => { const r = e.querySelector('rect.box').getBoundingClientRect();"
+        " const t = e.querySelector('.rid').getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom, t.height]; })"
+    )
+    # No two routines overlap, and their names are drawn at a readable size.
+    for i, (left, top, right, bottom, _) in enumerate(boxes):
+        for other in boxes[i + 1 :]:
+            assert right <= other[0] or other[2] <= left or bottom <= other[1] or other[3] <= top
+    assert min(box[4] for box in boxes) >= 9, min(box[4] for box in boxes)
+    # Every routine can be reached: the graph scrolls within its pane.
+    last = page.locator('.graph [data-routine="b19_s9"]')
+    last.scroll_into_view_if_needed()
+    expect(last).to_be_in_viewport()
+    shot(page, "flow-200-routines", full_page=False)

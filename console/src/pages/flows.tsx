@@ -289,9 +289,14 @@ export function NewFlowPage({ editing }: { editing?: string }) {
   const [located, setLocated] = useState<Located[]>([]);
   const [other, setOther] = useState<ApiError | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
+  const etag = useRef<string | null>(null); // sent as If-Match: an edit never overwrites another
   useEffect(() => {
     if (!editing) return;
-    void call(() => client.GET("/api/v1/flows/{flow_id}", { params: { path: { flow_id: editing } } })).then((f) => setText(flowYaml(f)), (e) => setOther(e as ApiError));
+    void call(async () => {
+      const result = await client.GET("/api/v1/flows/{flow_id}", { params: { path: { flow_id: editing } } });
+      etag.current = result.response.headers.get("ETag");
+      return result;
+    }).then((f) => setText(flowYaml(f)), (e) => setOther(e as ApiError));
   }, [editing]);
   const goTo = (line: number) => {
     const el = area.current;
@@ -310,7 +315,8 @@ export function NewFlowPage({ editing }: { editing?: string }) {
       let flow: Flow;
       if (editing) {
         const op = await operation("update_flow");
-        flow = await raw<Flow>(op?.method ?? "PUT", fill(op?.path ?? "/api/v1/flows/{flow_id}", { flow_id: editing }), text, type);
+        const ifMatch: Record<string, string> = etag.current ? { "If-Match": etag.current } : {};
+        flow = await raw<Flow>(op?.method ?? "PUT", fill(op?.path ?? "/api/v1/flows/{flow_id}", { flow_id: editing }), text, type, ifMatch);
       } else {
         flow = await raw<Flow>("POST", "/api/v1/flows", text, type);
       }

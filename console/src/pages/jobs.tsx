@@ -106,7 +106,11 @@ function Logs({ job }: { job: Job }) {
     <section class="card" aria-labelledby="logs-title">
       <h2 id="logs-title">Logs</h2>
       {items.length ? (
-        <pre class="logs" tabIndex={0}>{items.map((l) => [l.timestamp, l.level, l.routine_id, l.message ?? JSON.stringify(l)].filter(Boolean).join("  ")).join("\n")}</pre>
+        <pre class="logs" tabIndex={0} aria-label="Log lines of this job">{items.map((l) => [
+          l.time ? new Date(String(l.time)).toLocaleTimeString(undefined, { hour12: false }) : "",
+          String(l.level ?? "").toUpperCase(), l.routine_id, l.message ?? JSON.stringify(l),
+          l.exception ? `\n${String(l.exception)}` : "",
+        ].filter(Boolean).join("  ")).join("\n")}</pre>
       ) : <p class="muted">No log lines.</p>}
     </section>
   );
