@@ -162,7 +162,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title="Routilux",
         version=__version__,
-        summary="Event-driven workflows over HTTP: flows, jobs, workers, breakpoints, events.",
         description=DESCRIPTION,
         routes=app.routes,
         tags=[
@@ -188,9 +187,15 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema["security"] = [{SECURITY_SCHEME: []}]
     for path_item in schema["paths"].values():
         for operation in path_item.values():
-            description = operation.get("description", "")
-            # A summary is plain text (a menu entry in ReDoc): no Markdown backticks.
-            operation["summary"] = description.split("\n", 1)[0].rstrip(".").replace("`", "")
+            # The docstring's first paragraph is the summary, plain text (a heading and a menu
+            # entry in ReDoc: no Markdown backticks); the rest, if any, the description, so that
+            # a reader does not see the same sentence twice.
+            first, _, rest = operation.get("description", "").partition("\n\n")
+            operation["summary"] = " ".join(first.split()).rstrip(".").replace("`", "")
+            if rest.strip():
+                operation["description"] = rest.strip()
+            else:
+                operation.pop("description", None)
             if PUBLIC_TAGS.intersection(operation.get("tags", [])):
                 operation["security"] = []
             _share_success_body(operation["responses"])
