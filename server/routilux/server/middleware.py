@@ -66,6 +66,7 @@ class Gate:
         self.rate_limit = rate_limit
         self.metrics = metrics
         self.allowed_hosts = frozenset(_bare(host.strip().lower()) for host in allowed_hosts)
+        self._served_host: str | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve, then count the request and write its one log line, whatever happened."""
@@ -143,11 +144,16 @@ class Gate:
                 return
 
         index = self._match(key)
-        identity = key_identity(index) if index is not None else address_identity(_client(scope))
-        state["identity"] = identity
         public = path.startswith(PUBLIC_PREFIXES)
+        limited = self.rate_limit is not None and not public
+        identity = ""
+        if limited or websocket:  # who the caller is: the rate limit and WebSocket slots ask
+            identity = (
+                key_identity(index) if index is not None else address_identity(_client(scope))
+            )
+            state["identity"] = identity
 
-        if self.rate_limit is not None and not public:
+        if limited and self.rate_limit is not None:
             # Before auth: a caller without a valid key is limited by its address, so guessing
             # keys (or sending a new one each time) is limited like anything else.
             wait = self.rate_limit.take(identity)
@@ -254,14 +260,15 @@ class Gate:
     def _host_refusal(self, headers: dict[str, str]) -> tuple[int, str, str] | None:
         """With keys unset, a web page must not reach the server through a name of its own
         (DNS rebinding: 421) nor from its own origin (cross-site requests: 403)."""
-        host = _bare(_host_name(headers.get("host", "")))
-        if not self._allowed(host):
+        raw = headers.get("host", "")
+        if raw != self._served_host and not self._allowed(_bare(_host_name(raw))):
             return (
                 421,
                 "host_not_allowed",
                 "this server answers to localhost and loopback addresses only, without API "
                 "keys (add the name to ROUTILUX_ALLOWED_HOSTS)",
             )
+        self._served_host = raw  # nearly every request names the same host: parse it once
         origin = headers.get("origin")
         if origin is not None and not self._allowed(_origin_host(origin)):
             return (
