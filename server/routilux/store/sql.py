@@ -289,11 +289,13 @@ class SqlStore:
 def _load(conn: Connection) -> StoredState:
     jobs = tables.jobs
     unfinished = [s.value for s in UNFINISHED_JOB_STATUSES]
-    job_rows = (
-        conn.execute(select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.seq))
-        .mappings()
-        .all()
-    )
+    # Streamed in batches: only one batch of raw rows exists next to the jobs made from them
+    # (reading them all first held every queued input twice, briefly, at start).
+    stmt = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.seq)
+    unfinished_jobs = [
+        codec.job_from_row(row)
+        for row in conn.execute(stmt.execution_options(yield_per=200)).mappings()
+    ]
     return StoredState(
         flows=[codec.flow_from_row(r) for r in conn.execute(select(tables.flows)).mappings()],
         workers=[codec.worker_from_row(r) for r in conn.execute(select(tables.workers)).mappings()],
@@ -301,7 +303,7 @@ def _load(conn: Connection) -> StoredState:
             codec.breakpoint_from_row(r)
             for r in conn.execute(select(tables.breakpoints)).mappings()
         ],
-        unfinished_jobs=[codec.job_from_row(r) for r in job_rows],
+        unfinished_jobs=unfinished_jobs,
         last_event_id=int(conn.execute(select(func.max(tables.events.c.id))).scalar() or 0),
     )
 
