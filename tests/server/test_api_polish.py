@@ -4,13 +4,18 @@ strings, a required `data`, an ambiguous entry, WebSocket 404s, metrics labels, 
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.types import Message
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
+from tests.live import live_server
 from tests.server.conftest import PIPELINE, assert_problem
 from tests.server.test_metrics import scrape, value
 
@@ -222,3 +227,16 @@ async def test_summaries_are_plain_text_and_bodies_have_examples(
     # ReDoc builds its menu from the description's headings: plain text there too.
     headings = [line for line in schema["info"]["description"].splitlines() if line[:1] == "#"]
     assert headings and not any("`" in line or "<" in line for line in headings)
+
+
+def test_websocket_on_an_unknown_path_is_a_404_on_a_live_server(tmp_path: Path) -> None:
+    """Through uvicorn: the denial response reaches a real WebSocket client."""
+    with live_server(tmp_path) as server:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{server.ws_url}/api/v1/ws/nothing", open_timeout=5).close()
+    response = refused.value.response
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = json.loads(bytes(response.body or b""))
+    assert body["code"] == "not_found"
+    assert body["request_id"] == response.headers["x-request-id"]
