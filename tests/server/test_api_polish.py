@@ -240,3 +240,14 @@ def test_websocket_on_an_unknown_path_is_a_404_on_a_live_server(tmp_path: Path) 
     body = json.loads(bytes(response.body or b""))
     assert body["code"] == "not_found"
     assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_document_that_is_not_yaml_is_located_at_the_document(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/v1/flows", content=b"routines: [\n", headers={"Content-Type": "application/yaml"}
+    )
+    body = assert_problem(response, 422, "invalid_flow", ["body"])
+    assert body["detail"].startswith("invalid flow: (document): not valid YAML"), body["detail"]
+    assert ": :" not in body["detail"]

@@ -129,6 +129,8 @@ class FlowValidationError(RoutiluxError):
     code = "invalid_flow"
 
     def __init__(self, errors: list[SpecError]) -> None:
-        summary = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors[:5])
+        summary = "; ".join(
+            f"{'.'.join(map(str, e.loc)) or '(document)'}: {e.message}" for e in errors[:5]
+        )
         super().__init__(f"invalid flow: {summary}")
         self.errors = errors
