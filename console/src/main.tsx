@@ -47,6 +47,10 @@ function KeyDialog() {
       return pending;
     });
   }, []);
+  useEffect(() => {
+    // While the key is asked for, the page behind the dialog is out of reach (keyboard included).
+    for (const id of ["top", "main"]) document.getElementById(id)?.toggleAttribute("inert", asking !== null);
+  }, [asking]);
   if (!asking) return null;
   return (
     <div class="overlay">
@@ -81,7 +85,7 @@ function App() {
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
-      <header class="top">
+      <header class="top" id="top">
         <a class="brand" href="/ui/flows">Routilux</a>
         <nav aria-label="Main">
           <ul>

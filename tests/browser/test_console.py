@@ -293,7 +293,11 @@ def test_with_an_api_key_the_console_asks_once_and_streams_live(
 ) -> None:
     server, page = keyed_server, desk
     ensure_flow(server, {"flow_id": "keyed", **_greet_body()})
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(f"{server.base_url}/")
+    # Behind the dialog, nothing claims the server has no flows before the key is known.
+    expect(page.get_by_text("No flows yet")).to_have_count(0)
     dialog = page.get_by_role("dialog", name="API key needed")
     page.get_by_label("API key", exact=True).fill("wrong")
     page.get_by_role("button", name="Use key").click()
@@ -310,6 +314,8 @@ def test_with_an_api_key_the_console_asks_once_and_streams_live(
     job = api(server, "POST", "/flows/keyed/execute", json={"data": {"age": 50}}).json()
     expect(page.locator(f'tr[data-job="{job["job_id"]}"] .status')).to_have_text("completed")
     expect(dialog).to_have_count(0)
+    # The key went as a subprotocol, never in a URL.
+    assert sockets and not [url for url in sockets if "console-key" in url or "api_key" in url]
 
 
 def test_server_restart_the_stream_reconnects_and_resumes(tmp_path: Path, desk: Page) -> None:

@@ -33,12 +33,14 @@ export function FlowsPage() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<ApiError | null>(null);
+  const [loaded, setLoaded] = useState(false);
   const load = async (after: string | null) => {
     try {
       const page = await call(() => client.GET("/api/v1/flows", { params: { query: { limit: 200, ...(after ? { cursor: after } : {}) } } }));
       setFlows((old) => (after ? [...old, ...page.items] : page.items));
       setCursor(page.next_cursor);
       setTotal(page.total);
+      setLoaded(true);
     } catch (e) {
       setError(e as ApiError);
     }
@@ -70,7 +72,8 @@ export function FlowsPage() {
           ))}
         </tbody>
       </table>
-      {!shown.length && !error && <p class="muted">No flows{needle ? " match" : " yet: create one"}.</p>}
+      {!loaded && !error && <p class="muted">Loading…</p>}
+      {loaded && !shown.length && <p class="muted">No flows{needle ? " match" : " yet: create one"}.</p>}
       {cursor && <button type="button" onClick={() => load(cursor)}>Load more flows</button>}
     </Page>
   );
