@@ -15,6 +15,7 @@ from routilux.engine.expressions import (
     MAX_CACHED_PATTERNS,
     MAX_EVALUATION_COST,
     MAX_PATTERN_SIZE,
+    MAX_PATTERNS,
     Budget,
     Condition,
     ExpressionError,
@@ -90,6 +91,21 @@ def test_pattern_cache_is_bounded_and_compiles_once() -> None:
     before = _regex.cache_info().misses
     assert condition.evaluate({"l": ["q"] * 100})
     assert _regex.cache_info().misses - before <= 1  # once, not once per element
+
+
+def test_an_evaluation_compiles_each_pattern_at_most_once() -> None:
+    patterns = [f"^x{index}$" for index in range(MAX_PATTERNS)]
+    source = "data.l.exists(s, " + " || ".join(f"s.matches('{p}')" for p in patterns) + ")"
+    condition = Condition.compile(source)
+    _regex.cache_clear()  # as if other conditions had pushed them all out
+    assert condition.evaluate({"l": ["y"] * 1000}) is False
+    assert _regex.cache_info().misses == MAX_PATTERNS  # not once per element
+
+
+def test_too_many_patterns_are_refused() -> None:
+    source = " || ".join(f"data.s.matches('^{index}$')" for index in range(MAX_PATTERNS + 1))
+    with pytest.raises(ExpressionError, match=r"more than MAX_PATTERNS \(8\)"):
+        Condition.compile(source)
 
 
 # Costs

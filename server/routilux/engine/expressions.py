@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -67,9 +67,13 @@ MAX_PATTERN_SIZE: Final = 2000
 """Instructions of a compiled ``matches`` pattern (RE2's program size): ``\\w{150}`` is 454,
 ``\\pL+`` 1201, ``\\w{1000}`` 3004. Matching costs at most this much per character."""
 MAX_CACHED_PATTERNS: Final = 128
-"""Compiled ``matches`` patterns kept, least recently used first out."""
-PATTERN_MEMORY: Final = 1 << 20
+"""Compiled ``matches`` patterns kept, least recently used first out (google-re2 keeps as many
+of its own): with PATTERN_MEMORY, at most ~64 MiB."""
+PATTERN_MEMORY: Final = 256 * 1024
 """Bytes each compiled pattern may use (RE2's ``max_mem``): its program and its DFA cache."""
+MAX_PATTERNS: Final = 8
+"""Distinct ``matches`` patterns in one expression. An evaluation looks each up in the cache
+once, so one that others pushed out is compiled again at most this many times."""
 INLINE_EVALUATION_COST: Final = 300_000
 """Estimated work up to which a routine's condition is evaluated on the event loop (~1 ms, a
 payload of ~1,000 values at most); costlier evaluations run in the thread pool."""
@@ -177,14 +181,20 @@ def _regex(pattern: str) -> Any:
     return regex
 
 
-def _matches(text: object, pattern: object) -> bool:
-    # CEL's `matches`: does the RE2 pattern match anywhere in the text.
-    if type(text) is not str or type(pattern) is not str:
-        raise TypeError(f"{_MATCHES}() applies to a string, not {type(text).__name__}")
-    return _regex(pattern).search(text) is not None
+def _matches() -> dict[str, Callable[[object, object], bool]]:
+    """CEL's `matches`, for one evaluation: whether the RE2 pattern matches anywhere in the
+    text. Each pattern is taken from the cache once per evaluation, not once per call."""
+    compiled: dict[str, Any] = {}
 
+    def matches(text: object, pattern: object) -> bool:
+        if type(text) is not str or type(pattern) is not str:
+            raise TypeError(f"{_MATCHES}() applies to a string, not {type(text).__name__}")
+        regex = compiled.get(pattern)
+        if regex is None:
+            regex = compiled[pattern] = _regex(pattern)
+        return regex.search(text) is not None
 
-_FUNCTIONS_IN_CONTEXT: Final = {_MATCHES_FUNCTION: _matches}
+    return {_MATCHES_FUNCTION: matches}
 
 
 @dataclass
@@ -599,7 +609,7 @@ class Condition:
         if cost > limit:
             raise self._too_costly(f"estimated cost {cost}", limit, budget if shared else None)
         if self._shape.patterns:
-            context = cel.Context(variables={_VARIABLE: payload}, functions=_FUNCTIONS_IN_CONTEXT)
+            context = cel.Context(variables={_VARIABLE: payload}, functions=_matches())
         else:
             context = cel.Context(variables={_VARIABLE: payload})
         try:
@@ -683,6 +693,11 @@ def _compile(source: str) -> Condition:
         names = ", ".join(repr(name) for name in unknown)
         raise ExpressionError(f"unknown function {names}", expression=source)
     if (rewritten := shape.rewritten) is not None:
+        if len({text for text, _ in shape.literals}) > MAX_PATTERNS:
+            raise ExpressionError(
+                f"refused: it has more than MAX_PATTERNS ({MAX_PATTERNS}) distinct patterns",
+                expression=source,
+            )
         try:
             patterns = tuple(
                 (_regex(_pattern(text)).programsize, power) for text, power in shape.literals
