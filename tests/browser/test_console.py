@@ -318,11 +318,19 @@ def test_with_an_api_key_the_console_asks_once_and_streams_live(
     assert sockets and not [url for url in sockets if "console-key" in url or "api_key" in url]
 
 
-def test_server_restart_the_stream_reconnects_and_resumes(tmp_path: Path, desk: Page) -> None:
+def test_server_restart_the_stream_reconnects_and_resumes(
+    tmp_path: Path, desk: Page, browser: BrowserContext
+) -> None:
     page = desk
     server = start_server(tmp_path / "data")
+    job_page = browser.new_page()
     try:
         ensure_flow(server, {"flow_id": "restart", **_greet_body()})
+        ensure_flow(server, SLOW)
+        # A job's page, following a job that the restart interrupts.
+        slow = api(server, "POST", "/flows/slow/execute", json={"data": {}}).json()
+        job_page.goto(f"{server.base_url}/ui/jobs/{slow['job_id']}")
+        expect(job_page.locator("h1 .status")).to_have_text("running")
         page.goto(f"{server.base_url}/ui/jobs")
         live = page.get_by_role("status").filter(has_text=re.compile("Live|connect"))
         expect(live).to_have_text("Live")
@@ -333,7 +341,17 @@ def test_server_restart_the_stream_reconnects_and_resumes(tmp_path: Path, desk: 
         expect(live).to_have_text("Live", timeout=TIMEOUT_MS * 2)
         job = api(server, "POST", "/flows/restart/execute", json={"data": {"age": 30}}).json()
         expect(page.locator(f'tr[data-job="{job["job_id"]}"] .status')).to_have_text("completed")
+        # The job's page resumed after the last event it had: what happened to the job while it
+        # was away arrives, and nothing it had already shows twice.
+        after = api(server, "GET", f"/jobs/{slow['job_id']}").json()
+        expect(job_page.locator("h1 .status")).to_have_text(after["status"])
+        expect(job_page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+        expect(job_page.locator('.timeline li[data-type="job.queued"]')).to_have_count(1)
+        expect(job_page.locator('.timeline li[data-type="job.started"]')).to_have_count(1)
+        shot(job_page, "job-after-restart")
+        print(after["status"], after["error"])
     finally:
+        job_page.close()
         stop_server(server)
 
 
