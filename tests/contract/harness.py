@@ -131,7 +131,7 @@ class ContractApp:
         )
         post("/api/v1/flows/ages/execute", {"data": {"age": 36}})
         post("/api/v1/flows/ages/execute", {"data": {"age": 90}})
-        post("/api/v1/flows/greetings/execute", {"data": {"user": {"name": "Ada"}}})
+        post("/api/v1/flows/greet/execute", {"data": {"user": {"name": "Ada"}}})
         post("/api/v1/flows/slow/execute", {"data": {"n": 1}})
 
     def run_stateful(self) -> list[str]:

@@ -102,7 +102,8 @@ async def test_every_404_is_declared(client: httpx.AsyncClient) -> None:
     code on every operation that takes one; so is a path that is no operation at all."""
     seen_404 = 0
     for method, path, operation in operations():
-        response = await client.request(method, fill(path, "nothing-here"), json={})
+        body = {"data": {}} if path.endswith("/execute") else {}  # `data` is required
+        response = await client.request(method, fill(path, "nothing-here"), json=body)
         assert declared(operation, response), (method, path, response.status_code)
         if response.status_code == 404:
             seen_404 += 1
@@ -155,7 +156,7 @@ async def test_a_body_that_is_no_json_document_is_a_declared_4xx_problem(
             continue
         headers = {"Content-Type": media_type} if media_type else {}
         response = await client.request(
-            method, fill(path, "greetings"), content=content, headers=headers
+            method, fill(path, "greet"), content=content, headers=headers
         )
         assert 400 <= response.status_code < 500, (method, path, response.text)
         assert declared(operation, response), (method, path, response.status_code)
@@ -180,20 +181,20 @@ async def test_every_datetime_in_responses_has_a_time_zone(client: httpx.AsyncCl
     bp = (
         await client.post(
             "/api/v1/breakpoints",
-            json={"flow_id": "greetings", "routine_id": "adults", "condition": "data.age > 60"},
+            json={"flow_id": "greet", "routine_id": "adults", "condition": "data.age > 60"},
         )
     ).json()
     done = await client.post(
-        "/api/v1/flows/greetings/execute", json={"data": {"user": {"name": "A"}, "age": 30}}
+        "/api/v1/flows/greet/execute", json={"data": {"user": {"name": "A"}, "age": 30}}
     )
     await finished(client, done.json()["job_id"])
     waiting = await client.post(
-        "/api/v1/flows/greetings/execute", json={"data": {"user": {"name": "B"}, "age": 90}}
+        "/api/v1/flows/greet/execute", json={"data": {"user": {"name": "B"}, "age": 90}}
     )
     job, worker = waiting.json()["job_id"], waiting.json()["worker_id"]
     reads = [
         "/api/v1/flows",
-        "/api/v1/flows/greetings",
+        "/api/v1/flows/greet",
         "/api/v1/jobs",
         f"/api/v1/jobs/{job}",
         f"/api/v1/jobs/{job}/events",
@@ -236,11 +237,11 @@ async def test_the_worker_of_a_deleted_flow_is_stopped_and_not_served(
     await client.post("/api/v1/flows", json=FLOW_EXAMPLE)
     job = (
         await client.post(
-            "/api/v1/flows/greetings/execute", json={"data": {"user": {"name": "A"}, "age": 1}}
+            "/api/v1/flows/greet/execute", json={"data": {"user": {"name": "A"}, "age": 1}}
         )
     ).json()
     ended = (await finished(client, job["job_id"]))["status"]
-    assert (await client.delete("/api/v1/flows/greetings")).status_code == 204
+    assert (await client.delete("/api/v1/flows/greet")).status_code == 204
     worker_path = f"/api/v1/workers/{job['worker_id']}"
     worker = await client.get(worker_path)
     assert worker.status_code == 200 and worker.json()["status"] == "stopped"
@@ -249,7 +250,7 @@ async def test_the_worker_of_a_deleted_flow_is_stopped_and_not_served(
     for action in ("pause", "resume"):
         assert_problem(await client.post(f"{worker_path}/{action}"), 409, "worker_stopped")
     assert (await client.get(worker_path)).json()["status"] == "stopped"
-    again = await client.post("/api/v1/flows/greetings/execute", json={"data": {}})
+    again = await client.post("/api/v1/flows/greet/execute", json={"data": {}})
     assert_problem(again, 404, "flow_not_found")
     assert (await client.get(f"/api/v1/jobs/{job['job_id']}")).json()["status"] == ended
 
@@ -277,7 +278,7 @@ async def test_an_eval_style_condition_is_refused_wherever_conditions_go(
     await client.post("/api/v1/flows", json=FLOW_EXAMPLE)
     breakpoint_ = await client.post(
         "/api/v1/breakpoints",
-        json={"flow_id": "greetings", "routine_id": "adults", "condition": source},
+        json={"flow_id": "greet", "routine_id": "adults", "condition": source},
     )
     assert_problem(breakpoint_, 422, "invalid_input", ["body", "condition"])
     filtered = await client.post(
@@ -302,7 +303,7 @@ async def test_an_eval_style_condition_is_refused_wherever_conditions_go(
     assert_problem(routed, 422, "invalid_flow")
     # As data, the same text is only ever a string.
     job = await client.post(
-        "/api/v1/flows/greetings/execute",
+        "/api/v1/flows/greet/execute",
         json={"data": {"user": {"name": source}, "age": source}},
     )
     await finished(client, job.json()["job_id"])
