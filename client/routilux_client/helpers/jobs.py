@@ -1,32 +1,41 @@
-"""Waiting for a job to finish: on the event stream, or by polling when there is none."""
+"""Waiting for a job to finish: long polls of ``get_job?wait=S``, one request at a time.
+
+The server answers a long poll as soon as the job is finished or paused, or after ``S`` seconds
+(at most 60) with the job as it is then; the helpers ask again until the job has finished or
+their own ``timeout`` is up. No WebSocket is needed, and nothing is missed between two requests:
+each one reads the job's current state.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.sync.client import connect as ws_connect_sync
+import httpx
 
 from routilux_client.api.jobs import get_job
 from routilux_client.helpers.connection import RoutiluxClient
-from routilux_client.helpers.events import (
-    TERMINAL_JOB_EVENTS,
-    EventStream,
-    StreamError,
-    events_url,
-    parse_frame,
-    stream_headers,
-)
 from routilux_client.helpers.problems import unwrap
 from routilux_client.models.job import Job
 from routilux_client.models.job_status import JobStatus
 
 FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+LONGEST_POLL = 60.0
+"""The longest ``wait`` the server accepts."""
+_READ_MARGIN = 10.0  # seconds a long poll's answer may take beyond its wait
 
 
 def _late(job_id: str, timeout: float) -> TimeoutError:
     return TimeoutError(f"job {job_id} did not finish within {timeout} s")
+
+
+def _poll(wait: float) -> tuple[dict[str, str], httpx.Timeout]:
+    """The query and the request timeout of a long poll of ``wait`` seconds."""
+    return {"wait": f"{wait:.3f}"}, httpx.Timeout(wait + _READ_MARGIN)
+
+
+def _parse(client: RoutiluxClient, response: httpx.Response) -> Job:
+    return unwrap(get_job._build_response(client=client, response=response))
 
 
 async def wait_for_job(
@@ -39,36 +48,28 @@ async def wait_for_job(
 ) -> Job:
     """The job once it has finished (completed, failed or cancelled).
 
-    Waits for its terminal event on the event stream (``since=0`` replays it if the job is
-    already done), then reads the job, whose final state is stored before that event is sent.
-    Without a stream (refused, unreachable, or ``use_events=False``) it polls ``get_job`` every
-    ``poll_interval`` seconds. Raises ``TimeoutError`` after ``timeout`` seconds, and
-    ``ProblemError`` if the job does not exist.
+    Long-polls ``get_job?wait=`` until the job has finished. While the job is paused (at a
+    breakpoint, or its worker is), the server answers at once: the helper then waits
+    ``poll_interval`` seconds between requests. Raises ``TimeoutError`` after ``timeout``
+    seconds, and ``ProblemError`` if the job does not exist. ``use_events`` is accepted for
+    compatibility and no longer used.
     """
+    del use_events
+    http = client.get_async_httpx_client()
+    deadline = time.monotonic() + timeout
     try:
         async with asyncio.timeout(timeout):
-            job = unwrap(await get_job.asyncio(job_id, client=client))
-            if job.status in FINISHED:
-                return job
-            if use_events:
-                stream = EventStream(
-                    client,
-                    job_id=job_id,
-                    types=TERMINAL_JOB_EVENTS,
-                    since=0,
-                    retry_for=min(5.0, timeout),
-                )
-                try:
-                    async with stream:
-                        async for _finished in stream:
-                            return unwrap(await get_job.asyncio(job_id, client=client))
-                except StreamError:
-                    pass
             while True:
-                await asyncio.sleep(poll_interval)
-                job = unwrap(await get_job.asyncio(job_id, client=client))
+                wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
+                params, limit = _poll(wait)
+                response = await http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit)
+                job = _parse(client, response)
                 if job.status in FINISHED:
                     return job
+                if time.monotonic() >= deadline:
+                    raise _late(job_id, timeout)
+                if job.status == JobStatus.PAUSED:
+                    await asyncio.sleep(poll_interval)
     except TimeoutError:
         raise _late(job_id, timeout) from None
 
@@ -81,33 +82,18 @@ def wait_for_job_sync(
     poll_interval: float = 0.5,
     use_events: bool = True,
 ) -> Job:
-    """``wait_for_job`` for synchronous code; a dropped stream falls back to polling."""
+    """``wait_for_job`` for synchronous code."""
+    del use_events
+    http = client.get_httpx_client()
     deadline = time.monotonic() + timeout
-    job = unwrap(get_job.sync(job_id, client=client))
-    if job.status in FINISHED:
-        return job
-    if use_events:
-        http = client.get_httpx_client()
-        url = events_url(http.base_url, job_id=job_id, types=TERMINAL_JOB_EVENTS, since=0)
-        try:
-            with ws_connect_sync(
-                url,
-                additional_headers=stream_headers(http.headers),
-                open_timeout=min(10.0, timeout),
-                max_size=None,
-            ) as websocket:
-                # Control frames (subscribed ...) parse to None; the only events are terminal.
-                while True:
-                    message = websocket.recv(timeout=max(0.0, deadline - time.monotonic()))
-                    if parse_frame(message) is not None:
-                        break
-            return unwrap(get_job.sync(job_id, client=client))
-        except (OSError, InvalidHandshake, ConnectionClosed, StreamError):
-            if time.monotonic() >= deadline:
-                raise _late(job_id, timeout) from None
-    while (remaining := deadline - time.monotonic()) > 0:
-        time.sleep(min(poll_interval, remaining))
-        job = unwrap(get_job.sync(job_id, client=client))
+    while True:
+        wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
+        params, limit = _poll(wait)
+        job = _parse(client, http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit))
         if job.status in FINISHED:
             return job
-    raise _late(job_id, timeout)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _late(job_id, timeout)
+        if job.status == JobStatus.PAUSED:
+            time.sleep(min(poll_interval, remaining))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from routilux.commands import breakpoints, flows, jobs, misc, workers
+from routilux.commands import breakpoints, flows, jobs, logs, misc, revisions, workers
 from routilux.commands.context import connection_options
 
 
 def register(app: typer.Typer) -> None:
     app.callback()(connection_options)
+    revisions.register(flows.app)
+    logs.register(jobs.app)
     app.add_typer(flows.app, name="flows")
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(workers.app, name="workers")

@@ -30,6 +30,10 @@ class FlowNotFound(NotFound):
     code = "flow_not_found"
 
 
+class FlowRevisionNotFound(NotFound):
+    code = "flow_revision_not_found"
+
+
 class JobNotFound(NotFound):
     code = "job_not_found"
 

@@ -20,6 +20,7 @@ from typing import Any
 class EventType(StrEnum):
     FLOW_CREATED = "flow.created"
     FLOW_DELETED = "flow.deleted"
+    FLOW_UPDATED = "flow.updated"
     JOB_QUEUED = "job.queued"
     JOB_STARTED = "job.started"
     ROUTINE_STARTED = "routine.started"

@@ -355,6 +355,7 @@ class JobRun:
         self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
 
     def _context(self, node: _Node, attempt: int) -> RoutineContext:
+        logcontext.activation.set((node.progress.activations, attempt))
         return RoutineContext(
             job_id=self.job.job_id,
             flow_id=self.job.flow_id,

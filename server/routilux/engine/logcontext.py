@@ -11,3 +11,7 @@ from contextvars import ContextVar
 
 #: ``(flow_id, job_id, routine_id)`` while a routine runs, else None.
 current: ContextVar[tuple[str, str, str] | None] = ContextVar("routilux_routine", default=None)
+
+#: ``(activation, attempt)`` of the routine that runs, set with :data:`current`: which of the
+#: routine's activations in its job (from 1) and which try of it (from 1, more on retries).
+activation: ContextVar[tuple[int, int] | None] = ContextVar("routilux_activation", default=None)

@@ -99,6 +99,7 @@ class Job:
     progress: dict[str, RoutineProgress] = field(default_factory=dict)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    flow_revision: int = 1  # the flow's revision when the job was queued: the one it runs
 
 
 @dataclass

@@ -22,6 +22,7 @@ from routilux.engine.errors import (
     FlowAlreadyExists,
     FlowHasActiveJobs,
     FlowNotFound,
+    FlowRevisionNotFound,
     FlowStorageFull,
     FlowValidationError,
     InvalidInput,
@@ -34,7 +35,7 @@ from routilux.engine.errors import (
     WorkerNotFound,
     WorkerStopped,
 )
-from routilux.engine.events import EventBus, EventType
+from routilux.engine.events import Event, EventBus, EventType
 from routilux.engine.expressions import (
     BREAKPOINT_EVALUATION_COST,
     Budget,
@@ -42,6 +43,7 @@ from routilux.engine.expressions import (
     ExpressionError,
 )
 from routilux.engine.job import JobRun
+from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
     Breakpoint,
     FlowRecord,
@@ -69,6 +71,7 @@ class RuntimeSettings:
     event_buffer: int = 1000
     finished_jobs_cached: int = 10_000
     max_output_bytes: int = 16 * 1024 * 1024
+    logs_per_job: int = 1000  # lines of routine logging kept per job (the first ones)
     # Counts and bytes of what is stored or queued; None: unbounded (the server sets them all).
     max_queued_input_bytes_per_worker: int | None = None
     max_queued_input_bytes: int | None = None
@@ -110,6 +113,12 @@ class Runtime:
         self._breakpoints: dict[str, Breakpoint] = {}
         self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
         self._started = False
+        # get_job?wait: who waits for which job to finish or pause (woken by _wake_waiters).
+        self._waiters: dict[str, list[asyncio.Event]] = {}
+        self.bus.add_sink(self._wake_waiters)
+        self.log_capture = JobLogCapture(
+            self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
+        )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
         self._flow_bytes: dict[str, int] = {}  # each flow's document size, as JSON
         self.flow_bytes = 0
@@ -136,6 +145,8 @@ class Runtime:
         state = await self.store.load()
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
+        self.bus.add_sink(self._wake_waiters)
+        logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
             self._count_flow(record.flow_id, _document_bytes(record.spec))
             try:
@@ -164,10 +175,14 @@ class Runtime:
     async def _recover(self, job: Job) -> None:
         worker = self._workers.get(job.worker_id)
         entry = self._flows.get(job.flow_id)
-        if job.status is JobStatus.QUEUED and worker and entry and entry.compiled:
+        compiled = entry.compiled if entry else None
+        if entry and compiled and job.flow_revision != entry.record.revision:
+            compiled = await self._compiled_revision(job.flow_id, job.flow_revision)
+        if job.status is JobStatus.QUEUED and worker and compiled:
             if worker.worker.status is not WorkerStatus.STOPPED:
-                # Nothing of it ran yet, so running it now is exactly what was asked.
-                run = JobRun(job, entry.compiled, worker)
+                # Nothing of it ran yet, so running it now (on the revision it was queued
+                # with) is exactly what was asked.
+                run = JobRun(job, compiled, worker)
                 self._runs[job.job_id] = run
                 worker.submit(run, _input_bytes(job.input))
                 return
@@ -203,6 +218,7 @@ class Runtime:
             )
         for worker in self._workers.values():
             await worker.drain()
+        logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
 
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
@@ -250,6 +266,79 @@ class Runtime:
             raise
         self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
         return record
+
+    async def update_flow(self, flow_id: str, spec: FlowSpec) -> FlowRecord:
+        """Store a new revision of a flow. Jobs already queued or running keep the revision they
+        were queued with; jobs executed from now on run the new one."""
+        entry = self._flow_entry(flow_id)
+        if spec.flow_id is not None and spec.flow_id != flow_id:
+            raise InvalidInput(
+                f"the document's flow_id {spec.flow_id!r} is not the flow's id {flow_id!r}",
+                loc=("flow_id",),
+            )
+        compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        size = _document_bytes(spec)
+        self.check_flow_room(size, replacing=flow_id)
+        previous = entry.record
+        record = FlowRecord(
+            flow_id=flow_id,
+            spec=spec.model_copy(update={"flow_id": flow_id}),
+            revision=previous.revision + 1,
+            created_at=previous.created_at,
+            updated_at=utcnow(),
+        )
+        # Swapped before the first await, so that concurrent updates apply one after the other.
+        updated = _FlowEntry(record, compiled)
+        self._flows[flow_id] = updated
+        previous_size = self._flow_bytes.get(flow_id)
+        self._count_flow(flow_id, size)
+        try:
+            await self.store.save_flow(record)
+        except BaseException:
+            if self._flows.get(flow_id) is updated:
+                self._flows[flow_id] = entry
+                self._count_flow(flow_id, previous_size)
+            raise
+        worker = self._flow_workers.get(flow_id)
+        if worker is not None:
+            worker.flow = compiled
+            concurrency = compiled.concurrency or self.settings.default_concurrency
+            if concurrency != worker.worker.concurrency:
+                worker.worker.concurrency = concurrency
+                worker._start_queued()
+        self.bus.publish(
+            EventType.FLOW_UPDATED,
+            flow_id=flow_id,
+            data={"revision": record.revision, "previous_revision": previous.revision},
+        )
+        return record
+
+    async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord:
+        """One revision of a flow: the current one or a past one."""
+        current = self._flow_entry(flow_id).record
+        if revision == current.revision:
+            return current
+        record = None
+        if 1 <= revision < current.revision:
+            record = await self.store.get_flow_revision(flow_id, revision)
+        if record is None:
+            raise FlowRevisionNotFound(
+                f"flow {flow_id!r} has no revision {revision} (its latest is {current.revision})",
+                flow_id=flow_id,
+                revision=revision,
+            )
+        return record
+
+    async def _compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
+        record = await self.store.get_flow_revision(flow_id, revision)
+        if record is None:
+            log.warning("flow %s has no stored revision %d", flow_id, revision)
+            return None
+        try:
+            return compile_flow(record.spec, self.registry, flow_id=flow_id)
+        except FlowValidationError as exc:
+            log.warning("flow %s revision %d cannot run: %s", flow_id, revision, exc)
+            return None
 
     def get_flow(self, flow_id: str) -> FlowRecord:
         return self._flow_entry(flow_id).record
@@ -352,6 +441,7 @@ class Runtime:
             metadata=metadata or {},
             created_at=utcnow(),
             progress={routine_id: RoutineProgress() for routine_id in compiled.routines},
+            flow_revision=flow_entry.record.revision,
         )
         await self.store.insert_job(job, idempotency)
         self.bus.publish(
@@ -404,6 +494,35 @@ class Runtime:
                 await run.finished.wait()
         return await self.get_job(job_id)
 
+    async def wait_settled(self, job_id: str, timeout: float) -> Job:
+        """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
+        run = self._runs.get(job_id)
+        if run is None or timeout <= 0 or run.job.status in _SETTLED:
+            return await self.get_job(job_id)
+        waiter = asyncio.Event()
+        waiters = self._waiters.setdefault(job_id, [])
+        waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter.wait()
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters and self._waiters.get(job_id) is waiters:
+                del self._waiters[job_id]
+        return await self.get_job(job_id)
+
+    def _wake_waiters(self, event: Event) -> None:
+        # A bus sink: one dictionary lookup per event while someone waits, none otherwise.
+        if self._waiters and event.type in _SETTLING_EVENTS and event.job_id in self._waiters:
+            for waiter in self._waiters.pop(event.job_id):
+                waiter.set()
+
+    def _owns_job(self, job_id: str) -> bool:
+        return job_id in self._runs
+
     async def cancel_job(self, job_id: str) -> Job:
         """Cancel a job. The result is ``cancelling`` while in-flight logic winds down."""
         run = self._runs.get(job_id)
@@ -429,6 +548,7 @@ class Runtime:
     def _job_finished(self, run: JobRun) -> None:
         job = run.job
         self._runs.pop(job.job_id, None)
+        self.log_capture.finish(job.job_id, job.flow_id)
         self._finished[job.job_id] = job
         if len(self._finished) > self.settings.finished_jobs_cached:
             self._finished.popitem(last=False)
@@ -649,3 +769,9 @@ def _document_bytes(spec: FlowSpec) -> int:
 def _input_bytes(data: dict[str, Any]) -> int:
     """A job input's size as compact JSON (what the HTTP layer measures as well)."""
     return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+
+
+_SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+_SETTLING_EVENTS = frozenset(
+    {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
+)

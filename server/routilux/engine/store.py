@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from routilux.engine.events import Event
+from routilux.engine.joblogs import JobLog
 from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
 
 
@@ -43,6 +44,10 @@ class Store(Protocol):
 
     async def delete_flow(self, flow_id: str) -> None: ...
 
+    async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord | None:
+        """A stored revision of a flow (``save_flow`` keeps each one until the flow goes)."""
+        ...
+
     async def save_breakpoint(self, breakpoint: Breakpoint) -> None: ...
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None: ...
@@ -59,6 +64,10 @@ class Store(Protocol):
 
     def save_event_later(self, event: Event) -> None: ...
 
+    def save_log_later(self, log: JobLog) -> None:
+        """Keep a line a routine logged (called from routine threads too)."""
+        ...
+
     async def flush(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -74,6 +83,8 @@ class MemoryStore:
         self.jobs: dict[str, Job] = {}
         self.idempotency: dict[tuple[str, str], tuple[Idempotency, str]] = {}
         self.events: deque[Event] = deque(maxlen=max_events)
+        self.revisions: dict[tuple[str, int], FlowRecord] = {}
+        self.logs: deque[JobLog] = deque(maxlen=max_events)
 
     async def load(self) -> StoredState:
         return StoredState(
@@ -86,9 +97,15 @@ class MemoryStore:
 
     async def save_flow(self, flow: FlowRecord) -> None:
         self.flows[flow.flow_id] = flow
+        self.revisions[flow.flow_id, flow.revision] = flow
 
     async def delete_flow(self, flow_id: str) -> None:
         self.flows.pop(flow_id, None)
+        for key in [k for k in self.revisions if k[0] == flow_id]:
+            del self.revisions[key]
+
+    async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord | None:
+        return self.revisions.get((flow_id, revision))
 
     async def save_breakpoint(self, breakpoint: Breakpoint) -> None:
         self.breakpoints[breakpoint.breakpoint_id] = replace(breakpoint, waiting_jobs=[])
@@ -116,6 +133,9 @@ class MemoryStore:
 
     def save_event_later(self, event: Event) -> None:
         self.events.append(event)
+
+    def save_log_later(self, log: JobLog) -> None:
+        self.logs.append(log)
 
     async def flush(self) -> None:
         return None

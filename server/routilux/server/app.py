@@ -32,8 +32,10 @@ from routilux.server.ratelimit import RateLimit
 from routilux.server.routes import (
     breakpoints,
     events,
+    flow_revisions,
     flows,
     health,
+    job_logs,
     jobs,
     routine_types,
     workers,
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 threads=settings.threads,
                 event_buffer=settings.ws_send_buffer,
                 max_output_bytes=settings.max_job_output_bytes,
+                logs_per_job=settings.logs_per_job,
                 max_queued_input_bytes_per_worker=settings.max_queued_input_bytes_per_worker,
                 max_queued_input_bytes=settings.max_queued_input_bytes,
                 max_flows=settings.max_flows,
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_identity=settings.ws_max_connections_per_key,
         messages_per_second=settings.ws_messages_per_second,
     )
-    routers = [m.router for m in (flows, jobs, workers, breakpoints, routine_types, health, events)]
+    modules = (flows, flow_revisions, jobs, job_logs, workers, breakpoints, routine_types, health)
+    routers = [m.router for m in (*modules, events)]
     for router in routers:
         app.include_router(router)
     # For the Allow header of a 405: every route's path pattern and methods (HEAD with GET).

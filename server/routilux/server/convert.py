@@ -80,6 +80,7 @@ def job_json(job: m.Job) -> bytes:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "flow_revision": job.flow_revision,
     }
     try:
         return orjson.dumps(document, option=orjson.OPT_UTC_Z)

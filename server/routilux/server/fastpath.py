@@ -1,7 +1,7 @@
 """A short cut for the two busiest reads, taken before FastAPI's routing and dependency solving.
 
 * ``GET /api/v1/jobs/{job_id}`` for a job the runtime holds (unfinished, or recently finished):
-  what clients poll while they wait for a job;
+  what clients poll while they wait for a job (with no query string: ``?wait=`` is the route's);
 * ``GET /api/v1/flows`` with no query string: the first page of flows.
 
 They are answered here with exactly the status, headers and bytes that their routes send (a test
@@ -67,6 +67,8 @@ class FastPath:
         path: str = scope["path"]
         state = scope["app"].state
         if path.startswith(JOBS_PREFIX):
+            if scope["query_string"]:
+                return None  # ?wait= (a long poll), or a parameter the route must check
             job_id = path[len(JOBS_PREFIX) :]
             if len(job_id) > 128 or not _ID.match(job_id):
                 return None

@@ -45,6 +45,7 @@ _IN_MESSAGE = frozenset({"method", "path", "status", "duration_ms", "event"})
 _EVENT_LEVELS = {
     EventType.FLOW_CREATED: logging.INFO,
     EventType.FLOW_DELETED: logging.INFO,
+    EventType.FLOW_UPDATED: logging.INFO,
     EventType.JOB_COMPLETED: logging.INFO,
     EventType.JOB_CANCELLED: logging.INFO,
     EventType.JOB_FAILED: logging.WARNING,

@@ -73,6 +73,20 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
             "parameters": {"flow_id": "$response.body#/flow_id"},
         },
     },
+    ("update_flow", "200"): {
+        "GetFlow": {
+            "operationId": "get_flow",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
+        "ListFlowRevisions": {
+            "operationId": "list_flow_revisions",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
+        "ExecuteFlow": {
+            "operationId": "execute_flow",
+            "parameters": {"flow_id": "$response.body#/flow_id"},
+        },
+    },
     ("execute_flow", "202"): {
         "GetJob": {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}},
         "CancelJob": {
@@ -81,6 +95,10 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         },
         "ListJobEvents": {
             "operationId": "list_job_events",
+            "parameters": {"job_id": "$response.body#/job_id"},
+        },
+        "ListJobLogs": {
+            "operationId": "list_job_logs",
             "parameters": {"job_id": "$response.body#/job_id"},
         },
     },

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     )
     events_per_job: int = Field(10_000, ge=10, description="Events kept per job.")
     events_total: int = Field(1_000_000, ge=100, description="Events kept in all.")
+    logs_per_job: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Lines of routine logging kept per job (its first ones; a last line says how "
+        "many more were dropped).",
+    )
     ws_max_connections: int = Field(1000, ge=1)
     ws_send_buffer: int = Field(1000, ge=10, description="Events queued per WebSocket client.")
     ws_max_connections_per_key: int = Field(

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from routilux.engine.events import Event, EventType
+from routilux.engine.joblogs import JobLog
 from routilux.engine.models import (
     Breakpoint,
     FlowRecord,
@@ -104,6 +105,7 @@ def job_row(job: Job) -> Row:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "flow_revision": job.flow_revision,
     }
 
 
@@ -125,6 +127,7 @@ def job_from_row(row: RowIn) -> Job:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        flow_revision=row["flow_revision"],
     )
 
 
@@ -269,3 +272,38 @@ def idempotency_row(idempotency: Idempotency, resource_id: str, created_at: date
         "resource_id": resource_id,
         "created_at": created_at,
     }
+
+
+# -- what routines logged ---------------------------------------------------------------------
+
+
+def log_row(log: JobLog) -> Row:
+    return {
+        "id": log.id,
+        "job_id": log.job_id,
+        "flow_id": log.flow_id,
+        "routine_id": log.routine_id,
+        "activation": log.activation,
+        "attempt": log.attempt,
+        "level": log.levelno,
+        "logger": log.logger,
+        "message": log.message,
+        "exception": log.exception,
+        "time": log.time,
+    }
+
+
+def log_from_row(row: RowIn) -> JobLog:
+    return JobLog(
+        id=row["id"],
+        job_id=row["job_id"],
+        flow_id=row["flow_id"],
+        routine_id=row["routine_id"],
+        activation=row["activation"],
+        attempt=row["attempt"],
+        levelno=row["level"],
+        logger=row["logger"],
+        message=row["message"],
+        time=row["time"],
+        exception=row["exception"],
+    )

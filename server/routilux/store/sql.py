@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, sele
 
 from routilux.engine.clock import utcnow
 from routilux.engine.events import Event, EventFilter
+from routilux.engine.joblogs import JobLog
 from routilux.engine.models import (
     UNFINISHED_JOB_STATUSES,
     Breakpoint,
@@ -43,6 +44,15 @@ class JobPage:
     """One page of jobs, newest first. Pass ``next_cursor`` back for the next page."""
 
     items: list[Job]
+    next_cursor: int | None
+    total: int
+
+
+@dataclass
+class FlowRevisionPage:
+    """One page of a flow's revisions, newest first."""
+
+    items: list[FlowRecord]
     next_cursor: int | None
     total: int
 
@@ -157,6 +167,10 @@ class SqlStore:
         if self._state == "open":
             self._writer.submit(Kind.EVENT, codec.event_row(event))
 
+    def save_log_later(self, log: JobLog) -> None:
+        if self._state == "open":
+            self._writer.submit(Kind.LOG, codec.log_row(log))
+
     async def save_idempotency(self, idempotency: Idempotency, resource_id: str) -> None:
         row = codec.idempotency_row(idempotency, resource_id, utcnow())
         await self._durable(Kind.IDEMPOTENCY, row)
@@ -193,7 +207,51 @@ class SqlStore:
 
         return await self._read(query)
 
+    async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord | None:
+        table = tables.flow_revisions
+        stmt = select(table).where(table.c.flow_id == flow_id, table.c.revision == revision)
+
+        def query(conn: Connection) -> FlowRecord | None:
+            found = conn.execute(stmt).mappings().first()
+            return codec.flow_from_row(found) if found is not None else None
+
+        return await self._read(query)
+
     # -- reads for the HTTP layer --------------------------------------------------------------
+
+    async def list_flow_revisions(
+        self, flow_id: str, *, limit: int = 50, cursor: int | None = None
+    ) -> FlowRevisionPage:
+        """A flow's revisions, newest first; ``cursor``: the last revision of the page before."""
+        table = tables.flow_revisions
+        page = select(table).where(table.c.flow_id == flow_id)
+        if cursor is not None:
+            page = page.where(table.c.revision < cursor)
+        page = page.order_by(table.c.revision.desc()).limit(limit + 1)
+        count = select(func.count()).select_from(table).where(table.c.flow_id == flow_id)
+
+        def query(conn: Connection) -> FlowRevisionPage:
+            rows = conn.execute(page).mappings().all()
+            total = conn.execute(count).scalar_one()
+            more = len(rows) > limit
+            items = [codec.flow_from_row(row) for row in rows[:limit]]
+            next_cursor = items[-1].revision if more and items else None
+            return FlowRevisionPage(items, next_cursor, int(total))
+
+        return await self._read(query)
+
+    async def list_job_logs(
+        self, job_id: str, *, after: int = 0, limit: int = 100, min_level: int = 0
+    ) -> list[JobLog]:
+        """What a job's routines logged, in order, the lines with an id above ``after``."""
+        table = tables.job_logs
+        stmt = select(table).where(table.c.job_id == job_id, table.c.id > after)
+        if min_level > 0:
+            stmt = stmt.where(table.c.level >= min_level)
+        stmt = stmt.order_by(table.c.id).limit(limit)
+        return await self._read(
+            lambda conn: [codec.log_from_row(r) for r in conn.execute(stmt).mappings()]
+        )
 
     async def list_jobs(
         self,

@@ -123,6 +123,8 @@ jobs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    # The flow's revision the job runs (added by 0002; earlier jobs ran revision 1).
+    Column("flow_revision", Integer, nullable=False, server_default="1"),
     Index("ix_jobs_job_id", "job_id", unique=True),
     Index("ix_jobs_status_seq", "status", "seq"),
     Index("ix_jobs_flow_id_seq", "flow_id", "seq"),
@@ -155,4 +157,33 @@ idempotency = Table(
     Column("resource_id", String(ID_LENGTH), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_idempotency_created_at", "created_at"),
+)
+
+# Every revision of every flow, the current one included, until the flow is deleted.
+flow_revisions = Table(
+    "flow_revisions",
+    metadata,
+    Column("flow_id", String(ID_LENGTH), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What routine code logged during a job; ids come from the engine, like events'.
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("job_id", String(ID_LENGTH), nullable=False),
+    Column("flow_id", String(ID_LENGTH), nullable=False),
+    Column("routine_id", String(ID_LENGTH), nullable=True),
+    Column("activation", Integer, nullable=True),
+    Column("attempt", Integer, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("logger", String(255), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("exception", Text, nullable=True),
+    Column("time", UtcDateTime, nullable=False),
+    Index("ix_job_logs_job_id_id", "job_id", "id"),
 )

@@ -42,6 +42,7 @@ class Kind(IntEnum):
     EVENT = 9
     BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
     PRUNE = 11  # resolves after a full retention pass
+    LOG = 12  # a line a routine logged (write-behind, like events)
 
 
 Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
@@ -183,9 +184,14 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     jobs: dict[str, Row] = {}
     keys: dict[tuple[str, str], Row] = {}
     events: list[Row] = []
+    logs: list[Row] = []
+    # Every revision saved is kept (not only the last of the batch); a delete drops the earlier.
+    revisions: dict[str, tuple[bool, list[Row]]] = {}
     for kind, payload, _ in entries:
         if kind is Kind.EVENT:
             events.append(payload)
+        elif kind is Kind.LOG:
+            logs.append(payload)
         elif kind is Kind.JOB:
             jobs[payload["job_id"]] = payload
         elif kind is Kind.WORKER:
@@ -199,13 +205,16 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
             keys[(payload["key"], payload["scope"])] = payload
         elif kind is Kind.FLOW:
             flows[payload["flow_id"]] = payload
+            revisions.setdefault(payload["flow_id"], (False, []))[1].append(payload)
         elif kind is Kind.FLOW_DELETE:
             flows[payload] = None
+            revisions[payload] = (True, [])
         elif kind is Kind.BREAKPOINT:
             breakpoints[payload["breakpoint_id"]] = payload
         elif kind is Kind.BREAKPOINT_DELETE:
             breakpoints[payload] = None
     _put(conn, tables.flows, "flow_id", flows)
+    _put_revisions(conn, revisions)
     _put(conn, tables.breakpoints, "breakpoint_id", breakpoints)
     _put(conn, tables.workers, "worker_id", workers)
     # Jobs first seen in this batch get their seq in the order they were queued.
@@ -216,7 +225,19 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
         )
     if events:
         conn.execute(database.insert_ignore(conn, tables.events), events)
+    if logs:
+        conn.execute(database.insert_ignore(conn, tables.job_logs), logs)
     return events
+
+
+def _put_revisions(conn: Connection, revisions: Mapping[str, tuple[bool, list[Row]]]) -> None:
+    table = tables.flow_revisions
+    gone = [flow_id for flow_id, (deleted, _) in revisions.items() if deleted]
+    if gone:
+        conn.execute(delete(table).where(table.c.flow_id.in_(gone)))
+    rows = [row for _, saved in revisions.values() for row in saved]
+    if rows:
+        conn.execute(database.upsert(conn, table, ["flow_id", "revision"]), rows)
 
 
 def _put(conn: Connection, table: Table, key: str, rows: Mapping[str, Row | None]) -> None:

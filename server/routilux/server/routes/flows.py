@@ -11,7 +11,7 @@ from routilux.engine.runtime import Runtime
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
 from routilux.engine.store import Idempotency
 from routilux.server.bodies import check_document
-from routilux.server.convert import FlowDocuments, job_json, page_json, to_flow
+from routilux.server.convert import FlowDocuments, etag, flow_json, job_json, page_json, to_flow
 from routilux.server.deps import (
     LocksDep,
     RuntimeDep,
@@ -114,20 +114,7 @@ async def create_flow(
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
     """
-    body = await request.body()
-    if not body.strip():
-        raise ApiError(
-            422,
-            "validation_error",
-            "a flow document is required",
-            errors=[ProblemError(loc=["body"], msg="Field required", type="missing")],
-        )
-    media_type = _media_type(request)
-    document = load_document(body, media_type)
-    if media_type == "yaml":  # a JSON body was checked before the route ran (``bodies``)
-        check_document(document, settings)
-    spec = validate_spec(document, runtime.registry)
-    _check_size(spec, settings)
+    spec = await read_document(request, runtime, settings)
     key = None
     if idempotency_key is not None:
         key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
@@ -142,6 +129,25 @@ async def create_flow(
                 await store.save_idempotency(key, record.flow_id)
     _describe(response, record, _documents(request))
     return to_flow(record)
+
+
+async def read_document(request: Request, runtime: Runtime, settings: Settings) -> FlowSpec:
+    """The body's flow document, JSON or YAML, validated (create_flow and update_flow)."""
+    body = await request.body()
+    if not body.strip():
+        raise ApiError(
+            422,
+            "validation_error",
+            "a flow document is required",
+            errors=[ProblemError(loc=["body"], msg="Field required", type="missing")],
+        )
+    media_type = _media_type(request)
+    document = load_document(body, media_type)
+    if media_type == "yaml":  # a JSON body was checked before the route ran (``bodies``)
+        check_document(document, settings)
+    spec = validate_spec(document, runtime.registry)
+    _check_size(spec, settings)
+    return spec
 
 
 def _check_size(spec: FlowSpec, settings: Settings) -> None:
@@ -177,11 +183,44 @@ def _describe(response: Response, record: FlowRecord, documents: FlowDocuments) 
         **problems(404, 422),
     },
 )
-async def get_flow(flow_id: FlowId, request: Request) -> Response:
-    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete."""
-    record = runtime_of(request).get_flow(flow_id)
+async def get_flow(
+    flow_id: FlowId,
+    request: Request,
+    revision: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**31 - 1,
+            description="A past revision (see `list_flow_revisions`); the current one if absent.",
+        ),
+    ] = None,
+) -> Response:
+    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on update and delete.
+
+    With `revision`, the document as it was at that revision (404 `flow_revision_not_found` if
+    the flow never had it).
+    """
+    runtime = runtime_of(request)
+    record = runtime.get_flow(flow_id)
     documents = _documents(request)
+    if revision is not None and revision != record.revision:
+        past = await runtime.get_flow_revision(flow_id, revision)
+        return JSONBytes(flow_json(past), headers={"ETag": etag(past)})
     return JSONBytes(documents.body(record), headers={"ETag": documents.etag(record)})
+
+
+def check_if_match(documents: FlowDocuments, record: FlowRecord, if_match: str | None) -> None:
+    """412 unless ``If-Match`` (when sent) names the flow's current ETag, or is ``*``."""
+    if if_match is None:
+        return
+    current = documents.etag(record)
+    candidates = [tag.strip() for tag in if_match.split(",")]
+    if "*" not in candidates and current not in candidates:
+        raise ApiError(
+            412,
+            "etag_mismatch",
+            f"If-Match {if_match} does not match the flow's ETag {current}",
+        )
 
 
 @router.delete(
@@ -208,15 +247,7 @@ async def delete_flow(
     """
     record = runtime.get_flow(flow_id)
     documents = _documents(request)
-    if if_match is not None:
-        current = documents.etag(record)
-        candidates = [tag.strip() for tag in if_match.split(",")]
-        if "*" not in candidates and current not in candidates:
-            raise ApiError(
-                412,
-                "etag_mismatch",
-                f"If-Match {if_match} does not match the flow's ETag {current}",
-            )
+    check_if_match(documents, record, if_match)
     await runtime.delete_flow(flow_id, force=force)
     documents.forget(flow_id)
     return Response(status_code=204)

@@ -53,9 +53,29 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=Job, responses=problems(404, 422))
-async def get_job(job_id: JobId, request: Request) -> Response:
-    """Get a job: status, input, output, error, progress per routine and timestamps."""
-    return JSONBytes(job_json(await runtime_of(request).get_job(job_id)))
+async def get_job(
+    job_id: JobId,
+    request: Request,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=60,
+            description="Seconds to wait for the job to finish or pause (long poll); 0: answer "
+            "at once.",
+            examples=[30],
+        ),
+    ] = 0,
+) -> Response:
+    """Get a job: status, input, output, error, progress per routine and timestamps.
+
+    With `wait=S`, the answer comes as soon as the job is finished (`completed`, `failed`,
+    `cancelled`) or `paused`, or after S seconds with the job as it is then: a script waits for
+    a job with one request at a time, with neither polling nor a WebSocket.
+    """
+    runtime = runtime_of(request)
+    job = await runtime.wait_settled(job_id, wait) if wait > 0 else await runtime.get_job(job_id)
+    return JSONBytes(job_json(job))
 
 
 @router.post(

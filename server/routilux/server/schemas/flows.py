@@ -50,3 +50,9 @@ class Flow(FlowSpec):
 
 class FlowPage(PageBase):
     items: list[Flow]
+
+
+class FlowRevisionPage(PageBase):
+    """A flow's revisions, newest first (the current one is the first)."""
+
+    items: list[Flow]

@@ -81,6 +81,9 @@ class Job(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    flow_revision: int = Field(
+        ge=1, description="The flow's revision the job runs: the one current when it was queued."
+    )
 
 
 class JobPage(PageBase):

@@ -1,0 +1,87 @@
+"""``routilux jobs logs JOB [--follow]``: what the job's routines logged."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from routilux.commands.context import remote
+from routilux.commands.rawapi import call
+
+FINISHED = ("completed", "failed", "cancelled")
+LEVELS = ("debug", "info", "warning", "error", "critical")
+FOLLOW_WAIT = 2.0  # seconds of each long poll while following: how soon new lines show
+
+
+def line(entry: dict[str, Any]) -> str:
+    """``time LEVEL routine#activation[.attempt] logger: message`` (and the traceback)."""
+    where = entry["routine_id"] or "-"
+    if entry["activation"] is not None:
+        where += f"#{entry['activation']}"
+        if entry["attempt"] and entry["attempt"] > 1:
+            where += f".{entry['attempt']}"
+    text = f"{entry['time']} {entry['level'].upper():<8} {where} {entry['logger']}: "
+    text += str(entry["message"])
+    if entry.get("exception"):
+        text += "\n" + entry["exception"]
+    return text
+
+
+def logs(
+    ctx: typer.Context,
+    job_id: str,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep printing new lines until the job ends.")
+    ] = False,
+    level: Annotated[str, typer.Option(help=f"The lowest level shown: {', '.join(LEVELS)}.")] = (
+        "debug"
+    ),
+    timeout: Annotated[float, typer.Option(help="Seconds to follow at most.")] = 3600,
+) -> None:
+    """Print what a job's routines logged; --follow keeps going until the job ends."""
+    if level not in LEVELS:
+        raise typer.BadParameter(
+            f"{level!r} is not one of {', '.join(LEVELS)}", param_hint="--level"
+        )
+    target = remote(ctx)
+    after = 0
+    deadline = time.monotonic() + timeout
+    with target.client() as client:
+        while True:
+            while True:
+                page = call(
+                    client,
+                    "GET",
+                    f"/api/v1/jobs/{job_id}/logs",
+                    params={"after": after, "limit": 1000, "level": level},
+                )
+                for entry in page["items"]:
+                    if target.as_json:
+                        sys.stdout.write(json.dumps(entry) + "\n")  # one object per line
+                    else:
+                        typer.echo(line(entry))
+                    after = entry["id"]
+                sys.stdout.flush()
+                if page["next_after"] is None:
+                    break
+            if not follow:
+                return
+            # The long poll paces the loop: it answers when the job ends (or pauses), or after a
+            # moment with nothing new; the lines logged meanwhile come with the next page.
+            wait = max(0.0, min(FOLLOW_WAIT, deadline - time.monotonic()))
+            job = call(client, "GET", f"/api/v1/jobs/{job_id}", params={"wait": wait})
+            if job["status"] in FINISHED:
+                follow = False  # one more page: the lines logged before the end
+            elif time.monotonic() >= deadline:
+                typer.echo(f"job {job_id} is still {job['status']} after {timeout} s", err=True)
+                return
+            elif job["status"] == "paused":
+                time.sleep(FOLLOW_WAIT)  # a paused job answers the long poll at once
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(logs)

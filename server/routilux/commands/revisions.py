@@ -1,0 +1,157 @@
+"""``routilux flows update|revisions|diff``: change a flow, and read what it was."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from routilux.commands.context import fail, remote
+from routilux.commands.rawapi import call
+
+# The server's bookkeeping: left out when two documents are compared.
+BOOKKEEPING = ("revision", "created_at", "updated_at")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _media_type(path: Path) -> str:
+    return "application/json" if path.suffix.lower() == ".json" else "application/yaml"
+
+
+def _document_of(path: Path) -> dict[str, Any]:
+    from routilux.engine.errors import FlowValidationError
+    from routilux.engine.spec import load_document
+
+    kind: Literal["json", "yaml"] = "json" if path.suffix.lower() == ".json" else "yaml"
+    try:
+        document = load_document(path.read_text(encoding="utf-8"), kind)
+    except FlowValidationError as invalid:
+        fail(f"{path}: {invalid.errors[0].message}", code=2)
+    if not isinstance(document, dict):
+        fail(f"{path}: a flow document is a mapping", code=2)
+    return document
+
+
+def update(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file", "-f", exists=True, dir_okay=False, help="A flow file, YAML or JSON."
+        ),
+    ],
+    flow_id: Annotated[
+        str | None, typer.Argument(help="The flow to change; by default the file's flow_id.")
+    ] = None,
+    if_match: Annotated[
+        str | None,
+        typer.Option("--if-match", help="Only if the flow's ETag is still this (else refused)."),
+    ] = None,
+) -> None:
+    """Replace a flow's document with a file: a new revision (running jobs keep theirs)."""
+    target_id = flow_id or _document_of(file).get("flow_id")
+    if not isinstance(target_id, str) or not target_id:
+        raise typer.BadParameter("the file has no flow_id: name the flow to update")
+    headers = {"Content-Type": _media_type(file)}
+    if if_match:
+        headers["If-Match"] = if_match
+    with remote(ctx).client() as client:
+        flow = call(
+            client, "PUT", f"/api/v1/flows/{target_id}", content=file.read_bytes(), headers=headers
+        )
+    if remote(ctx).as_json:
+        sys.stdout.write(json.dumps(flow, indent=2) + "\n")
+    else:
+        typer.echo(f"updated flow {flow['flow_id']}: revision {flow['revision']}")
+
+
+def revisions(
+    ctx: typer.Context,
+    flow_id: str,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
+) -> None:
+    """List a flow's revisions, newest first."""
+    with remote(ctx).client() as client:
+        page = call(client, "GET", f"/api/v1/flows/{flow_id}/revisions", params={"limit": limit})
+    if remote(ctx).as_json:
+        sys.stdout.write(json.dumps(page["items"], indent=2) + "\n")
+        return
+    typer.echo(f"{'revision':>8}  {'updated_at':<27}  shape")
+    for item in page["items"]:
+        shape = (
+            f"{_count(len(item['routines']), 'routine')}, "
+            f"{_count(len(item['connections']), 'connection')}"
+        )
+        typer.echo(f"{item['revision']:>8}  {item['updated_at']:<27}  {shape}")
+    if page["total"] > len(page["items"]):
+        typer.echo(f"({page['total']} revisions in all; --limit shows more)", err=True)
+
+
+def diff(
+    ctx: typer.Context,
+    flow_id: str,
+    old: Annotated[
+        int | None, typer.Option("--from", min=1, help="A revision; by default the previous one.")
+    ] = None,
+    new: Annotated[
+        int | None, typer.Option("--to", min=1, help="A revision; by default the current one.")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", exists=True, dir_okay=False, help="Compare the flow with this file."
+        ),
+    ] = None,
+) -> None:
+    """Show what changed between two revisions of a flow, or between the flow and a file."""
+    with remote(ctx).client() as client:
+        current = call(client, "GET", f"/api/v1/flows/{flow_id}")
+
+        def at(revision: int) -> dict[str, Any]:
+            found: dict[str, Any] = call(
+                client, "GET", f"/api/v1/flows/{flow_id}", params={"revision": revision}
+            )
+            return found
+
+        if file is not None:
+            before, after = current, {"flow_id": flow_id, **_document_of(file)}
+            names = (f"{flow_id}@{current['revision']}", str(file))
+        else:
+            to = new or current["revision"]
+            start = old or to - 1
+            if start < 1:
+                fail(f"flow {flow_id} has a single revision: nothing to compare", code=2)
+            before, after = at(start), current if to == current["revision"] else at(to)
+            names = (f"{flow_id}@{start}", f"{flow_id}@{to}")
+    lines = list(difflib.unified_diff(_lines(before), _lines(after), *names, lineterm="", n=3))
+    for line in lines:
+        typer.echo(line)
+    if not lines:
+        typer.echo("no difference", err=True)
+
+
+def _lines(document: dict[str, Any]) -> list[str]:
+    """The document as the server would store it (defaults filled in), without bookkeeping."""
+    from routilux.engine.spec import FlowSpec
+
+    kept = {k: v for k, v in document.items() if k not in BOOKKEEPING}
+    try:
+        kept = FlowSpec.model_validate(kept).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    except ValueError:
+        pass  # the server will say what is wrong; compare the text as it is
+    return json.dumps(kept, indent=2, sort_keys=True).splitlines()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(update)
+    app.command()(revisions)
+    app.command()(diff)
