@@ -414,6 +414,13 @@ def test_jobs_list_pages_with_a_cursor_and_filters_by_status(
     page.get_by_role("checkbox", name="cancelled").check()
     expect(page.get_by_text("0 jobs · page 1")).to_be_visible()
     expect(rows).to_have_count(0)
+    page.get_by_role("checkbox", name="cancelled").uncheck()
+    expect(rows).to_have_count(50)
+    page.get_by_label("Created after").fill("2999-01-01T00:00:00")
+    expect(page.get_by_text("0 jobs · page 1")).to_be_visible()
+    page.get_by_label("Created after").fill("")
+    page.get_by_label("Created before").fill("2999-01-01T00:00:00")
+    expect(page.get_by_text("55 jobs · page 1")).to_be_visible()
 
 
 def test_a_200_routine_flow_graph_stays_legible(server: LiveServer, desk: Page) -> None:
@@ -450,3 +457,15 @@ def test_a_200_routine_flow_graph_stays_legible(server: LiveServer, desk: Page) 
     last.scroll_into_view_if_needed()
     expect(last).to_be_in_viewport()
     shot(page, "flow-200-routines", full_page=False)
+
+
+def test_delete_a_flow(server: LiveServer, desk: Page) -> None:
+    page = desk
+    ensure_flow(server, {"flow_id": "doomed", **_greet_body()})
+    page.goto(f"{server.base_url}/ui/flows/doomed")
+    page.get_by_role("button", name="Delete").click()
+    confirm = page.get_by_role("alertdialog", name="Delete flow doomed?")
+    confirm.get_by_role("button", name="Delete for good").click()
+    expect(page).to_have_url(re.compile(r"/ui/flows$"))
+    expect(page.get_by_role("link", name="doomed", exact=True)).to_have_count(0)
+    assert api(server, "GET", "/flows/doomed").status_code == 404
