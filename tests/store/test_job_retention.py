@@ -1,4 +1,4 @@
-"""Retention of finished jobs: by age and by count, with their events (and logs), in small
+"""Retention of finished jobs: by age and by count, with their events and logs, in small
 batches on the writer's thread, never touching unfinished jobs nor holding up other writes."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from routilux.engine.clock import utcnow
+from routilux.engine.joblogs import JobLog
 from routilux.engine.models import Job, JobStatus
 from routilux.store import SqlStore, codec, tables
 from routilux.store.retention import Retention
@@ -23,6 +24,10 @@ def _finished(n: int, *, age: float, status: JobStatus = JobStatus.COMPLETED) ->
     job.finished_at = utcnow() - timedelta(seconds=age)
     job.output = {"output": [{"blob": "o" * 100}]}
     return job
+
+
+def _log(n: int, job_id: str) -> JobLog:
+    return JobLog(n, job_id, "flow-a", "r", 1, 1, 20, "routine", f"line {n}", utcnow())
 
 
 async def _job_ids(store: SqlStore) -> set[str]:
@@ -42,11 +47,14 @@ async def test_old_finished_jobs_go_with_their_events(open_store: StoreFactory) 
         await store.insert_job(job)
     for i, job in enumerate([*old, recent, queued, running], start=1):
         store.save_event_later(make_event(i, job_id=job.job_id))
+        store.save_log_later(_log(i, job.job_id))
     await store.prune()
     assert await _job_ids(store) == {"job_000004", "job_000005", "job_000006"}
     assert await store.get_job("job_000001") is None
     assert await store.list_job_events("job_000001") == []
     assert [e.id for e in await store.list_events(after=0)] == [4, 5, 6]
+    assert await store.list_job_logs("job_000002") == []
+    assert [line.id for line in await store.list_job_logs("job_000004")] == [4]
     assert store.retention.jobs_pruned == 3
 
 

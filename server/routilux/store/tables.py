@@ -130,6 +130,7 @@ jobs = Table(
     Index("ix_jobs_flow_id_seq", "flow_id", "seq"),
     Index("ix_jobs_worker_id_seq", "worker_id", "seq"),
     Index("ix_jobs_created_at", "created_at"),
+    Index("ix_jobs_finished_at", "finished_at"),  # retention: the oldest finished first
     sqlite_autoincrement=True,
 )
 
