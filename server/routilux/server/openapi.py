@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from routilux import __version__
-from routilux.server.errors import Problem
+from routilux.server.errors import PROBLEM_MEDIA_TYPE, Problem
 from routilux.server.schemas.events import Event
 from routilux.server.schemas.flows import FlowCreate
 
@@ -176,6 +176,17 @@ def _example_from_schema(target: dict[str, Any], schema: dict[str, Any]) -> None
         target["example"] = copy.deepcopy(examples[0])
 
 
+def _declare_unknown_query(operation: dict[str, Any]) -> None:
+    """Every operation answers 422 to a query parameter it does not declare (``strictquery``)."""
+    responses = operation["responses"]
+    if "422" not in responses:
+        responses["422"] = {
+            "description": "An unknown query parameter; `errors` names it.",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        operation["responses"] = dict(sorted(responses.items()))
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title="Routilux",
@@ -216,6 +227,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 operation.pop("description", None)
             if PUBLIC_TAGS.intersection(operation.get("tags", [])):
                 operation["security"] = []
+            _declare_unknown_query(operation)
             _share_success_body(operation["responses"])
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _not_null(parameter["schema"])
