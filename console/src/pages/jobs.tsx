@@ -123,10 +123,16 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [actionError, setActionError] = useState<ApiError | null>(null);
   const [canRetry, setCanRetry] = useState(false);
   const flowId = job.data?.flow_id;
+  // The revision the job runs (servers that keep revisions say which), else the flow as it is.
+  const revision = (job.data as { flow_revision?: number } | null)?.flow_revision;
   useEffect(() => {
     if (!flowId) return;
-    void call(() => client.GET("/api/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } })).then(setFlow, () => setFlow(null));
-  }, [flowId]);
+    void (async () => {
+      const current = await call(() => client.GET("/api/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } }));
+      if (!revision || current.revision === revision) return current;
+      return raw<Flow>("GET", `/api/v1/flows/${encodeURIComponent(flowId)}?revision=${revision}`).catch(() => current);
+    })().then(setFlow, () => setFlow(null));
+  }, [flowId, revision]);
   useEffect(() => void operation("retry_job").then((op) => setCanRetry(op !== null)), []);
   useEffect(() => setEvents([]), [jobId]);
   const refresh = useDebounced(job.reload, 150);
@@ -169,7 +175,7 @@ export function JobPage({ jobId }: { jobId: string }) {
       </>}
     >
       <p class="meta">
-        Flow <a href={`/ui/flows/${encodeURIComponent(j.flow_id)}`}>{j.flow_id}</a> · worker <code>{j.worker_id}</code> · created {when(j.created_at)} · started {when(j.started_at)} · finished {when(j.finished_at)}
+        Flow <a href={`/ui/flows/${encodeURIComponent(j.flow_id)}`}>{j.flow_id}</a>{revision ? ` (revision ${revision})` : ""} · worker <code>{j.worker_id}</code> · created {when(j.created_at)} · started {when(j.started_at)} · finished {when(j.finished_at)}
       </p>
       <ErrorBox error={actionError} />
       {j.error && (
