@@ -113,6 +113,16 @@ async def test_deep_schema_examples_in_a_flow_are_422_and_store_nothing(
         headers={"Content-Type": "application/yaml"},
     )
     assert_problem(as_yaml, 422, "validation_error")
+    not_finite = (
+        "flow_id: nan\nroutines:\n  check:\n    class: SchemaValidator\n"
+        "    config:\n      schema: {type: object, examples: [1, .nan]}\n"
+    )
+    response = await client.post(
+        "/api/v1/flows", content=not_finite, headers={"Content-Type": "application/yaml"}
+    )
+    loc = ["body", "routines", "check", "config", "schema", "examples", 1]
+    problem = assert_problem(response, 422, "validation_error", loc)
+    assert problem["errors"][0]["type"] == "non_finite_number"
     listed = await client.get("/api/v1/flows")
     assert listed.status_code == 200 and listed.json()["total"] == 0
 
