@@ -29,7 +29,6 @@ JOB_COLUMNS = [
     ("created_at", lambda j: j.created_at),
     ("finished_at", lambda j: j.finished_at),
 ]
-JOB_STATUSES = ("queued", "running", "paused", "cancelling", "completed", "failed", "cancelled")
 EVENT_COLUMNS = [
     ("id", lambda e: e.id),
     ("time", lambda e: e.timestamp),
@@ -172,9 +171,10 @@ def list_jobs(
     try:
         statuses = [JobStatus(s) for s in status] if status else UNSET
     except ValueError:
-        bad = next(s for s in status or () if s not in JOB_STATUSES)
+        valid = [member.value for member in JobStatus]
+        bad = next(s for s in status or () if s not in valid)
         raise typer.BadParameter(
-            f"{bad!r} is not a job status; use one of: {', '.join(JOB_STATUSES)}",
+            f"{bad!r} is not a job status; use one of: {', '.join(valid)}",
             param_hint="--status",
         ) from None
     with remote(ctx).client() as client:
