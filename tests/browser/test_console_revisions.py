@@ -1,13 +1,16 @@
-"""Changing a flow in the console: a new revision from its editor, past revisions on its page."""
+"""Newer API features in the console: flow revisions (edit, list, a job's own revision) and
+job logs."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_console import DESKTOP, _greet_body, api, ensure_flow, shot
-from tests.live import LiveServer
+from tests.live import ROOT, LiveServer, live_server
 
 
 def test_edit_a_flow_and_see_its_revisions(server: LiveServer, page: Page) -> None:
@@ -32,3 +35,21 @@ def test_edit_a_flow_and_see_its_revisions(server: LiveServer, page: Page) -> No
     # A job keeps the revision it ran: its page says which, and draws that one.
     page.goto(f"{server.base_url}/ui/jobs/{first['job_id']}")
     expect(page.locator(".meta")).to_contain_text("edited (revision 1)")
+
+
+def test_a_jobs_page_shows_what_its_routines_logged(tmp_path: Path, page: Page) -> None:
+    page.set_viewport_size(DESKTOP)
+    # Routines that log (tests/server/test_job_logs.py), loaded by the server under test.
+    env = {
+        "PYTHONPATH": f"{ROOT / 'server'}{os.pathsep}{ROOT}",
+        "ROUTILUX_ROUTINE_MODULES": "tests.server.test_job_logs",
+    }
+    with live_server(tmp_path, env=env) as server:
+        ensure_flow(server, {"flow_id": "talk", "routines": {"talk": {"class": "Talker"}}})
+        job = api(server, "POST", "/flows/talk/execute", json={"data": {"name": "Ada"}}).json()
+        page.goto(f"{server.base_url}/ui/jobs/{job['job_id']}")
+        expect(page.locator("h1 .status")).to_have_text("completed")
+        logs = page.get_by_label("Log lines of this job")
+        expect(logs).to_contain_text("WARNING")
+        expect(logs).to_contain_text("careful with Ada")
+        shot(page, "job-logs")
