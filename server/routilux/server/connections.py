@@ -8,7 +8,7 @@ bound each of them where the bytes arrive, before any of it reaches the app:
 - the request line and headers of one request: ``max_header_bytes`` (431, then closed);
 - the time from a connection's start, or a request's first byte, to its last header byte:
   ``header_timeout`` (408 if part of a request came, then closed);
-- connections open in all and from one client address: ``max_connections`` and
+- connections open in all and from one client address (IPv6: one /64): ``max_connections`` and
   ``max_connections_per_client`` (503 with ``Retry-After``, then closed). A WebSocket keeps the
   slot of the connection it was upgraded from until it closes.
 
@@ -29,6 +29,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+
+from routilux.server.ratelimit import address_identity
 
 
 class ConnectionSlots:
@@ -127,7 +129,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        client = self.client[0] if self.client else ""
+        # An IPv6 client by its /64, which one host commonly holds whole (as the rate limit).
+        client = address_identity(self.client[0] if self.client else None)
         refusal = self.bounds.slots.acquire(client)
         if refusal is not None:
             detail = f"{refusal}; try again later"
