@@ -233,3 +233,16 @@ async def test_restart_keeps_revisions_and_queued_jobs_their_revision(
         await create(client)
         listed = (await client.get("/api/v1/flows/pipeline/revisions")).json()
         assert [r["revision"] for r in listed["items"]] == [1]
+
+
+async def test_the_oldest_revisions_go_beyond_the_bound(make_client: AppFactory) -> None:
+    async with make_client(revisions_per_flow=2) as client:
+        await create(client)
+        for document in (RENAMED, ORIGINAL, RENAMED):
+            assert (await client.put("/api/v1/flows/pipeline", json=document)).status_code == 200
+        listed = (await client.get("/api/v1/flows/pipeline/revisions")).json()
+        assert [r["revision"] for r in listed["items"]] == [4, 3] and listed["total"] == 2
+        gone = await client.get("/api/v1/flows/pipeline", params={"revision": 2})
+        assert_problem(gone, 404, "flow_revision_not_found")
+        kept = await client.get("/api/v1/flows/pipeline", params={"revision": 3})
+        assert kept.json()["routines"]["shape"]["config"]["mappings"]["name"] == "user.name"

@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sqlite_synchronous=settings.sqlite_synchronous,
             events_per_job=settings.events_per_job,
             events_total=settings.events_total,
+            revisions_per_flow=settings.revisions_per_flow,
             job_retention=settings.job_retention_seconds,
             jobs_kept=settings.jobs_kept,
         )

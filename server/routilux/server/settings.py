@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     )
     events_per_job: int = Field(10_000, ge=10, description="Events kept per job.")
     events_total: int = Field(1_000_000, ge=100, description="Events kept in all.")
+    revisions_per_flow: int = Field(
+        100,
+        ge=1,
+        description="Revisions of one flow kept (the current one included); older ones go.",
+    )
     logs_per_job: int = Field(
         1000,
         ge=1,

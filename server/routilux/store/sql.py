@@ -70,11 +70,13 @@ class SqlStore:
         jobs_kept: int | None = None,
         prune_interval: float = 5.0,
         readers: int = 8,
+        revisions_per_flow: int | None = None,
     ) -> None:
         """``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
         jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
         self.url = database.parse(url)
         self.idempotency_ttl = idempotency_ttl
+        self.revisions_per_flow = revisions_per_flow  # None: every revision is kept
         self._write_engine = database.create(self.url, pool_size=1, synchronous=sqlite_synchronous)
         self._read_engine = database.create(
             self.url, pool_size=readers, synchronous=sqlite_synchronous, read_only=True
@@ -134,6 +136,10 @@ class SqlStore:
     # -- engine protocol: writes ---------------------------------------------------------------
 
     async def save_flow(self, flow: FlowRecord) -> None:
+        """The flow and its revision; beyond ``revisions_per_flow`` revisions, the oldest go."""
+        keep = self.revisions_per_flow
+        if keep is not None and flow.revision > keep and self._state == "open":
+            self._writer.submit(Kind.REVISIONS_PRUNE, (flow.flow_id, flow.revision - keep + 1))
         await self._durable(Kind.FLOW, codec.flow_row(flow))
 
     async def delete_flow(self, flow_id: str) -> None:

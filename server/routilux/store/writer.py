@@ -43,6 +43,7 @@ class Kind(IntEnum):
     BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
     PRUNE = 11  # resolves after a full retention pass
     LOG = 12  # a line a routine logged (write-behind, like events)
+    REVISIONS_PRUNE = 13  # payload: (flow_id, the oldest revision kept)
 
 
 Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
@@ -187,6 +188,7 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     logs: list[Row] = []
     # Every revision saved is kept (not only the last of the batch); a delete drops the earlier.
     revisions: dict[str, tuple[bool, list[Row]]] = {}
+    oldest_kept: list[tuple[str, int]] = []
     for kind, payload, _ in entries:
         if kind is Kind.EVENT:
             events.append(payload)
@@ -209,12 +211,14 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
         elif kind is Kind.FLOW_DELETE:
             flows[payload] = None
             revisions[payload] = (True, [])
+        elif kind is Kind.REVISIONS_PRUNE:
+            oldest_kept.append(payload)
         elif kind is Kind.BREAKPOINT:
             breakpoints[payload["breakpoint_id"]] = payload
         elif kind is Kind.BREAKPOINT_DELETE:
             breakpoints[payload] = None
     _put(conn, tables.flows, "flow_id", flows)
-    _put_revisions(conn, revisions)
+    _put_revisions(conn, revisions, oldest_kept)
     _put(conn, tables.breakpoints, "breakpoint_id", breakpoints)
     _put(conn, tables.workers, "worker_id", workers)
     # Jobs first seen in this batch get their seq in the order they were queued.
@@ -230,8 +234,14 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     return events
 
 
-def _put_revisions(conn: Connection, revisions: Mapping[str, tuple[bool, list[Row]]]) -> None:
+def _put_revisions(
+    conn: Connection,
+    revisions: Mapping[str, tuple[bool, list[Row]]],
+    oldest_kept: list[tuple[str, int]],
+) -> None:
     table = tables.flow_revisions
+    for flow_id, oldest in oldest_kept:
+        conn.execute(delete(table).where(table.c.flow_id == flow_id, table.c.revision < oldest))
     gone = [flow_id for flow_id, (deleted, _) in revisions.items() if deleted]
     if gone:
         conn.execute(delete(table).where(table.c.flow_id.in_(gone)))
