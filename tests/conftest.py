@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# The session's throwaway PostgreSQL (pg_server, pg_database), for every suite.
+pytest_plugins = ["tests.pg"]
+
 _TESTS = Path(__file__).resolve().parent
 _SLOW = ("ops", "contract/test_schemathesis.py", "contract/test_cli.py")
 _BROWSER = ("browser",)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.live import start_server, stop_server
+from tests.pg import DATABASES, database_url
 
 FLOW = {
     "flow_id": "mixed",
@@ -42,8 +45,14 @@ def wait_for(predicate: Any, timeout: float = 20) -> None:
         time.sleep(0.02)
 
 
-def test_sigkill_loses_no_acknowledged_job(tmp_path: Path) -> None:
-    server = start_server(tmp_path)
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_url(request, tmp_path / "routilux.db")
+
+
+def test_sigkill_loses_no_acknowledged_job(tmp_path: Path, db_url: str) -> None:
+    env = {"ROUTILUX_DATABASE_URL": db_url}
+    server = start_server(tmp_path, env=env)
     try:
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             assert client.post("/api/v1/flows", json=FLOW).status_code == 201
@@ -69,10 +78,11 @@ def test_sigkill_loses_no_acknowledged_job(tmp_path: Path) -> None:
         stop_server(server, signal.SIGKILL)
     assert server.process.returncode == -signal.SIGKILL
 
-    with sqlite3.connect(tmp_path / "routilux.db") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if db_url.startswith("sqlite"):
+        with sqlite3.connect(tmp_path / "routilux.db") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
-    again = start_server(tmp_path)
+    again = start_server(tmp_path, env=env)
     try:
         with httpx.Client(base_url=again.base_url, timeout=10) as client:
             jobs = {

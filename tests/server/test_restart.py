@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from tests.pg import DATABASES, database_url
 from tests.server.conftest import PIPELINE, SLOW, AppFactory, finished, runtime_of
 
 
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_url(request, tmp_path / "routilux.db")
+
+
 async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
-    make_client: AppFactory,
+    make_client: AppFactory, db_url: str
 ) -> None:
-    async with make_client() as client:
+    async with make_client(database_url=db_url) as client:
         await client.post("/api/v1/flows", json=PIPELINE)
         await client.post("/api/v1/flows", json={**SLOW, "execution": {"concurrency": 1}})
         bp = (
@@ -40,7 +50,7 @@ async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
             ).status != "paused":
                 await asyncio.sleep(0.001)
 
-    async with make_client() as client:
+    async with make_client(database_url=db_url) as client:
         flows = (await client.get("/api/v1/flows")).json()
         assert {f["flow_id"] for f in flows["items"]} == {"pipeline", "slow"}
         assert (await client.get(f"/api/v1/breakpoints/{bp['breakpoint_id']}")).status_code == 200

@@ -1,51 +1,30 @@
-"""Fixtures: real SQLite files under ``tmp_path``, closed after each test.
-
-With ``ROUTILUX_TEST_POSTGRES_URL`` set (e.g. ``postgresql+psycopg://postgres@127.0.0.1/postgres``)
-every store test also runs on PostgreSQL, each in a database of its own.
+"""Fixtures: every store test runs on a real SQLite file under ``tmp_path`` and on a fresh database
+of the session's throwaway PostgreSQL (tests/pg.py); stores are closed after each test.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
 from routilux.store import SqlStore
+from tests.pg import DATABASES, database_url
 
 StoreFactory = Callable[..., Awaitable[SqlStore]]
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-POSTGRES_URL = os.environ.get("ROUTILUX_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+@pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        # A directory that does not exist yet: open() must create it.
-        yield f"sqlite:///{tmp_path / 'data' / 'routilux.db'}"
-        return
-    assert POSTGRES_URL is not None
-    name = f"routilux_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    # SQLite: a directory that does not exist yet, so open() must create it.
+    yield from database_url(request, tmp_path / "data" / "routilux.db")
 
 
 @pytest.fixture

@@ -10,11 +10,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from routilux.store import codec
@@ -22,6 +24,23 @@ from routilux.store import codec
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 10_000
+STATEMENT_TIMEOUT_MS = 30_000
+"""PostgreSQL: the longest a statement may run before the server cancels it."""
+CONNECT_TIMEOUT_S = 5
+"""PostgreSQL: the longest a new connection (or a free pooled one) is waited for."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (as opposed to a failed statement):
+    a connection lost or refused. A cancelled statement (timeout) is not."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        orig = exc.orig
+        module = type(orig).__module__ if orig is not None else ""
+        if module.startswith("psycopg"):
+            return not isinstance(orig, psycopg.errors.QueryCanceled)
+    return False
 
 
 def is_sqlite(url: URL) -> bool:
@@ -36,8 +55,18 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+def is_postgresql(url: URL) -> bool:
+    return url.get_backend_name() == "postgresql"
+
+
 def create(
-    url: URL, *, pool_size: int, synchronous: str = "FULL", read_only: bool = False
+    url: URL,
+    *,
+    pool_size: int,
+    synchronous: str = "FULL",
+    read_only: bool = False,
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+    connect_timeout: int = CONNECT_TIMEOUT_S,
 ) -> Engine:
     """An engine whose every connection is set up for the store (no I/O happens here)."""
     options: dict[str, Any] = {
@@ -52,6 +81,22 @@ def create(
             raise ValueError("SqlStore needs a SQLite file; in-memory databases are per connection")
         # Pooled connections move between reader threads; each is used by one thread at a time.
         options["connect_args"] = {"check_same_thread": False}
+    elif is_postgresql(url):
+        if url.get_driver_name() != "psycopg":
+            raise ValueError("PostgreSQL URLs use psycopg 3: postgresql+psycopg://...")
+        # A server that restarted (or a connection a proxy dropped) is noticed on checkout, not
+        # by the query; connections are renewed before servers or proxies time them out.
+        options["pool_pre_ping"] = True
+        options["pool_recycle"] = 1800
+        options["pool_timeout"] = connect_timeout
+        startup = f"-c statement_timeout={int(statement_timeout_ms)}"
+        if read_only:
+            startup += " -c default_transaction_read_only=on"
+        options["connect_args"] = {
+            "connect_timeout": connect_timeout,
+            "application_name": "routilux",
+            "options": startup,
+        }
     engine = create_engine(url, **options)
     if is_sqlite(url):
         _setup_sqlite(engine, synchronous=synchronous, read_only=read_only)
