@@ -102,7 +102,7 @@ async def test_every_404_is_declared(client: httpx.AsyncClient) -> None:
     code on every operation that takes one; so is a path that is no operation at all."""
     seen_404 = 0
     for method, path, operation in operations():
-        payload = {"data": {}} if path.endswith("/execute") else {}  # `data` is required
+        payload: dict[str, Any] = {"data": {}} if path.endswith("/execute") else {}  # required
         response = await client.request(method, fill(path, "nothing-here"), json=payload)
         assert declared(operation, response), (method, path, response.status_code)
         if response.status_code == 404:
