@@ -152,6 +152,25 @@ def test_unfinished_headers_get_408_and_a_silent_connection_is_closed(tmp_path: 
         assert status_of(response) in (408, 0) and elapsed < 4, elapsed
 
 
+def test_a_body_that_does_not_arrive_gets_408(tmp_path: Path) -> None:
+    with live_server(tmp_path, env={"ROUTILUX_BODY_TIMEOUT": "1"}) as server:
+        with open_socket(server) as slow:
+            started = time.perf_counter()
+            slow.sendall(
+                b"POST /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            )
+            response = read_all(slow)
+            elapsed = time.perf_counter() - started
+        assert status_of(response) == 408 and b'"code":"body_timeout"' in response
+        assert 0.8 < elapsed < 4, elapsed
+        # A body that arrives in time is served as ever, on a connection kept alive after it.
+        with httpx.Client(base_url=server.base_url, trust_env=False) as client:
+            flow = {"flow_id": "wait", "routines": {"d": {"class": "Delay", "config": {}}}}
+            assert client.post("/api/v1/flows", json=flow).status_code == 201
+            assert client.get("/api/v1/flows/wait").status_code == 200
+
+
 def test_half_open_connections_cannot_exhaust_the_server(tmp_path: Path) -> None:
     """Once, 21,000 half-open connections took every descriptor and health checks were reset."""
     env = {"ROUTILUX_HEADER_TIMEOUT": "3"}

@@ -8,6 +8,8 @@ bound each of them where the bytes arrive, before any of it reaches the app:
 - the request line and headers of one request: ``max_header_bytes`` (431, then closed);
 - the time from a connection's start, or a request's first byte, to its last header byte:
   ``header_timeout`` (408 if part of a request came, then closed);
+- the time from a request's last header byte to its last body byte: ``body_timeout`` (408 if
+  no response has started, then closed), so a body sent a byte at a time holds nothing for long;
 - connections open in all and from one client address (IPv6: one /64): ``max_connections`` and
   ``max_connections_per_client`` (503 with ``Retry-After``, then closed). A WebSocket keeps the
   slot of the connection it was upgraded from until it closes.
@@ -74,6 +76,7 @@ class BoundedConfig(Config):
         *,
         max_header_bytes: int,
         header_timeout: float,
+        body_timeout: float,
         max_connections: int,
         max_connections_per_client: int,
         **kwargs: Any,
@@ -81,6 +84,7 @@ class BoundedConfig(Config):
         super().__init__(app, http=BoundedHttpProtocol, ws=BoundedWebSocketProtocol, **kwargs)
         self.max_header_bytes = max_header_bytes
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self.slots = ConnectionSlots(max_connections, max_connections_per_client)
 
 
@@ -126,6 +130,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.reading_headers = True
         self.header_bytes = 0
         self.header_timer: asyncio.TimerHandle | None = None
+        self.body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -146,6 +151,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        self._disarm_body_timer()
         self._release()
         super().connection_lost(exc)
 
@@ -191,8 +197,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._too_large()
             raise HeadersRefused
         super().on_headers_complete()
+        if not self.parser.should_upgrade():
+            self.body_timer = self.loop.call_later(self.bounds.body_timeout, self._body_timeout)
 
     def on_message_complete(self) -> None:
+        self._disarm_body_timer()
         super().on_message_complete()
         # Whatever comes next on this connection is the next request's line and headers.
         self.reading_headers = True
@@ -231,6 +240,21 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def _too_large(self) -> None:
         detail = f"the request line and headers exceed {self.bounds.max_header_bytes} bytes"
         self._refuse(_response(431, "Request Header Fields Too Large", "headers_too_large", detail))
+
+    def _disarm_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
+
+    def _body_timeout(self) -> None:
+        self.body_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # answered already (a 413, say): only the connection goes
+            return
+        detail = f"the request's body did not arrive within {self.bounds.body_timeout} s"
+        self._refuse(_response(408, "Request Timeout", "body_timeout", detail))
 
     def _refuse(self, response: bytes) -> None:
         self._disarm_header_timer()

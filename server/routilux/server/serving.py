@@ -66,6 +66,7 @@ def run(app: FastAPI, settings: Settings) -> int:
         app,
         max_header_bytes=settings.max_header_bytes,
         header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
         max_connections=connection_limit(settings.max_connections),
         max_connections_per_client=settings.max_connections_per_client,
         ws_max_size=WS_MAX_MESSAGE_BYTES,

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     header_timeout: float = Field(
         10, gt=0, description="Seconds a client has to send a request's headers (408 beyond)."
     )
+    body_timeout: float = Field(
+        60, gt=0, description="Seconds a client has to send a request's body (408 beyond)."
+    )
     max_connections: int = Field(
         4096, ge=1, description="Open connections in all (HTTP and WebSocket): 503 beyond."
     )
