@@ -1,5 +1,9 @@
 """Memory of a live server over 10,000 jobs whose outputs are ~100 KB each (1 GB of output in
-all): the outputs live in the store, not in memory, so RSS stays flat under a stated bound."""
+all): the outputs live in the store, not in memory, so RSS stays flat under a stated bound
+(450 MB; it was ~180 MB, +4 MB from 2,500 to 10,000 jobs, when measured). Before finished jobs
+were bounded in bytes it grew by the outputs: 355 MB at 2,500 jobs, 1,085 MB at 10,000.
+
+It takes about 45 s of the server's CPU time (printed): under a minute on an idle machine."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ KEEPALIVE = 2.0  # shorter than the server's keep-alive (see test_load)
 
 
 async def scenario(base_url: str, process: psutil.Process) -> list[tuple[int, float]]:
+    """Run the jobs in rounds; (jobs finished, RSS MB) after each round."""
     limits = httpx.Limits(max_connections=16, keepalive_expiry=KEEPALIVE)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         created = await client.post("/api/v1/flows", json=BIG)
@@ -69,11 +74,14 @@ def test_memory_is_flat_over_10000_jobs_with_100_kb_outputs(tmp_path: Path) -> N
     }
     started = time.monotonic()
     with live_server(tmp_path, env=env) as server:
-        samples = asyncio.run(scenario(server.base_url, psutil.Process(server.process.pid)))
+        process = psutil.Process(server.process.pid)
+        samples = asyncio.run(scenario(server.base_url, process))
+        cpu = sum(process.cpu_times()[:2])
     took = time.monotonic() - started
     database = sum(f.stat().st_size for f in tmp_path.glob("routilux.db*")) / 2**20
     print(
-        f"\n{samples[-1][0]} jobs of {OUTPUT_BYTES // 1000} KB output in {took:.0f} s; "
+        f"\n{samples[-1][0]} jobs of {OUTPUT_BYTES // 1000} KB output in {took:.0f} s "
+        f"({cpu:.0f} s of the server's CPU); "
         f"memory (jobs, RSS MB): {[(n, round(mb)) for n, mb in samples]}; "
         f"database {database:.0f} MB"
     )
