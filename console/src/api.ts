@@ -92,21 +92,35 @@ export interface Operation {
   method: string;
   path: string;
 }
-let operations: Promise<Map<string, Operation>> | null = null;
-export function operation(id: string): Promise<Operation | null> {
-  operations ??= fetch("/openapi.json")
+interface Described {
+  ops: Map<string, Operation>;
+  eventTypes: Set<string>;
+}
+let described: Promise<Described> | null = null;
+function describe(): Promise<Described> {
+  described ??= fetch("/openapi.json")
     .then((r) => r.json())
-    .then((doc: { paths: Record<string, Record<string, { operationId?: string }>> }) => {
+    .then((doc: {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+      components?: { schemas?: { EventType?: { enum?: string[] } } };
+    }) => {
       const ops = new Map<string, Operation>();
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(item)) {
           if (op && op.operationId) ops.set(op.operationId, { method: method.toUpperCase(), path });
         }
       }
-      return ops;
+      return { ops, eventTypes: new Set(doc.components?.schemas?.EventType?.enum ?? []) };
     })
-    .catch(() => new Map<string, Operation>());
-  return operations.then((ops) => ops.get(id) ?? null);
+    .catch(() => ({ ops: new Map<string, Operation>(), eventTypes: new Set<string>() }));
+  return described;
+}
+export function operation(id: string): Promise<Operation | null> {
+  return describe().then((d) => d.ops.get(id) ?? null);
+}
+/** Of `wanted`, the event types the running server publishes (it refuses unknown ones). */
+export function knownEventTypes(wanted: string[]): Promise<string[]> {
+  return describe().then((d) => wanted.filter((t) => d.eventTypes.has(t)));
 }
 
 /** Fill an operation's path template: "/api/v1/flows/{flow_id}" with {flow_id: "x"}. */

@@ -53,3 +53,22 @@ def test_a_jobs_page_shows_what_its_routines_logged(tmp_path: Path, page: Page) 
         expect(logs).to_contain_text("WARNING")
         expect(logs).to_contain_text("careful with Ada")
         shot(page, "job-logs")
+
+
+def test_a_flows_page_follows_changes_live(server: LiveServer, page: Page) -> None:
+    page.set_viewport_size(DESKTOP)
+    ensure_flow(server, {"flow_id": "watched", **_greet_body()})
+    page.goto(f"{server.base_url}/ui/flows/watched")
+    expect(page.get_by_text("revision 1 · click a routine")).to_be_visible()
+    expect(page.get_by_text("No jobs yet.")).to_be_visible()
+    # Once its stream is open, a job run elsewhere shows up among its recent jobs.
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    recent = page.get_by_role("region", name="Recent jobs")
+    job = api(server, "POST", "/flows/watched/execute", json={"data": {"age": 30}}).json()
+    expect(recent.get_by_role("link", name=job["job_id"])).to_be_visible()
+    # Someone else saves a new revision: the page redraws it without a reload.
+    body = {"flow_id": "watched", **_greet_body()}
+    body["routines"]["adults"]["config"]["condition"] = "data.age >= 65"
+    assert api(server, "PUT", "/flows/watched", json=body).status_code == 200
+    expect(page.get_by_text("revision 2 · click a routine")).to_be_visible()
+    expect(page.get_by_label("Flow document in YAML")).to_contain_text("data.age >= 65")

@@ -1,11 +1,14 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { LineCounter, parseDocument, stringify, isMap, isPair, isScalar, type Node as YNode } from "yaml";
-import { ApiError, call, client, fill, operation, raw, type Breakpoint, type Flow, type Job } from "../api";
+import { ApiError, call, client, fill, knownEventTypes, operation, raw, type Breakpoint, type Flow, type Job } from "../api";
+import { useDebounced, useLive } from "../live";
+import type { Filter } from "../ws";
 import { FlowGraph } from "../graph";
 import { navigate } from "../router";
-import { ErrorBox, FieldError, Page, Status, parseObject, useLoad, when } from "../ui";
+import { ErrorBox, FieldError, LiveBadge, Page, Status, parseObject, useLoad, when } from "../ui";
 
 const BOOKKEEPING = new Set(["revision", "created_at", "updated_at"]);
+const FLOW_PAGE_TYPES = ["flow.updated", "job.queued", "job.completed", "job.failed", "job.cancelled", "breakpoint.hit"];
 
 /** The flow's document, as the user would write it (bookkeeping left out). */
 export function flowYaml(flow: Flow): string {
@@ -196,6 +199,16 @@ export function FlowPage({ flowId }: { flowId: string }) {
   const [canUpdate, setCanUpdate] = useState(false);
   useEffect(() => void operation("update_flow").then((op) => setCanUpdate(op !== null)), []);
   const bpSet = useMemo(() => new Set((bps.data?.items ?? []).map((b) => b.routine_id)), [bps.data]);
+  // Live: a new revision redraws the page; jobs and breakpoint hits refresh their lists.
+  const [filter, setFilter] = useState<Filter | null>(null);
+  useEffect(() => void knownEventTypes(FLOW_PAGE_TYPES).then((types) => setFilter({ flow_id: flowId, types })), [flowId]);
+  const refreshJobs = useDebounced(jobs.reload, 300);
+  const refreshBps = useDebounced(bps.reload, 300);
+  const live = useLive(filter, null, (e) => {
+    if ((e.type as string) === "flow.updated") flow.reload();
+    else if (e.type === "breakpoint.hit") refreshBps();
+    else refreshJobs();
+  }, () => { flow.reload(); jobs.reload(); bps.reload(); });
   if (flow.error) return <Page title={`Flow ${flowId}`}><ErrorBox error={flow.error} /></Page>;
   const f = flow.data;
   if (!f) return <Page title={`Flow ${flowId}`}><p class="muted">Loading…</p></Page>;
@@ -211,6 +224,7 @@ export function FlowPage({ flowId }: { flowId: string }) {
     <Page
       title={<>Flow <code>{f.flow_id}</code></>}
       actions={<>
+        <LiveBadge state={live} />
         {canUpdate && <a class="button secondary" href={`/ui/flows/${encodeURIComponent(f.flow_id)}/edit`}>Edit</a>}
         <a class="button secondary" href={`/ui/jobs?flow_id=${encodeURIComponent(f.flow_id)}`}>Jobs</a>
         <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete</button>
