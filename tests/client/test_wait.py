@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from routilux_client.api.breakpoints import create_breakpoint, delete_breakpoint
-from routilux_client.api.flows import execute_flow
+from routilux_client.api.flows import create_flow, execute_flow
 from routilux_client.api.jobs import cancel_job
-from routilux_client.helpers import RoutiluxClient, unwrap, wait_for_job, wait_for_job_sync
+from routilux_client.helpers import (
+    RoutiluxClient,
+    connect,
+    unwrap,
+    wait_for_job,
+    wait_for_job_sync,
+)
 from routilux_client.models import BreakpointCreate, JobStatus
 from tests.client.conftest import reach, unique
 from tests.client.test_e2e import create, data, flow, pipeline
+from tests.live import start_server, stop_server
 
 
 async def test_waits_answer_when_the_job_ends_not_at_a_polling_interval(
@@ -75,3 +86,34 @@ def _record(requests: list[httpx.Request]) -> Callable[[httpx.Request], Awaitabl
         requests.append(request)
 
     return hook
+
+
+def test_a_wait_outlives_a_server_restart(tmp_path: Path) -> None:
+    """The server dies during a long poll and comes back on its address: the helper asks again
+    and answers with the job as the restarted server has it (interrupted)."""
+    server = start_server(tmp_path)
+    try:
+        with connect(server.base_url) as client:
+            flow_id = unwrap(
+                create_flow.sync(
+                    client=client,
+                    body=flow("slow", {"wait": {"class": "Delay", "config": {"seconds": 60}}}),
+                )
+            ).flow_id
+            job = unwrap(execute_flow.sync(flow_id, client=client, body=data()))
+            result: list[Any] = []
+            waiting = threading.Thread(
+                target=lambda: result.append(
+                    wait_for_job_sync(client, job.job_id, timeout=60, poll_interval=0.1)
+                )
+            )
+            waiting.start()
+            stop_server(server, signal.SIGKILL)
+            port = int(server.base_url.rsplit(":", 1)[1])
+            server = start_server(tmp_path, port=port)
+            waiting.join(timeout=60)
+            assert not waiting.is_alive()
+            assert result and result[0].status == JobStatus.FAILED
+            assert result[0].job_id == job.job_id
+    finally:
+        stop_server(server)

@@ -23,6 +23,26 @@ FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
 LONGEST_POLL = 60.0
 """The longest ``wait`` the server accepts."""
 _READ_MARGIN = 10.0  # seconds a long poll's answer may take beyond its wait
+RETRY_FOR = 30.0
+"""Seconds the helpers keep asking while the server cannot be reached (a restart, a long poll cut
+by the server's shutdown) before they give up and raise the transport error."""
+
+
+class _Unreachable:
+    """When the server stopped answering: a transport error is retried for ``RETRY_FOR`` s."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def failed(self, error: httpx.TransportError) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        elif now - self.since > RETRY_FOR:
+            raise error
+
+    def answered(self) -> None:
+        self.since = None
 
 
 def _late(job_id: str, timeout: float) -> TimeoutError:
@@ -51,18 +71,29 @@ async def wait_for_job(
     Long-polls ``get_job?wait=`` until the job has finished. While the job is paused (at a
     breakpoint, or its worker is), the server answers at once: the helper then waits
     ``poll_interval`` seconds between requests. Raises ``TimeoutError`` after ``timeout``
-    seconds, and ``ProblemError`` if the job does not exist. ``use_events`` is accepted for
-    compatibility and no longer used.
+    seconds, and ``ProblemError`` if the job does not exist. A server that cannot be reached is
+    asked again every ``poll_interval`` seconds for ``RETRY_FOR`` seconds (a restart), then its
+    ``httpx.TransportError`` is raised. ``use_events`` is accepted for compatibility and no
+    longer used.
     """
     del use_events
     http = client.get_async_httpx_client()
     deadline = time.monotonic() + timeout
+    unreachable = _Unreachable()
     try:
         async with asyncio.timeout(timeout):
             while True:
                 wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
                 params, limit = _poll(wait)
-                response = await http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit)
+                try:
+                    response = await http.get(
+                        f"/api/v1/jobs/{job_id}", params=params, timeout=limit
+                    )
+                except httpx.TransportError as error:
+                    unreachable.failed(error)
+                    await asyncio.sleep(poll_interval)
+                    continue
+                unreachable.answered()
                 job = _parse(client, response)
                 if job.status in FINISHED:
                     return job
@@ -86,14 +117,22 @@ def wait_for_job_sync(
     del use_events
     http = client.get_httpx_client()
     deadline = time.monotonic() + timeout
+    unreachable = _Unreachable()
     while True:
         wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
         params, limit = _poll(wait)
-        job = _parse(client, http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit))
-        if job.status in FINISHED:
-            return job
+        try:
+            response = http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit)
+        except httpx.TransportError as error:
+            unreachable.failed(error)
+            response = None
         remaining = deadline - time.monotonic()
+        if response is not None:
+            unreachable.answered()
+            job = _parse(client, response)
+            if job.status in FINISHED:
+                return job
         if remaining <= 0:
             raise _late(job_id, timeout)
-        if job.status == JobStatus.PAUSED:
+        if response is None or job.status == JobStatus.PAUSED:
             time.sleep(min(poll_interval, remaining))
