@@ -108,10 +108,10 @@ async def test_the_file_gives_back_pruned_space(open_store: StoreFactory, tmp_pa
 
 
 async def test_pruning_a_backlog_does_not_hold_up_writes(store: SqlStore, db_url: str) -> None:
-    """30,000 finished jobs of 10 KB each, all past retention: while the store works them off,
+    """12,000 finished jobs of 10 KB each, all past retention: while the store works them off,
     durable writes (a job's insert, as `execute` does) stay fast and the loop never stalls."""
     rows = []
-    for n in range(1, 30_001):
+    for n in range(1, 12_001):
         job = _finished(n, age=7200)
         job.output = {"output": [{"blob": "x" * 10_000}]}
         rows.append(codec.job_row(job))
@@ -146,19 +146,19 @@ async def test_pruning_a_backlog_does_not_hold_up_writes(store: SqlStore, db_url
                 latencies.append(time.perf_counter() - started)
 
         deadline = time.monotonic() + 60
-        remaining = 30_000
+        remaining = 12_000
         began = time.monotonic()
         while remaining:
             assert time.monotonic() < deadline, f"{remaining} jobs left to prune"
             await asyncio.gather(watch_loop(time.monotonic() + 0.5), write(time.monotonic() + 0.5))
-            remaining = 30_000 - pruning.retention.jobs_pruned
+            remaining = 12_000 - pruning.retention.jobs_pruned
         took = time.monotonic() - began
     finally:
         await pruning.close()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99)]
     print(
-        f"\npruned 30,000 jobs in {took:.1f} s; {len(latencies)} inserts meanwhile: "
+        f"\npruned 12,000 jobs in {took:.1f} s; {len(latencies)} inserts meanwhile: "
         f"median {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
         f"max {latencies[-1] * 1000:.1f} ms; loop lag max {max(lags) * 1000:.1f} ms"
     )
