@@ -26,7 +26,9 @@ from typing import Any
 from bench_common import SERVER_CPUS, SERVER_SOURCE, log, pinned
 
 from routilux.engine import Runtime
+from routilux.engine.job import JobLimits
 from routilux.engine.models import JobStatus
+from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.spec import FlowSpec
 from routilux.engine.tuning import prepare_process
 
@@ -106,7 +108,9 @@ async def _stream(items: int) -> dict[str, Any]:
     )
     links = [("split.item", "keep.input"), ("keep.passed", "label.input")]
     links += [("label.output", "pass.input"), ("pass.output", "final.input")]
-    async with Runtime() as runtime:
+    # One job of 4 activations per item: far more than a job may start by default.
+    limits = JobLimits(max_activations=4 * items + 10)
+    async with Runtime(settings=RuntimeSettings(job_limits=limits)) as runtime:
         flow = await runtime.create_flow(_spec("stream", stages, links))
         warm = await runtime.execute(flow.flow_id, {"items": list(range(500))})
         await runtime.wait_job(warm.job_id, 30)

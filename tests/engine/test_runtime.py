@@ -120,8 +120,8 @@ async def test_job_timeout_fails_the_job_with_a_clear_error() -> None:
         )
         job = await run_one(rt, flow.flow_id, {"value": 1})
         assert job.status is JobStatus.FAILED
-        assert job.error is not None and job.error.code == "timeout"
-        assert "timeout" in job.error.message
+        assert job.error is not None and job.error.code == "job_timeout"
+        assert "the flow's limit of 0.05 s" in job.error.message
 
 
 async def test_invalid_flow_reports_every_problem_with_its_location() -> None:

@@ -14,6 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -40,6 +41,7 @@ from routilux.engine.routine import (
     Payload,
     RoutineContext,
 )
+from routilux.engine.sizes import payload_size
 from routilux.engine.spec import CompiledFlow, CompiledRoutine
 
 if TYPE_CHECKING:
@@ -47,14 +49,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("routilux.engine")
 
+DRAIN_SLICE = 0.002
+"""Seconds of inline activations one job runs at most per turn of the event loop."""
+
 _WINDING_DOWN = frozenset(
     {JobStatus.CANCELLING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
 )
 
 
-@dataclass
+@dataclass(frozen=True)
+class JobLimits:
+    """Server-wide bounds on the work of one job; a job that passes one fails with its code."""
+
+    max_activations: int = 50_000
+    """Activations one job may start (``too_many_activations``)."""
+    max_backlog: int = 100_000
+    """Deliveries queued in one job, not yet taken by an activation (``job_backlog_exceeded``)."""
+    max_backlog_bytes: int = 32 * 1024 * 1024
+    """Their estimated bytes (see :mod:`routilux.engine.sizes`) (``job_backlog_exceeded``)."""
+    max_seconds: float = 3600.0
+    """Wall time of a job; a flow's ``execution.timeout`` may only lower it (``job_timeout``)."""
+
+
+@dataclass(slots=True)
 class _Activation:
     inputs: Inputs
+    size: int = 0  # estimated bytes of its deliveries, counted in the job's backlog
+    count: int = 1  # deliveries it takes from the backlog
     passed_breakpoint: bool = False
 
 
@@ -87,6 +108,13 @@ class JobRun:
         self.finished = asyncio.Event()
         self.paused_by_worker = False
         self._output_bytes = 0
+        self.limits: JobLimits = worker.limits
+        self._activations = 0
+        self._backlog = 0  # deliveries queued or buffered, not yet taken by an activation
+        self._backlog_bytes = 0
+        self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
+        self._ready: deque[tuple[_Node, Inputs]] = deque()  # inline activations to run
+        self._draining = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -96,15 +124,25 @@ class JobRun:
         job.started_at = utcnow()
         self._publish(EventType.JOB_STARTED)
         self.worker.store.save_job_later(job)
-        if self.flow.timeout is not None:
-            loop = asyncio.get_running_loop()
-            self._timeout = loop.call_later(self.flow.timeout, self._timed_out)
+        self._timeout = asyncio.get_running_loop().call_later(self.timeout, self._timed_out)
         entry = self.flow.parse_entry(job.entry) if job.entry else self.flow.entry
         for routine_id, slot in entry:
             self._deliver(routine_id, slot, dict(job.input))
         if self.worker.paused:
             self.pause_for_worker()
         self._check_done()
+
+    @property
+    def output_bytes(self) -> int:
+        """The job's output so far, as JSON."""
+        return self._output_bytes
+
+    @property
+    def timeout(self) -> float:
+        """The job's wall-time bound: the flow's timeout, never above the server's."""
+        flow_timeout = self.flow.timeout
+        limit = self.limits.max_seconds
+        return limit if flow_timeout is None or flow_timeout > limit else flow_timeout
 
     def cancel(self) -> None:
         """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
@@ -159,10 +197,20 @@ class JobRun:
         return node
 
     def _deliver(self, routine_id: str, slot: str, payload: Payload) -> None:
+        if self._finishing:
+            return  # a bound ended the job while its deliveries were being routed
+        size = payload_size(payload)
+        self._backlog += 1
+        self._backlog_bytes += size
+        limits = self.limits
+        if self._backlog > limits.max_backlog or self._backlog_bytes > limits.max_backlog_bytes:
+            self._backlog_exceeded(routine_id)
+            return
         node = self._node(routine_id)
         policy = node.spec.policy
         if isinstance(policy, Immediate):
-            self._enqueue(node, (Item(slot, payload),))
+            self._outstanding += 1
+            node.queue.append(_Activation(Inputs((Item(slot, payload),)), size))
         elif isinstance(policy, AllSlotsReady):
             node.slot_items[slot].append(payload)
             if all(node.slot_items.values()):
@@ -185,8 +233,10 @@ class JobRun:
         self._pump(node)
 
     def _enqueue(self, node: _Node, items: tuple[Item, ...]) -> None:
+        """Queue an activation of buffered deliveries (a join, a batch, a debounced set)."""
         self._outstanding += 1
-        node.queue.append(_Activation(Inputs(items)))
+        size = sum(payload_size(item.payload) for item in items)
+        node.queue.append(_Activation(Inputs(items), size, len(items)))
 
     def _arm(self, node: _Node, delay: float, flush: Callable[[_Node], None]) -> None:
         self._outstanding += 1
@@ -240,13 +290,22 @@ class JobRun:
                 activation.passed_breakpoint = True
                 self._pause_at(hit, node, activation.inputs)
                 return
+        if self._activations >= self.limits.max_activations:
+            self._too_many_activations(node)
+            return
+        self._activations += 1
+        self._backlog -= activation.count
+        self._backlog_bytes -= activation.size
         node.queue.popleft()
         node.busy = True
         if node.spec.inline and node.spec.routine.runs_inline(activation.inputs):
-            # Logic that runs on the loop needs no task: one callback runs the activation from
-            # start to end. It is scheduled as a task's first step would be, so activations
-            # interleave exactly as they would as tasks.
-            asyncio.get_running_loop().call_soon(self._run_inline, node, activation.inputs)
+            # Logic that runs on the loop needs no task: it is run from start to end, in the
+            # order activations became ready, by the job's drain (below), as a callback of the
+            # loop: scheduled as a task's first step would be.
+            self._ready.append((node, activation.inputs))
+            if not self._draining:
+                self._draining = True
+                asyncio.get_running_loop().call_soon(self._drain)
             return
         self._track(asyncio.create_task(self._run(node, activation.inputs)))
 
@@ -278,6 +337,22 @@ class JobRun:
         )
         self.worker.breakpoint_hit(breakpoint, self)
         self.worker.store.save_job_later(self.job)
+
+    def _drain(self) -> None:
+        """Run ready inline activations, for one time slice at most, then let the loop serve
+        everything else (I/O, other jobs) before going on: however many of a job's routines are
+        ready at once (a wide fan-out), it holds the loop for about a slice per turn."""
+        ready = self._ready
+        deadline = perf_counter() + DRAIN_SLICE
+        while ready:
+            node, inputs = ready.popleft()
+            self._run_inline(node, inputs)
+            if perf_counter() >= deadline:
+                break
+        if ready:
+            asyncio.get_running_loop().call_soon(self._drain)
+        else:
+            self._draining = False
 
     def _run_inline(self, node: _Node, inputs: Inputs) -> None:
         """An activation of inline logic, whole, in one callback of the loop."""
@@ -475,6 +550,8 @@ class JobRun:
             for index, (target, slot) in enumerate(destinations):
                 # Each branch of a fan-out gets its own top-level dict.
                 self._deliver(target, slot, payload if index == 0 else dict(payload))
+            if self._finishing:
+                return  # a bound was hit: what is left is not routed
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -483,18 +560,89 @@ class JobRun:
 
     def _check_done(self) -> None:
         if self._outstanding == 0 and self._live():
+            if self._flush_partial():
+                return  # the job goes on with the partial batch; it ends when that is done
             self._finish(JobStatus.COMPLETED, None)
+
+    def _flush_partial(self) -> bool:
+        """With nothing else left to do, hand a partial batch or join (of a Batcher or an
+        Aggregator with no timeout, or whose timeout is longer than the job) to its routine as
+        it is, rather than dropping it: nearest the entry first, one routine at a time, so that a
+        chain of them flushes in order. True if one was flushed."""
+        partial = [
+            node for node in self._nodes.values() if node.pending or any(node.slot_items.values())
+        ]
+        if not partial:
+            return False
+        if not self._can_start():
+            return True  # paused: flushed on resume
+        distance = self._distances()
+        node = min(partial, key=lambda n: distance.get(n.spec.routine_id, len(distance)))
+        if node.pending:
+            self._flush_pending(node)
+        else:
+            items = tuple(Item(s, q.popleft()) for s, q in node.slot_items.items() if q)
+            self._enqueue(node, items)
+        self._pump(node)
+        return True
+
+    def _distances(self) -> dict[str, int]:
+        """Each routine's distance in connections from the job's entry (breadth first)."""
+        if self._distance is None:
+            entry = self.flow.parse_entry(self.job.entry) if self.job.entry else self.flow.entry
+            following: dict[str, set[str]] = {}
+            for (source, _), destinations in self.flow.targets.items():
+                following.setdefault(source, set()).update(t for t, _ in destinations)
+            distance = {routine_id: 0 for routine_id, _ in entry}
+            frontier = list(distance)
+            while frontier:
+                after: list[str] = []
+                for routine_id in frontier:
+                    for target in following.get(routine_id, ()):
+                        if target not in distance:
+                            distance[target] = distance[routine_id] + 1
+                            after.append(target)
+                frontier = after
+            self._distance = distance
+        return self._distance
 
     def _timed_out(self) -> None:
         self._timeout = None
         if self._live():
+            timeout = self.timeout
+            whose = "the flow's" if timeout == self.flow.timeout else "the server's"
             self._fail(
                 JobError(
-                    code="timeout",
+                    code="job_timeout",
                     type="JobTimeout",
-                    message=f"job exceeded the flow's timeout of {self.flow.timeout} s",
+                    message=f"the job ran longer than {whose} limit of {timeout:g} s",
                 )
             )
+
+    def _too_many_activations(self, node: _Node) -> None:
+        limit = self.limits.max_activations
+        self._fail(
+            JobError(
+                code="too_many_activations",
+                type="TooManyActivations",
+                message=f"the job started {limit} activations, the most one job may start "
+                "(a cycle with nothing that stops it?)",
+                routine_id=node.spec.routine_id,
+            )
+        )
+
+    def _backlog_exceeded(self, routine_id: str) -> None:
+        limits = self.limits
+        self._fail(
+            JobError(
+                code="job_backlog_exceeded",
+                type="JobBacklogExceeded",
+                message=f"the job queued more than {limits.max_backlog} deliveries or "
+                f"{limits.max_backlog_bytes} bytes not yet taken by a routine "
+                f"({self._backlog} deliveries, about {self._backlog_bytes} bytes)",
+                routine_id=routine_id,
+            )
+        )
 
     def _fail(self, error: JobError) -> None:
         self._stop_everything()
@@ -504,11 +652,22 @@ class JobRun:
         if self._timeout is not None:
             self._timeout.cancel()
             self._timeout = None
+        # Release what the job holds: queued inputs and buffers (in slices: a backlog at its
+        # bound is a few hundred thousand objects, whose freeing would hold the loop).
+        held: list[deque[Any]] = []
         for node in self._nodes.values():
             self._disarm(node)
             self._outstanding -= len(node.queue)
-            node.queue.clear()
-            node.pending.clear()
+            held.append(node.queue)
+            node.queue = deque()
+            node.pending = []
+            for slot in node.slot_items:
+                held.append(node.slot_items[slot])
+                node.slot_items[slot] = deque()
+        held.append(self._ready)  # taken, not started: as a task cancelled before it started
+        self._ready = deque()
+        _release(held)
+        self._backlog = self._backlog_bytes = 0
         for task in self._tasks:
             task.cancel()
 
@@ -586,6 +745,28 @@ class JobRun:
             routine_id=routine_id,
             data=data,
         )
+
+
+RELEASE_SLICE = 5000
+"""Queued items freed per turn of the event loop when a job ends with a backlog."""
+
+
+def _release(held: list[deque[Any]]) -> None:
+    """Free the items of ``held`` a slice per turn of the loop, so that no turn is long."""
+    held = [items for items in held if items]
+    if not held:
+        return
+    budget = RELEASE_SLICE
+    while held and budget > 0:
+        items = held[-1]
+        take = min(budget, len(items))
+        for _ in range(take):
+            items.pop()
+        budget -= take
+        if not items:
+            held.pop()
+    if held:
+        asyncio.get_running_loop().call_soon(_release, held)
 
 
 def _describe(exc: BaseException) -> dict[str, Any]:

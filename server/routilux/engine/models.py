@@ -56,7 +56,7 @@ class FlowRecord:
 
 @dataclass
 class JobError:
-    """Why a job failed: ``code`` is stable (routine_failed, timeout, interrupted, ...)."""
+    """Why a job failed: ``code`` is stable (routine_failed, job_timeout, interrupted, ...)."""
 
     code: str
     type: str

@@ -10,13 +10,14 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
 import anyio
 
 from routilux.engine.clock import new_id, utcnow
+from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
     BreakpointNotFound,
     FlowAlreadyExists,
@@ -42,7 +43,7 @@ from routilux.engine.expressions import (
     Condition,
     ExpressionError,
 )
-from routilux.engine.job import JobRun
+from routilux.engine.job import JobLimits, JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
     Breakpoint,
@@ -70,7 +71,11 @@ class RuntimeSettings:
     threads: int = 16
     event_buffer: int = 1000
     finished_jobs_cached: int = 10_000
+    # Bytes of the finished jobs kept in memory (inputs and outputs, as JSON); a job bigger
+    # than a sixteenth of it is not kept: reads of it come from the store.
+    finished_jobs_cached_bytes: int = 64 * 1024 * 1024
     max_output_bytes: int = 16 * 1024 * 1024
+    job_limits: JobLimits = field(default_factory=JobLimits)  # bounds on each job's work
     logs_per_job: int = 1000  # lines of routine logging kept per job (the first ones)
     # Counts and bytes of what is stored or queued; None: unbounded (the server sets them all).
     max_queued_input_bytes_per_worker: int | None = None
@@ -110,6 +115,8 @@ class Runtime:
         self._flow_workers: dict[str, WorkerRun] = {}
         self._runs: dict[str, JobRun] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
+        self._finished_weight: dict[str, int] = {}  # bytes each cached finished job holds
+        self.finished_bytes = 0
         self._breakpoints: dict[str, Breakpoint] = {}
         self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
         self._started = False
@@ -235,6 +242,7 @@ class Runtime:
             on_job_finished=self._job_finished,
             max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
             budget=self._queue_budget,
+            limits=self.settings.job_limits,
         )
 
     # -- flows ---------------------------------------------------------------------------------
@@ -243,7 +251,7 @@ class Runtime:
         flow_id = spec.flow_id or new_id("flow")
         if flow_id in self._flows:
             raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
-        compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        compiled = self._compile(spec, flow_id)
         size = _document_bytes(spec)
         self.check_flow_room(size)
         now = utcnow()
@@ -276,7 +284,7 @@ class Runtime:
                 f"the document's flow_id {spec.flow_id!r} is not the flow's id {flow_id!r}",
                 loc=("flow_id",),
             )
-        compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        compiled = self._compile(spec, flow_id)
         size = _document_bytes(spec)
         self.check_flow_room(size, replacing=flow_id)
         previous = entry.record
@@ -371,6 +379,32 @@ class Runtime:
         del self._flows[flow_id]
         self._count_flow(flow_id, None)
         self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
+
+    def _compile(self, spec: FlowSpec, flow_id: str) -> CompiledFlow:
+        """Compile a new flow (or revision), also checking it against the server's job bounds;
+        every problem is reported together."""
+        problems = []
+        timeout, limit = spec.execution.timeout, self.settings.job_limits.max_seconds
+        if timeout is not None and timeout > limit:
+            problems.append(
+                SpecError(
+                    ("execution", "timeout"),
+                    f"a job may run at most {limit:g} s on this server (ROUTILUX_MAX_JOB_SECONDS)",
+                    "less_than_equal",
+                )
+            )
+        try:
+            compiled = compile_flow(spec, self.registry, flow_id=flow_id)
+        except FlowValidationError as exc:
+            raise FlowValidationError([*exc.errors, *problems]) from None
+        if problems:
+            raise FlowValidationError(problems)
+        return compiled
+
+    def flow_warnings(self, flow_id: str) -> list[FlowWarning]:
+        """What looks wrong in a flow without making it invalid: cycles nothing can stop."""
+        compiled = self._flow_entry(flow_id).compiled
+        return unstoppable_cycles(compiled) if compiled is not None else []
 
     def check_flow_room(self, size: int, *, replacing: str | None = None) -> None:
         """Raise unless one more flow of ``size`` bytes (or ``replacing``'s new revision) fits."""
@@ -477,6 +511,7 @@ class Runtime:
         if job is not None and retention is not None and job.finished_at is not None:
             if (utcnow() - job.finished_at).total_seconds() > retention:
                 del self._finished[job_id]
+                self.finished_bytes -= self._finished_weight.pop(job_id, 0)
                 return None
         return job
 
@@ -549,9 +584,23 @@ class Runtime:
         job = run.job
         self._runs.pop(job.job_id, None)
         self.log_capture.finish(job.job_id, job.flow_id)
+        weight = FINISHED_JOB_OVERHEAD + _input_bytes(job.input) + run.output_bytes
+        self._cache_finished(job, weight)
+
+    def _cache_finished(self, job: Job, weight: int) -> None:
+        """Keep a finished job for fast reads, within a count and a byte bound (oldest out).
+        A job too big for the cache is read from the store, where it is durable already."""
+        limit = self.settings.finished_jobs_cached_bytes
+        if weight > limit // 16:
+            return
         self._finished[job.job_id] = job
-        if len(self._finished) > self.settings.finished_jobs_cached:
-            self._finished.popitem(last=False)
+        self._finished_weight[job.job_id] = weight
+        self.finished_bytes += weight
+        while (
+            len(self._finished) > self.settings.finished_jobs_cached or self.finished_bytes > limit
+        ):
+            job_id, _ = self._finished.popitem(last=False)
+            self.finished_bytes -= self._finished_weight.pop(job_id)
 
     def unfinished_jobs(self) -> list[Job]:
         return [run.job for run in self._runs.values()]
@@ -761,17 +810,21 @@ class Runtime:
             worker.spawn(self.store.save_breakpoint(bp))
 
 
+_SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+_SETTLING_EVENTS = frozenset(
+    {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
+)
+
+
 def _document_bytes(spec: FlowSpec) -> int:
     """A flow document's size as JSON, the measure of the flow-storage limit."""
     return len(spec.model_dump_json(by_alias=True))
 
 
+FINISHED_JOB_OVERHEAD = 2048
+"""Bytes a finished job holds besides its input and output: record, progress, timestamps."""
+
+
 def _input_bytes(data: dict[str, Any]) -> int:
     """A job input's size as compact JSON (what the HTTP layer measures as well)."""
     return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
-
-
-_SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-_SETTLING_EVENTS = frozenset(
-    {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
-)

@@ -11,7 +11,7 @@ import anyio
 
 from routilux.engine.errors import QueuedInputFull, QueueFull, WorkerStopped
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.job import JobRun
+from routilux.engine.job import JobLimits, JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
 from routilux.engine.routine import Inputs
 from routilux.engine.spec import CompiledFlow
@@ -46,6 +46,7 @@ class WorkerRun:
         on_job_finished: Callable[[JobRun], None],
         max_queued_bytes: int | None = None,
         budget: QueueBudget | None = None,
+        limits: JobLimits | None = None,
     ) -> None:
         self.worker = worker
         self.flow = flow
@@ -54,6 +55,7 @@ class WorkerRun:
         self.limiter = limiter
         self.max_queued = max_queued
         self.max_output_bytes = max_output_bytes
+        self.limits = limits or JobLimits()  # bounds on each job's work
         self._match_breakpoint = match_breakpoint
         self._on_breakpoint_hit = on_breakpoint_hit
         self._on_job_finished = on_job_finished

@@ -51,7 +51,8 @@ class AggregatorConfig(RoutineConfig):
         gt=0,
         le=MAX_WAIT,
         description="Seconds after the first payload of an incomplete aggregate at which it is "
-        "emitted as it is; null waits for ever (until the job's own timeout).",
+        "emitted as it is; null waits until the job has nothing else to do, then it is "
+        "emitted as it is.",
         examples=[5.0],
     )
     field: DottedPath | None = Field(
@@ -82,7 +83,8 @@ class Aggregator(Routine[AggregatorConfig]):
         "that many payloads from any of its slots and emits `{items: [...], count: n}` in "
         "arrival order. With `timeout`, an incomplete aggregate is emitted that many seconds "
         "after its first payload (slots that got nothing are absent; `count` is what "
-        "arrived). With `field`, only that field of each payload is aggregated."
+        "arrived); so is one still incomplete when the job has nothing else to do. With "
+        "`field`, only that field of each payload is aggregated."
     )
     events = ("aggregated",)
     config_model = AggregatorConfig
@@ -135,7 +137,7 @@ class Batcher(Routine[BatcherConfig]):
         "Collects payloads into batches and emits each on `batch` as `{items: [...], size: n}`, "
         "in arrival order: when `batch_size` payloads arrived, or `batch_timeout` seconds after "
         "the batch's first payload, whichever comes first. The last, partial batch of a job is "
-        "emitted by the timeout; without one it would wait until the job's own timeout."
+        "emitted by the timeout, or when the job has nothing else to do, whichever comes first."
     )
     events = ("batch",)
     config_model = BatcherConfig

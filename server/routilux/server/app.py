@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from routilux import __version__
+from routilux.engine.job import JobLimits
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.server import bodies, console, errors, metrics, strictquery
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             revisions_per_flow=settings.revisions_per_flow,
             job_retention=settings.job_retention_seconds,
             jobs_kept=settings.jobs_kept,
+            queued_events=settings.store_queue_events,
+            routine_events_per_job=settings.events_per_job,
         )
         await store.open()
         registry = RoutineRegistry.default(settings.routine_modules)
@@ -80,6 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 threads=settings.threads,
                 event_buffer=settings.ws_send_buffer,
                 max_output_bytes=settings.max_job_output_bytes,
+                finished_jobs_cached_bytes=settings.finished_jobs_cache_bytes,
+                job_limits=JobLimits(
+                    max_activations=settings.max_activations_per_job,
+                    max_backlog=settings.max_job_backlog,
+                    max_backlog_bytes=settings.max_job_backlog_bytes,
+                    max_seconds=settings.max_job_seconds,
+                ),
                 logs_per_job=settings.logs_per_job,
                 max_queued_input_bytes_per_worker=settings.max_queued_input_bytes_per_worker,
                 max_queued_input_bytes=settings.max_queued_input_bytes,

@@ -45,6 +45,43 @@ class Settings(BaseSettings):
     max_job_output_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest job output, as JSON (the job fails)."
     )
+    max_activations_per_job: int = Field(
+        50_000,
+        ge=1,
+        description="Routine activations one job may start; beyond, it fails with "
+        "`too_many_activations`.",
+    )
+    max_job_backlog: int = Field(
+        100_000,
+        ge=1,
+        description="Deliveries queued in one job, not yet taken by a routine; beyond, it fails "
+        "with `job_backlog_exceeded`.",
+    )
+    max_job_backlog_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="Estimated bytes of those deliveries; beyond, it fails with "
+        "`job_backlog_exceeded`.",
+    )
+    max_job_seconds: float = Field(
+        3600,
+        gt=0,
+        le=86_400,
+        description="Wall time of a job; a flow's `execution.timeout` may lower it (a higher one "
+        "is a 422); beyond, it fails with `job_timeout`.",
+    )
+    finished_jobs_cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of finished jobs (inputs and outputs, as JSON) kept in memory for "
+        "fast reads; the rest are read from the database.",
+    )
+    store_queue_events: int = Field(
+        50_000,
+        ge=1000,
+        description="Events waiting to be written to the database; beyond, routine-level "
+        "events are left out of the stored history (job, flow and worker events never are).",
+    )
     max_routines_per_flow: int = Field(200, ge=1, le=200, description="Routines in one flow.")
     max_connections_per_flow: int = Field(
         1000, ge=0, le=1000, description="Connections in one flow."

@@ -17,7 +17,7 @@ import anyio
 from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 
 from routilux.engine.clock import utcnow
-from routilux.engine.events import Event, EventFilter
+from routilux.engine.events import TERMINAL_JOB_EVENTS, Event, EventFilter, EventType
 from routilux.engine.joblogs import JobLog
 from routilux.engine.models import (
     UNFINISHED_JOB_STATUSES,
@@ -57,6 +57,20 @@ class FlowRevisionPage:
     total: int
 
 
+DROPPABLE_EVENTS = frozenset(
+    {
+        EventType.ROUTINE_STARTED,
+        EventType.ROUTINE_COMPLETED,
+        EventType.ROUTINE_RETRYING,
+        EventType.EVENT_EMITTED,
+    }
+)
+"""The events a job publishes per activation. A job's history keeps its first
+``routine_events_per_job`` of them (and all its other events); beyond, and while the database
+cannot keep up (``queued_events`` waiting), they are left out of the stored history. Job, flow,
+worker and failure events never are; live subscribers get every event regardless."""
+
+
 class SqlStore:
     def __init__(
         self,
@@ -71,6 +85,8 @@ class SqlStore:
         prune_interval: float = 5.0,
         readers: int = 8,
         revisions_per_flow: int | None = None,
+        queued_events: int = 50_000,
+        routine_events_per_job: int | None = None,
     ) -> None:
         """``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
         jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
@@ -90,7 +106,13 @@ class SqlStore:
             jobs_kept=jobs_kept,
         )
         self.retention = retention
-        self._writer = Writer(self._write_engine, retention, prune_interval=prune_interval)
+        self._writer = Writer(
+            self._write_engine, retention, prune_interval=prune_interval, max_events=queued_events
+        )
+        # None: every event is written (and retention keeps the newest ``events_per_job``).
+        self._routine_events_per_job = routine_events_per_job or 2**62
+        self._routine_events: dict[str | None, int] = {}  # per unfinished job: stored so far
+        self.events_left_out = 0
         self._state: Literal["new", "open", "closed"] = "new"
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -170,7 +192,22 @@ class SqlStore:
             self._writer.submit(Kind.WORKER, codec.worker_row(worker))
 
     def save_event_later(self, event: Event) -> None:
-        if self._state == "open":
+        if self._state != "open":
+            return
+        droppable = event.type in DROPPABLE_EVENTS
+        if droppable:
+            # A job's first ``routine_events_per_job`` routine-level events are stored, no more:
+            # a job that runs away cannot keep the database (and the loop, through the writer)
+            # busy writing what retention would delete.
+            job_id = event.job_id
+            count = self._routine_events.get(job_id, 0)
+            if count >= self._routine_events_per_job:
+                self.events_left_out += 1
+                return
+            self._routine_events[job_id] = count + 1
+        elif event.type in TERMINAL_JOB_EVENTS:
+            self._routine_events.pop(event.job_id, None)
+        if not self._writer.drop_event(droppable):
             self._writer.submit(Kind.EVENT, codec.event_row(event))
 
     def save_log_later(self, log: JobLog) -> None:

@@ -8,6 +8,13 @@ of commits (and fsyncs) instead of a thousand.
 
 If a batch fails, its entries are retried one per transaction, so one bad entry fails only its
 own caller; write-behind entries that still fail are logged and dropped.
+
+Back-pressure: events (the bulk of what is written) wait in a lane of their own, bounded by
+``max_events``, and a batch takes at most ``EVENTS_PER_BATCH`` of them, so a durable write (a new
+job, a flow) never waits behind more than one bounded batch however fast a job publishes. When
+the lane is full, the store leaves routine-level events out of the history (``drop_event``:
+counted in ``dropped_events`` and logged); job, flow and worker events are always written.
+Nothing else can grow with a job's work: job and worker rows are written a few times per job.
 """
 
 from __future__ import annotations
@@ -48,18 +55,36 @@ class Kind(IntEnum):
 
 Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
 
+EVENTS_PER_BATCH = 500
+"""Events written in one transaction at most (with everything else queued)."""
+REST_AT_MOST = 0.05
+"""Seconds the writer rests at most between two batches while events pile up."""
+DROP_LOG_INTERVAL = 10.0
+"""Seconds between two warnings that events are being left out."""
+
 
 class WriterClosed(RuntimeError):
     pass
 
 
 class Writer:
-    def __init__(self, engine: Engine, retention: Retention, *, prune_interval: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        retention: Retention,
+        *,
+        prune_interval: float,
+        max_events: int = 50_000,
+    ) -> None:
         self._engine = engine
         self._retention = retention
         self._prune_interval = prune_interval
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[Entry] = []
+        self._events: list[Entry] = []  # the events' lane, bounded by max_events
+        self.max_events = max_events
+        self.dropped_events = 0
+        self._next_drop_log = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -75,9 +100,29 @@ class Writer:
             if self._stopping:
                 log.debug("store closed; dropping a %s write", kind.name)
                 return
-            self._queue.append((kind, payload, None))
-            if len(self._queue) == 1:
+            (self._events if kind is Kind.EVENT else self._queue).append((kind, payload, None))
+            if len(self._queue) + len(self._events) == 1:
                 self._cond.notify()
+
+    def drop_event(self, droppable: bool) -> bool:
+        """Whether to leave an event out of the history: only a ``droppable`` one, when the
+        events' lane is full (the database cannot keep up). Call it before making the row."""
+        if not droppable or len(self._events) < self.max_events:
+            return False
+        self.dropped_events += 1
+        now = time.monotonic()
+        if now >= self._next_drop_log:
+            self._next_drop_log = now + DROP_LOG_INTERVAL
+            log.warning(
+                "the database cannot keep up with the events published: routine-level events "
+                "are left out of the stored history (%d so far)",
+                self.dropped_events,
+            )
+        return True
+
+    @property
+    def queued_events(self) -> int:
+        return len(self._events)
 
     def submit_durable(self, kind: Kind, payload: Any) -> asyncio.Future[None]:
         """Queued like any write; the future resolves once its batch is committed."""
@@ -86,8 +131,7 @@ class Writer:
             if self._stopping:
                 raise WriterClosed("the store is closed")
             self._queue.append((kind, payload, future))
-            if len(self._queue) == 1:
-                self._cond.notify()
+            self._cond.notify()  # also ends a rest (see _serve)
         return future
 
     def stop(self) -> None:
@@ -101,10 +145,24 @@ class Writer:
     # -- the writer thread ----------------------------------------------------------------------
 
     def _take(self, timeout: float) -> tuple[list[Entry], bool]:
+        """Everything queued, and the oldest events up to a batch's worth (all of them if a
+        barrier or a prune waits, or when stopping: it must follow everything queued before)."""
         with self._cond:
-            if not self._queue and not self._stopping and timeout > 0:
+            if not self._queue and not self._events and not self._stopping and timeout > 0:
                 self._cond.wait(timeout)
             entries, self._queue = self._queue, []
+            events = self._events
+            if (
+                len(events) <= EVENTS_PER_BATCH
+                or self._stopping
+                or any(kind is Kind.BARRIER or kind is Kind.PRUNE for kind, _, _ in entries)
+            ):
+                self._events = []
+            elif any(future is not None for _, _, future in entries):
+                events = []  # someone waits: their batch goes first, without the backlog
+            else:
+                events, self._events = events[:EVENTS_PER_BATCH], events[EVENTS_PER_BATCH:]
+            entries += events
             return entries, self._stopping
 
     def _run(self) -> None:
@@ -131,13 +189,24 @@ class Writer:
             entries, stopping = self._take(wait)
             prune_waiters = [e for e in entries if e[0] is Kind.PRUNE]
             if entries:
+                started = time.monotonic()
                 self._write(conn, entries)
+                if self._events and not stopping:
+                    # Events are piling up: rest as long as the batch took, so that the event
+                    # loop gets the interpreter at least half of the time (durable writes end
+                    # the rest at once).
+                    self._rest(time.monotonic() - started)
             if more or prune_waiters or time.monotonic() >= next_prune:
                 more = self._prune(conn, full=bool(prune_waiters))
                 next_prune = time.monotonic() + self._prune_interval
                 _settle(prune_waiters, None)
             if stopping:
                 return
+
+    def _rest(self, seconds: float) -> None:
+        with self._cond:
+            if not self._queue and not self._stopping:
+                self._cond.wait(min(seconds, REST_AT_MOST))
 
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
         try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from routilux.server.convert import flow_json, page_json, to_flow
+from routilux.server.convert import flow_json, page_json
 from routilux.server.deps import RuntimeDep, SettingsDep, StoreDep
 from routilux.server.jsonio import JSONBytes
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
@@ -16,8 +16,9 @@ from routilux.server.routes.flows import (
     _documents,
     check_if_match,
     read_document,
+    with_warnings,
 )
-from routilux.server.schemas.flows import Flow, FlowRevisionPage
+from routilux.server.schemas.flows import FlowCreated, FlowRevisionPage
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
@@ -33,10 +34,10 @@ IfMatch = Annotated[
 
 @router.put(
     "/{flow_id}",
-    response_model=Flow,
+    response_model=FlowCreated,
     responses={
         200: {
-            "description": "The flow's new revision.",
+            "description": "The flow's new revision (with `warnings`, as on create).",
             "headers": {
                 "ETag": ETAG_HEADER,
                 "Location": {"description": "The flow's URL.", "schema": {"type": "string"}},
@@ -61,7 +62,7 @@ async def update_flow(
     runtime: RuntimeDep,
     settings: SettingsDep,
     if_match: IfMatch = None,
-) -> Flow:
+) -> FlowCreated:
     """Replace a flow's document: a new revision, validated as on create.
 
     The body is the whole DSL document (JSON, or YAML with `Content-Type: application/yaml`);
@@ -80,7 +81,7 @@ async def update_flow(
     record = await runtime.update_flow(flow_id, spec)
     response.headers["ETag"] = documents.etag(record)
     response.headers["Location"] = f"/api/v1/flows/{flow_id}"
-    return to_flow(record)
+    return with_warnings(runtime, record)
 
 
 @router.get(

@@ -28,7 +28,7 @@ from routilux.server.jsonio import JSONBytes, dumps
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN
-from routilux.server.schemas.flows import Flow, FlowPage
+from routilux.server.schemas.flows import Flow, FlowCreated, FlowPage, FlowWarning
 from routilux.server.schemas.jobs import Job, JobExecute
 from routilux.server.settings import Settings
 
@@ -106,7 +106,7 @@ async def create_flow(
     settings: SettingsDep,
     locks: LocksDep,
     idempotency_key: IdempotencyKey = None,
-) -> Flow:
+) -> FlowCreated:
     """Create a flow from a Routilux flow document.
 
     The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
@@ -128,7 +128,18 @@ async def create_flow(
             if key is not None:
                 await store.save_idempotency(key, record.flow_id)
     _describe(response, record, _documents(request))
-    return to_flow(record)
+    return with_warnings(runtime, record)
+
+
+def with_warnings(runtime: Runtime, record: FlowRecord) -> FlowCreated:
+    """The flow as created or revised, with what looks wrong in it (not stored: derived)."""
+    warnings = [
+        FlowWarning(type=w.type, message=w.message, routines=list(w.routines))
+        for w in runtime.flow_warnings(record.flow_id)
+    ]
+    return FlowCreated.model_validate(
+        {**to_flow(record).model_dump(by_alias=True), "warnings": warnings}
+    )
 
 
 async def read_document(request: Request, runtime: Runtime, settings: Settings) -> FlowSpec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from routilux.engine.spec import FlowSpec
 from routilux.server.schemas.common import ID_PATTERN, PageBase
@@ -46,6 +46,24 @@ class Flow(FlowSpec):
     revision: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
+
+
+class FlowWarning(BaseModel):
+    """Something that looks wrong in a flow without making it invalid."""
+
+    type: str = Field(description="`unbounded_cycle`: a cycle nothing can stop.")
+    message: str
+    routines: list[str] = Field(description="The routines concerned.")
+
+
+class FlowCreated(Flow):
+    """The flow just created (or revised), with what looks wrong in it."""
+
+    warnings: list[FlowWarning] = Field(
+        default_factory=list,
+        description="E.g. a cycle of routines none of which can stop it: each job then runs "
+        "until it hits a server limit (`too_many_activations`, ...). Empty when all is well.",
+    )
 
 
 class FlowPage(PageBase):

@@ -37,7 +37,10 @@ class JobExecute(Body):
 class JobError(BaseModel):
     """Why a job failed."""
 
-    code: str = Field(description="routine_failed, timeout, interrupted, ...")
+    code: str = Field(
+        description="routine_failed, job_timeout, too_many_activations, job_backlog_exceeded, "
+        "output_too_large, interrupted, ..."
+    )
     type: str = Field(description="The exception type, or the engine's name for the failure.")
     message: str
     routine_id: str | None = None
