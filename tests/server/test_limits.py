@@ -62,8 +62,10 @@ async def test_full_worker_queue_is_429_with_retry_after(make_client: AppFactory
     async with make_client(max_queued_jobs=1) as client:
         await client.post("/api/v1/flows", json={**SLOW, "execution": {"concurrency": 1}})
         for _ in range(2):  # one running, one queued
-            assert (await client.post("/api/v1/flows/slow/execute", json={})).status_code == 202
-        refused = await client.post("/api/v1/flows/slow/execute", json={})
+            assert (
+                await client.post("/api/v1/flows/slow/execute", json={"data": {}})
+            ).status_code == 202
+        refused = await client.post("/api/v1/flows/slow/execute", json={"data": {}})
         assert_problem(refused, 429, "queue_full")
         assert int(refused.headers["retry-after"]) >= 1
 
