@@ -280,6 +280,19 @@ def test_job_page_on_a_phone(server: LiveServer, page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     shot(page, "job-phone")
+    for path, name in [
+        ("/ui/flows", "flows-phone"),
+        ("/ui/flows/phone", "flow-phone"),
+        ("/ui/jobs", "jobs-phone"),
+        ("/ui/breakpoints", "breakpoints-phone"),
+        ("/ui/workers", "workers-phone"),
+    ]:
+        page.goto(f"{server.base_url}{path}")
+        expect(page.locator("main h1")).to_be_visible()
+        expect(page.get_by_text("Loading…")).to_have_count(0)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
+        shot(page, name)
 
 
 @pytest.fixture(scope="module")
