@@ -216,7 +216,7 @@ def test_ctrl_c_in_run_says_the_job_goes_on(server: LiveServer, files: Path) -> 
             process.wait(timeout=5)
     assert process.returncode == 130
     message = rest.decode()
-    assert f"job {job_id} goes on" in message
+    assert f"job {job_id} keeps running on the server" in message
     assert f"routilux jobs watch {job_id}" in message
     assert json.loads(run(server, "--json", "jobs", "get", job_id).stdout)["status"] in (
         "queued",

@@ -140,7 +140,7 @@ def run(
         if started:
             job_id = started[0]
             typer.echo(
-                f"\ninterrupted: job {job_id} goes on on the server; follow it with "
+                f"\ninterrupted: job {job_id} keeps running on the server; follow it with "
                 f"`routilux jobs watch {job_id}`, stop it with `routilux jobs cancel {job_id}`",
                 err=True,
             )
