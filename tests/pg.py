@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,10 @@ class PgServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """The session's PostgreSQL server, started on first use, stopped (by pid) at the end."""
+@contextmanager
+def throwaway_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of its own in a temp folder (the ``postgres`` user must reach it, so
+    not under pytest's root-only ``tmp_path``), stopped by pid and deleted at the end."""
     root = Path(tempfile.mkdtemp(prefix="routilux-pg-"))
     server = PgServer(root)
     try:
@@ -183,6 +185,13 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL server, started on first use, stopped (by pid) at the end."""
+    with throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ def serve(
     """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
     from routilux.server import Settings, create_app
     from routilux.server.serving import run
+    from routilux.store import database
 
     overrides: dict[str, object] = {
         name: value
@@ -86,6 +87,10 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    in_use = database.in_use(settings.resolved_database_url())
+    if in_use:
+        typer.echo(f"refusing to start: {in_use}", err=True)
+        raise typer.Exit(1)
     # Not uvicorn.run: its shutdown would close WebSocket clients with 1012, not 1001.
     status = run(create_app(settings), settings)
     if status:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from routilux.engine.models import UNFINISHED_JOB_STATUSES, JobStatus
 from routilux.store import SqlStore, StoreClosed
+from routilux.store.database import DatabaseInUse
 from tests.store.conftest import StoreFactory, make_event, make_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,3 +194,18 @@ async def test_committed_job_survives_kill(db_url: str, open_store: StoreFactory
     store = await open_store()
     job = await store.get_job("job_kill")
     assert job is not None and job.input == {"a": 1}
+
+
+async def test_one_process_per_sqlite_file(db_url: str, open_store: StoreFactory) -> None:
+    """SQLite serves one process: a second store on the same file is refused while the first is
+    open (a flock on ``<database>.lock``), and admitted once it closed. PostgreSQL takes many."""
+    first = await open_store()
+    if db_url.startswith("sqlite"):
+        refused = SqlStore(db_url)
+        holder = rf"in use by another process \(pid {os.getpid()}\)"
+        with pytest.raises(DatabaseInUse, match=holder):
+            await refused.open()
+        await refused.close()
+        await first.close()
+    second = await open_store()
+    assert await second.get_job("none") is None

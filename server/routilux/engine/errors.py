@@ -82,6 +82,17 @@ class QueueFull(RoutiluxError):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(RoutiluxError):
+    """The database cannot be reached (it went away, or is restarting): nothing was written;
+    retry later. The store reconnects by itself."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str = "the database cannot be reached", *, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class QueuedInputFull(QueueFull):
     """The queued jobs' input bytes (one worker's, or all) are at their bound; retry later."""
 

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs_kept=settings.jobs_kept,
             queued_events=settings.store_queue_events,
             routine_events_per_job=settings.events_per_job,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
         )
         await store.open()
         registry = RoutineRegistry.default(settings.routine_modules)

@@ -68,6 +68,7 @@ STATUS_BY_ERROR: dict[type[engine.RoutiluxError], int] = {
     engine.NotFound: 404,
     engine.Conflict: 409,
     engine.QueueFull: 429,
+    engine.StoreUnavailable: 503,
     engine.InvalidInput: 422,
     engine.FlowValidationError: 422,
     ExpressionError: 422,
@@ -166,7 +167,7 @@ def install(app: FastAPI) -> None:
         if status == 500:
             raise exc  # the gate turns it into an opaque 500 and logs it
         headers = {}
-        if isinstance(exc, engine.QueueFull):
+        if isinstance(exc, engine.QueueFull | engine.StoreUnavailable):
             headers["Retry-After"] = str(exc.retry_after)
         return problem_response(
             request, status, exc.code, exc.message, errors=_domain_errors(exc), headers=headers

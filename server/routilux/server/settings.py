@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
     )
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    database_statement_timeout_ms: int = Field(
+        30_000,
+        ge=100,
+        le=3_600_000,
+        description="PostgreSQL: a statement running longer is cancelled by the server.",
+    )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Accepted API keys, comma-separated in the environment. None: auth is off, "

@@ -6,7 +6,9 @@ speaks portable SQLAlchemy Core.
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,50 @@ def _setup_sqlite(engine: Engine, *, synchronous: str, read_only: bool) -> None:
                 cursor.execute("PRAGMA query_only=ON")
         finally:
             cursor.close()
+
+
+class DatabaseInUse(RuntimeError):
+    """Another process has the SQLite database open (SQLite serves one process)."""
+
+
+def lock(url: URL) -> int | None:
+    """Hold ``<database>.lock`` exclusively (SQLite files only) and return its descriptor, or
+    raise :class:`DatabaseInUse`. A flock: the kernel releases it when the process ends, kill -9
+    included, so a crash never leaves a stale lock behind."""
+    path = sqlite_path(url) if is_sqlite(url) else None
+    if path is None:
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DatabaseInUse(
+            f"the SQLite database {path} is in use by another process (pid {holder}): SQLite "
+            "serves one process. Stop that process, or give this one another --data-dir "
+            "(several processes on one database need PostgreSQL: ROUTILUX_DATABASE_URL)."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # releases the flock
+
+
+def in_use(url: str | URL) -> str | None:
+    """Why a server could not open this database now (another process holds it), or None."""
+    parsed = make_url(url)
+    ensure_directory(parsed)
+    try:
+        unlock(lock(parsed))
+    except DatabaseInUse as exc:
+        return str(exc)
+    return None
 
 
 def ensure_directory(url: URL) -> None:

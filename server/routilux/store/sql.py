@@ -15,8 +15,10 @@ from typing import Any, Literal, TypeVar
 
 import anyio
 from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
+from sqlalchemy.exc import DBAPIError
 
 from routilux.engine.clock import utcnow
+from routilux.engine.errors import StoreUnavailable
 from routilux.engine.events import TERMINAL_JOB_EVENTS, Event, EventFilter, EventType
 from routilux.engine.joblogs import JobLog
 from routilux.engine.models import (
@@ -87,15 +89,25 @@ class SqlStore:
         revisions_per_flow: int | None = None,
         queued_events: int = 50_000,
         routine_events_per_job: int | None = None,
+        statement_timeout_ms: int = database.STATEMENT_TIMEOUT_MS,
     ) -> None:
         """``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
         jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
         self.url = database.parse(url)
         self.idempotency_ttl = idempotency_ttl
         self.revisions_per_flow = revisions_per_flow  # None: every revision is kept
-        self._write_engine = database.create(self.url, pool_size=1, synchronous=sqlite_synchronous)
+        self._write_engine = database.create(
+            self.url,
+            pool_size=1,
+            synchronous=sqlite_synchronous,
+            statement_timeout_ms=statement_timeout_ms,
+        )
         self._read_engine = database.create(
-            self.url, pool_size=readers, synchronous=sqlite_synchronous, read_only=True
+            self.url,
+            pool_size=readers,
+            synchronous=sqlite_synchronous,
+            read_only=True,
+            statement_timeout_ms=statement_timeout_ms,
         )
         self._readers = anyio.CapacityLimiter(readers)
         retention = Retention(
@@ -114,6 +126,7 @@ class SqlStore:
         self._routine_events: dict[str | None, int] = {}  # per unfinished job: stored so far
         self.events_left_out = 0
         self._state: Literal["new", "open", "closed"] = "new"
+        self._lock: int | None = None  # SQLite: the descriptor holding <database>.lock
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -129,7 +142,13 @@ class SqlStore:
 
     def _prepare(self) -> None:
         database.ensure_directory(self.url)
-        database.migrate(self._write_engine)
+        self._lock = database.lock(self.url)
+        try:
+            database.migrate(self._write_engine)
+        except BaseException:
+            database.unlock(self._lock)
+            self._lock = None
+            raise
 
     async def close(self) -> None:
         """Commit everything queued, stop the writer and release connections. Idempotent."""
@@ -144,6 +163,8 @@ class SqlStore:
             self._writer.stop()
         self._write_engine.dispose()
         self._read_engine.dispose()
+        database.unlock(self._lock)
+        self._lock = None
 
     async def ping(self) -> None:
         """Raise unless the database answers a query (for readiness checks)."""
@@ -154,6 +175,8 @@ class SqlStore:
     def _ping(self) -> None:
         with self._read_engine.connect() as conn:
             conn.execute(select(literal(1))).scalar_one()
+        if not self._writer.connected:
+            raise StoreUnavailable("the store's writer has no connection to the database yet")
 
     # -- engine protocol: writes ---------------------------------------------------------------
 
@@ -181,7 +204,14 @@ class SqlStore:
         await self._durable(Kind.JOB_INSERT, (codec.job_row(job), key))
 
     async def save_job(self, job: Job) -> None:
-        await self._durable(Kind.JOB, codec.job_row(job))
+        row = codec.job_row(job)
+        try:
+            await self._durable(Kind.JOB, row)
+        except StoreUnavailable:
+            # A job's state moved on (it finished, say) while the database was away: the row
+            # waits in the queue and is written once the database is back.
+            self._writer.submit(Kind.JOB, row)
+            raise
 
     def save_job_later(self, job: Job) -> None:
         if self._state == "open":
@@ -383,8 +413,13 @@ class SqlStore:
         return await anyio.to_thread.run_sync(self._run_read, query, limiter=self._readers)
 
     def _run_read(self, query: Callable[[Connection], T]) -> T:
-        with self._read_engine.connect() as conn:
-            return query(conn)
+        try:
+            with self._read_engine.connect() as conn:
+                return query(conn)
+        except DBAPIError as exc:
+            if database.unreachable(exc):
+                raise StoreUnavailable() from exc
+            raise
 
 
 def _load(conn: Connection) -> StoredState:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete
 
+from routilux.engine.errors import StoreUnavailable
 from routilux.store import database, tables
 from routilux.store.retention import Retention
 
@@ -63,8 +64,22 @@ DROP_LOG_INTERVAL = 10.0
 """Seconds between two warnings that events are being left out."""
 
 
+RECONNECT_FIRST = 0.1
+"""Seconds before the writer's first attempt to reconnect; doubled per failure."""
+RECONNECT_AT_MOST = 2.0
+"""Seconds between two attempts to reconnect at most."""
+
+
 class WriterClosed(RuntimeError):
     pass
+
+
+class _Lost(Exception):
+    """The connection went away while writing ``entries`` (none of them committed)."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        super().__init__("the connection to the database was lost")
+        self.entries = entries
 
 
 class Writer:
@@ -87,6 +102,7 @@ class Writer:
         self._next_drop_log = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.connected = True  # False while the database cannot be reached (not ready)
 
     # -- the event loop's side ------------------------------------------------------------------
 
@@ -130,6 +146,8 @@ class Writer:
         with self._cond:
             if self._stopping:
                 raise WriterClosed("the store is closed")
+            if not self.connected:
+                raise StoreUnavailable()  # refused at once while the writer reconnects
             self._queue.append((kind, payload, future))
             self._cond.notify()  # also ends a rest (see _serve)
         return future
@@ -166,20 +184,48 @@ class Writer:
             return entries, self._stopping
 
     def _run(self) -> None:
+        pause = RECONNECT_FIRST
         while True:
             try:
                 with self._engine.connect() as conn:
                     self._retention.open(conn)
+                    if not self.connected:
+                        log.warning("store writer connected to the database again")
+                    self.connected = True
+                    pause = RECONNECT_FIRST
                     self._serve(conn)
                     return
             except Exception as exc:
-                # The database is unreachable: fail whoever waits rather than hang them.
-                log.exception("store writer lost its connection; retrying")
+                if self.connected:
+                    cause = exc.__cause__ if isinstance(exc, _Lost) else exc
+                    log.error("store writer lost the database (%s); reconnecting", cause)
+                self.connected = False
+                # Whoever waits is failed at once (503, retry later) rather than hung; what was
+                # written behind (job states, events) stays queued for the next connection.
+                lost = exc.entries if isinstance(exc, _Lost) else []
                 entries, stopping = self._take(0)
-                _settle(entries, exc)
+                self._requeue(lost + entries)
+                unavailable = StoreUnavailable()
+                unavailable.__cause__ = exc.__cause__ if isinstance(exc, _Lost) else exc
+                _settle(lost + entries, unavailable)
                 if stopping:
+                    left = len(self._queue) + len(self._events)
+                    if left:
+                        log.error("store closed without a database: %d writes are lost", left)
                     return
-                time.sleep(1.0)
+                with self._cond:
+                    if not self._stopping:
+                        self._cond.wait(pause)
+                pause = min(pause * 2, RECONNECT_AT_MOST)
+
+    def _requeue(self, entries: list[Entry]) -> None:
+        """Put write-behind entries back at the head of their queues, in their order."""
+        behind = [e for e in entries if e[2] is None]
+        if not behind:
+            return
+        with self._cond:
+            self._events = [e for e in behind if e[0] is Kind.EVENT] + self._events
+            self._queue = [e for e in behind if e[0] is not Kind.EVENT] + self._queue
 
     def _serve(self, conn: Connection) -> None:
         next_prune = time.monotonic() + self._prune_interval
@@ -212,7 +258,9 @@ class Writer:
         try:
             with conn.begin():
                 written = _apply(conn, entries)
-        except Exception:
+        except Exception as exc:
+            if database.unreachable(exc) or conn.invalidated:
+                raise _Lost(entries) from exc
             log.warning(
                 "a batch of %d writes failed; retrying one by one", len(entries), exc_info=True
             )
