@@ -125,6 +125,7 @@ class SqlStore:
         self._routine_events_per_job = routine_events_per_job or 2**62
         self._routine_events: dict[str | None, int] = {}  # per unfinished job: stored so far
         self.events_left_out = 0
+        self.logs_left_out = 0  # job log lines not stored: the events' lane was full
         self._state: Literal["new", "open", "closed"] = "new"
         self._lock: int | None = None  # SQLite: the descriptor holding <database>.lock
 
@@ -241,8 +242,14 @@ class SqlStore:
             self._writer.submit(Kind.EVENT, codec.event_row(event))
 
     def save_log_later(self, log: JobLog) -> None:
-        if self._state == "open":
-            self._writer.submit(Kind.LOG, codec.log_row(log))
+        """Job log lines share the events' bounded lane: while the database cannot keep up and
+        it is full, they are left out (counted) rather than held in memory."""
+        if self._state != "open":
+            return
+        if self._writer.queued_events >= self._writer.max_events:
+            self.logs_left_out += 1
+            return
+        self._writer.submit(Kind.LOG, codec.log_row(log))
 
     async def save_idempotency(self, idempotency: Idempotency, resource_id: str) -> None:
         row = codec.idempotency_row(idempotency, resource_id, utcnow())

@@ -116,7 +116,8 @@ class Writer:
             if self._stopping:
                 log.debug("store closed; dropping a %s write", kind.name)
                 return
-            (self._events if kind is Kind.EVENT else self._queue).append((kind, payload, None))
+            lane = self._events if kind is Kind.EVENT or kind is Kind.LOG else self._queue
+            lane.append((kind, payload, None))
             if len(self._queue) + len(self._events) == 1:
                 self._cond.notify()
 
