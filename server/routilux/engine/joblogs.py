@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 
 from routilux.engine import logcontext
 
+log = logging.getLogger("routilux.engine")
+
 MAX_MESSAGE_CHARS = 8192
 """A longer message (or traceback) is cut there, with a note of how much was cut."""
 LEVELS = {
@@ -119,21 +121,25 @@ class JobLogCapture(logging.Handler):
             return
         self._counts[job_id] = count + 1
         activation, attempt = logcontext.activation.get() or (None, None)
-        self._sink(
-            JobLog(
-                id=self._next_id(),
-                job_id=job_id,
-                flow_id=flow_id,
-                routine_id=routine_id,
-                activation=activation,
-                attempt=attempt,
-                levelno=record.levelno,
-                logger=record.name,
-                message=_cut(message),
-                time=datetime.fromtimestamp(record.created, UTC),
-                exception=exception,
+        try:
+            self._sink(
+                JobLog(
+                    id=self._next_id(),
+                    job_id=job_id,
+                    flow_id=flow_id,
+                    routine_id=routine_id,
+                    activation=activation,
+                    attempt=attempt,
+                    levelno=record.levelno,
+                    logger=record.name,
+                    message=_cut(message),
+                    time=datetime.fromtimestamp(record.created, UTC),
+                    exception=exception,
+                )
             )
-        )
+        except Exception:
+            # Keeping the line failed (the store is closing, say): never the routine's problem.
+            self.handleError(record)
 
     def finish(self, job_id: str, flow_id: str) -> None:
         """Forget a finished job's count; if lines were dropped, record one line saying so."""
@@ -142,7 +148,7 @@ class JobLogCapture(logging.Handler):
             dropped = self._dropped.pop(job_id, 0)
             if not dropped:
                 return
-            self._sink(
+            self._sink_quietly(
                 JobLog(
                     id=self._next_id(),
                     job_id=job_id,
@@ -152,8 +158,18 @@ class JobLogCapture(logging.Handler):
                     attempt=None,
                     levelno=logging.WARNING,
                     logger="routilux.engine",
-                    message=f"{dropped} more log lines were dropped: a job keeps its first "
-                    f"{self.per_job}",
+                    message=(
+                        f"{dropped} more log line was dropped"
+                        if dropped == 1
+                        else f"{dropped} more log lines were dropped"
+                    )
+                    + f": a job keeps its first {self.per_job}",
                     time=datetime.now(UTC),
                 )
             )
+
+    def _sink_quietly(self, line: JobLog) -> None:
+        try:
+            self._sink(line)
+        except Exception:
+            log.warning("could not keep a log line of job %s", line.job_id, exc_info=True)
