@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import cast
 
@@ -209,3 +210,28 @@ async def test_one_process_per_sqlite_file(db_url: str, open_store: StoreFactory
         await first.close()
     second = await open_store()
     assert await second.get_job("none") is None
+
+
+async def test_postgresql_connections_are_pooled_and_bounded(pg_database: str) -> None:
+    """Readers share a pool of ``readers`` connections checked before use; the server cancels a
+    statement past the timeout, and that is a failed statement, not an unreachable database."""
+    store = SqlStore(pg_database, readers=3, statement_timeout_ms=200)
+    await store.open()
+    try:
+        engine = store._read_engine
+        assert engine.pool.size() == 3  # type: ignore[attr-defined]
+        assert engine.pool._pre_ping
+        settings = await store._read(
+            lambda conn: conn.exec_driver_sql(
+                "SELECT current_setting('statement_timeout'), "
+                "current_setting('default_transaction_read_only')"
+            ).one()
+        )
+        assert tuple(settings) == ("200ms", "on")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="statement timeout"):
+            await store._read(lambda conn: conn.exec_driver_sql("SELECT pg_sleep(5)").all())
+        assert time.monotonic() - started < 3
+        await store.ping()  # the pool is fine afterwards
+    finally:
+        await store.close()
