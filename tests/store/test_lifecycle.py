@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 from typing import cast
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from routilux.engine.errors import StoreUnavailable
 from routilux.engine.models import UNFINISHED_JOB_STATUSES, JobStatus
 from routilux.store import SqlStore, StoreClosed
 from routilux.store.database import DatabaseInUse
+from tests.pg import PgServer
 from tests.store.conftest import StoreFactory, make_event, make_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,5 +237,50 @@ async def test_postgresql_connections_are_pooled_and_bounded(pg_database: str) -
             await store._read(lambda conn: conn.exec_driver_sql("SELECT pg_sleep(5)").all())
         assert time.monotonic() - started < 3
         await store.ping()  # the pool is fine afterwards
+    finally:
+        await store.close()
+
+
+async def test_store_recovers_when_its_connections_are_killed(
+    pg_server: PgServer, pg_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL drops every connection of the store (as a restart or a failover does): a
+    durable write meanwhile is refused with StoreUnavailable or succeeds, never hangs; what was
+    written behind is kept and committed once the writer reconnected, by itself."""
+    store = SqlStore(pg_database)
+    await store.open()
+    try:
+        await store.insert_job(make_job(1))
+        await store.ping()
+        with psycopg.connect(pg_server.conninfo(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (make_url(pg_database).database,),
+            )
+        job = make_job(1, status=JobStatus.RUNNING)
+        store.save_job_later(job)
+        store.save_event_later(make_event(1, job_id=job.job_id))
+        try:
+            async with asyncio.timeout(10):
+                await store.insert_job(make_job(2))
+        except StoreUnavailable:
+            pass  # refused, not acknowledged: the caller retries
+        async with asyncio.timeout(10):
+            while True:
+                try:
+                    await store.insert_job(make_job(2))
+                    break
+                except StoreUnavailable:
+                    await asyncio.sleep(0.05)
+                except IntegrityError:
+                    break  # the first attempt was committed after all
+        await store.flush()
+        assert await store.get_job(job.job_id) == job
+        assert [e.id for e in await store.list_job_events(job.job_id)] == [1]
+        assert await store.get_job("job_000002") is not None
+        await store.ping()
+        assert "store writer lost the database" in caplog.text
+        assert "store writer connected to the database again" in caplog.text
     finally:
         await store.close()
