@@ -1,9 +1,10 @@
 """Memory of a live server over 10,000 jobs whose outputs are ~100 KB each (1 GB of output in
 all): the outputs live in the store, not in memory, so RSS stays flat under a stated bound
-(450 MB; it was ~180 MB, +4 MB from 2,500 to 10,000 jobs, when measured). Before finished jobs
-were bounded in bytes it grew by the outputs: 355 MB at 2,500 jobs, 1,085 MB at 10,000.
+(450 MB; measured: 190 MB at 2,500 jobs, 192 MB at 10,000). Before finished jobs were bounded in
+bytes it grew by the outputs: 355 MB at 2,500 jobs, 1,085 MB at 10,000.
 
-It takes about 45 s of the server's CPU time (printed): under a minute on an idle machine."""
+The server spends 45-75 s of CPU time on it (printed), so it takes about a minute or two on an
+idle two-core machine, several on a loaded one; the rounds wait at most 60 s each."""
 
 from __future__ import annotations
 
