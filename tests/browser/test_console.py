@@ -482,3 +482,16 @@ def test_delete_a_flow(server: LiveServer, desk: Page) -> None:
     expect(page).to_have_url(re.compile(r"/ui/flows$"))
     expect(page.get_by_role("link", name="doomed", exact=True)).to_have_count(0)
     assert api(server, "GET", "/flows/doomed").status_code == 404
+
+
+def test_search_covers_flows_beyond_the_first_page(server: LiveServer, desk: Page) -> None:
+    page = desk
+    with httpx.Client(base_url=f"{server.base_url}/api/v1", timeout=10) as client:
+        for number in range(205):  # the list loads 200 a page
+            body = {"flow_id": f"bulk-{number:03d}", **_greet_body()}
+            assert client.post("/flows", json=body).status_code in (201, 409)
+    page.goto(f"{server.base_url}/ui/flows")
+    links = page.get_by_role("link", name=re.compile(r"^bulk-\d+$"))
+    expect(links).to_have_count(200)  # the first page
+    page.get_by_label("Search flows").fill("bulk-")
+    expect(links).to_have_count(205)  # the search loaded the rest

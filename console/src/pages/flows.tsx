@@ -50,6 +50,10 @@ export function FlowsPage() {
   };
   useEffect(() => void load(null), []);
   const needle = search.trim().toLowerCase();
+  // A search covers every flow: while one is typed, the remaining pages load one after another.
+  useEffect(() => {
+    if (needle && cursor) void load(cursor);
+  }, [needle !== "", cursor]);
   const shown = flows.filter((f) =>
     !needle || [f.flow_id, f.name ?? "", f.description ?? "", ...Object.values(f.routines).map((r) => r.class)]
       .some((s) => s.toLowerCase().includes(needle)));
