@@ -3,6 +3,7 @@ refuses writes with a 503 problem, loses nothing it acknowledged, and recovers b
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -96,5 +97,9 @@ def test_database_outage_is_survived(tmp_path: Path) -> None:
                     assert jobs[job_id]["output"] == {
                         "shape.output": [{"n": jobs[job_id]["input"]["n"]}]
                     }
+                # A server stopped while the database is away still ends, by itself.
+                pg.stop()
+                wait_for(lambda: client.get("/api/v1/health/ready").status_code == 503)
         finally:
             stop_server(again)
+        assert again.process.returncode != -signal.SIGKILL, again.log()

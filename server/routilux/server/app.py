@@ -113,8 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Clients still connected (in process, or if the server did not close them) get 1001.
             await app.state.ws_hub.close_all()
-            await runtime.shutdown()
-            await store.close()
+            try:
+                await runtime.shutdown()
+            finally:
+                await store.close()  # also when the database is away: the process still ends
 
     app = FastAPI(
         title="Routilux",
