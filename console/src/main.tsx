@@ -63,6 +63,7 @@ function KeyDialog() {
           e.preventDefault();
           asking.resolve(value);
           setAsking(null);
+          window.dispatchEvent(new Event("routilux-key")); // the header offers to forget it
           setValue("");
         }}
       >
@@ -78,6 +79,12 @@ function KeyDialog() {
 
 function App() {
   const p = usePath();
+  const [, setKeyed] = useState(0);
+  useEffect(() => {
+    const changed = () => setKeyed((n) => n + 1);
+    window.addEventListener("routilux-key", changed);
+    return () => window.removeEventListener("routilux-key", changed);
+  }, []);
   useEffect(() => {
     const main = document.getElementById("main");
     main?.focus({ preventScroll: true });

@@ -320,6 +320,7 @@ def test_with_an_api_key_the_console_asks_once_and_streams_live(
     page.get_by_role("button", name="Use key").click()
     expect(page.get_by_role("link", name="keyed", exact=True)).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('routilux.apiKey')") == "console-key"
+    expect(page.get_by_role("button", name="Forget key")).to_be_visible()
 
     # Other pages reuse the key: no second question; the WebSocket is let in too.
     page.get_by_role("link", name="Jobs", exact=True).click()
