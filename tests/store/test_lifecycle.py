@@ -284,3 +284,18 @@ async def test_store_recovers_when_its_connections_are_killed(
         assert "store writer connected to the database again" in caplog.text
     finally:
         await store.close()
+
+
+def test_plain_postgresql_urls_mean_psycopg() -> None:
+    for given in ("postgresql://u:p@db:5432/r", "postgres://u:p@db:5432/r"):
+        url = SqlStore(given).url
+        assert url.drivername == "postgresql+psycopg"
+        assert (url.username, url.password, url.host, url.port, url.database) == (
+            "u",
+            "p",
+            "db",
+            5432,
+            "r",
+        )
+    with pytest.raises(ValueError, match="psycopg 3"):
+        SqlStore("postgresql+psycopg2://u@db/r")

@@ -232,4 +232,10 @@ def migrate(engine: Engine) -> None:
 
 
 def parse(url: str | URL) -> URL:
+    """A SQLAlchemy URL; PostgreSQL's plain ``postgresql://`` (or ``postgres://``, as many hosts
+    print it) means psycopg 3, the driver the server ships with."""
+    if isinstance(url, str):
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme in ("postgres", "postgresql"):
+            url = f"postgresql+psycopg://{rest}"
     return make_url(url)
