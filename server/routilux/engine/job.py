@@ -9,7 +9,6 @@ the job is complete, with no polling and no timeout involved.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from routilux.engine.routine import (
     Payload,
     RoutineContext,
 )
-from routilux.engine.sizes import payload_size
+from routilux.engine.sizes import json_size, payload_size
 from routilux.engine.spec import CompiledFlow, CompiledRoutine
 
 if TYPE_CHECKING:
@@ -108,6 +107,7 @@ class JobRun:
         self.finished = asyncio.Event()
         self.paused_by_worker = False
         self._output_bytes = 0
+        self.input_bytes = 0  # the input's size as JSON, when the runtime measured it
         self.limits: JobLimits = worker.limits
         self._activations = 0
         self._backlog = 0  # deliveries queued or buffered, not yet taken by an activation
@@ -533,7 +533,7 @@ class JobRun:
             )
             destinations = targets.get((routine_id, event))
             if not destinations:
-                self._output_bytes += len(json.dumps(payload, separators=(",", ":"), default=str))
+                self._output_bytes += json_size(payload)
                 if self._output_bytes > self.worker.max_output_bytes:
                     self._fail(
                         JobError(

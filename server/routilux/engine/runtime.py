@@ -7,7 +7,6 @@ runtimes in one process share nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -57,6 +56,7 @@ from routilux.engine.models import (
 )
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.routine import Inputs
+from routilux.engine.sizes import json_size
 from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
 from routilux.engine.store import Idempotency, MemoryStore, Store
 from routilux.engine.worker import QueueBudget, WorkerRun
@@ -190,8 +190,9 @@ class Runtime:
                 # Nothing of it ran yet, so running it now (on the revision it was queued
                 # with) is exactly what was asked.
                 run = JobRun(job, compiled, worker)
+                run.input_bytes = _input_bytes(job.input)
                 self._runs[job.job_id] = run
-                worker.submit(run, _input_bytes(job.input))
+                worker.submit(run, run.input_bytes)
                 return
         job.finished_at = utcnow()
         job.paused_at = None
@@ -482,6 +483,7 @@ class Runtime:
             EventType.JOB_QUEUED, flow_id=flow_id, job_id=job.job_id, worker_id=worker.worker_id
         )
         run = JobRun(job, compiled, worker)
+        run.input_bytes = input_bytes
         self._runs[job.job_id] = run
         worker.submit(run, input_bytes)
         return job
@@ -584,7 +586,7 @@ class Runtime:
         job = run.job
         self._runs.pop(job.job_id, None)
         self.log_capture.finish(job.job_id, job.flow_id)
-        weight = FINISHED_JOB_OVERHEAD + _input_bytes(job.input) + run.output_bytes
+        weight = FINISHED_JOB_OVERHEAD + run.input_bytes + run.output_bytes
         self._cache_finished(job, weight)
 
     def _cache_finished(self, job: Job, weight: int) -> None:
@@ -827,4 +829,4 @@ FINISHED_JOB_OVERHEAD = 2048
 
 def _input_bytes(data: dict[str, Any]) -> int:
     """A job input's size as compact JSON (what the HTTP layer measures as well)."""
-    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    return json_size(data)

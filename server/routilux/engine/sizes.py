@@ -11,7 +11,10 @@ element of a list or dict (its references), a constant for a number.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import orjson
 
 DELIVERY_OVERHEAD = 400
 """Bytes per queued delivery whatever it carries: activation, inputs tuple, item, empty dict."""
@@ -29,3 +32,13 @@ def payload_size(payload: dict[str, Any]) -> int:
         elif kind is list or kind is dict or kind is tuple:
             size += 8 * len(value)
     return size
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON, what the HTTP layer measures: orjson's encoder
+    where it can, the standard library's for what it cannot (integers beyond 64 bits)."""
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        return len(text.encode(errors="surrogatepass"))
