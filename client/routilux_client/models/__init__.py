@@ -17,8 +17,12 @@ from .execution_strategy import ExecutionStrategy
 from .flow import Flow
 from .flow_create import FlowCreate
 from .flow_create_routines import FlowCreateRoutines
+from .flow_created import FlowCreated
+from .flow_created_routines import FlowCreatedRoutines
 from .flow_page import FlowPage
+from .flow_revision_page import FlowRevisionPage
 from .flow_routines import FlowRoutines
+from .flow_warning import FlowWarning
 from .health import Health
 from .invalid_value import InvalidValue
 from .job import Job
@@ -27,11 +31,14 @@ from .job_execute import JobExecute
 from .job_execute_data import JobExecuteData
 from .job_execute_metadata import JobExecuteMetadata
 from .job_input import JobInput
+from .job_log import JobLog
+from .job_log_page import JobLogPage
 from .job_metadata import JobMetadata
 from .job_output import JobOutput
 from .job_page import JobPage
 from .job_progress import JobProgress
 from .job_status import JobStatus
+from .log_level import LogLevel
 from .output_payload import OutputPayload
 from .paused_at import PausedAt
 from .paused_at_payload import PausedAtPayload
@@ -65,8 +72,12 @@ __all__ = (
     "Flow",
     "FlowCreate",
     "FlowCreateRoutines",
+    "FlowCreated",
+    "FlowCreatedRoutines",
     "FlowPage",
+    "FlowRevisionPage",
     "FlowRoutines",
+    "FlowWarning",
     "Health",
     "InvalidValue",
     "Job",
@@ -75,11 +86,14 @@ __all__ = (
     "JobExecuteData",
     "JobExecuteMetadata",
     "JobInput",
+    "JobLog",
+    "JobLogPage",
     "JobMetadata",
     "JobOutput",
     "JobPage",
     "JobProgress",
     "JobStatus",
+    "LogLevel",
     "OutputPayload",
     "PausedAt",
     "PausedAtPayload",

@@ -13,8 +13,8 @@ class ConnectionSpec:
     """Wires ``<routine>.<event>`` to ``<routine>.<slot>``.
 
     Attributes:
-        from_ (str):
-        to (str):
+        from_ (str): `routine.event` the payloads come from.
+        to (str): `routine.slot` they go to.
     """
 
     from_: str

@@ -19,7 +19,7 @@ class ErrorHandlerSpec:
         strategy (ErrorHandlerSpecStrategy | Unset): stop: fail the job; continue: record and go on; retry: run the same
             input again with backoff, then stop; skip: mark the routine skipped, emit nothing. Default:
             ErrorHandlerSpecStrategy.STOP.
-        max_retries (int | Unset):  Default: 3.
+        max_retries (int | Unset): Retries after the first attempt. Default: 3.
         retry_delay (float | Unset): Seconds before the first retry. Default: 1.0.
         retry_backoff (float | Unset): Factor applied to each delay. Default: 2.0.
     """

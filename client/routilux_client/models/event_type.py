@@ -6,6 +6,7 @@ class EventType(StrEnum):
     EVENT_EMITTED = "event.emitted"
     FLOW_CREATED = "flow.created"
     FLOW_DELETED = "flow.deleted"
+    FLOW_UPDATED = "flow.updated"
     JOB_CANCELLED = "job.cancelled"
     JOB_CANCELLING = "job.cancelling"
     JOB_COMPLETED = "job.completed"

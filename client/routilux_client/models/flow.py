@@ -23,15 +23,15 @@ class Flow:
 
     Attributes:
         flow_id (str):
-        routines (FlowRoutines):
+        routines (FlowRoutines): The routines, by routine id.
         revision (int):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
-        name (None | str | Unset):
-        description (None | str | Unset):
-        connections (list[ConnectionSpec] | Unset):
-        entry (None | str | Unset): Where a job's input enters (`routine.slot`); by default every routine with no
-            incoming connection, at its first slot.
+        name (None | str | Unset): A title for people.
+        description (None | str | Unset): Free text.
+        connections (list[ConnectionSpec] | Unset): Event-to-slot wires; several may leave an event or reach a slot.
+        entry (None | str | Unset): Where a job's input enters (`routine.slot`); by default the one routine with no
+            incoming connection, at its first slot (required when several have none).
         execution (ExecutionSpec | Unset): How jobs of the flow run.
     """
 

@@ -15,6 +15,8 @@ T = TypeVar("T", bound="FlowRoutines")
 
 @_attrs_define
 class FlowRoutines:
+    """The routines, by routine id."""
+
     additional_properties: dict[str, RoutineSpec] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

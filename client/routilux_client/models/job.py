@@ -40,6 +40,7 @@ class Job:
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
+        flow_revision (int): The flow's revision the job runs: the one current when it was queued.
     """
 
     job_id: str
@@ -56,6 +57,7 @@ class Job:
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
+    flow_revision: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +109,8 @@ class Job:
         else:
             finished_at = self.finished_at
 
+        flow_revision = self.flow_revision
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -125,6 +129,7 @@ class Job:
                 "created_at": created_at,
                 "started_at": started_at,
                 "finished_at": finished_at,
+                "flow_revision": flow_revision,
             }
         )
 
@@ -225,6 +230,8 @@ class Job:
 
         finished_at = _parse_finished_at(d.pop("finished_at"))
 
+        flow_revision = d.pop("flow_revision")
+
         job = cls(
             job_id=job_id,
             flow_id=flow_id,
@@ -240,6 +247,7 @@ class Job:
             created_at=created_at,
             started_at=started_at,
             finished_at=finished_at,
+            flow_revision=flow_revision,
         )
 
         job.additional_properties = d

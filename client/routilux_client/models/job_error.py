@@ -16,7 +16,8 @@ class JobError:
     """Why a job failed.
 
     Attributes:
-        code (str): routine_failed, timeout, interrupted, ...
+        code (str): routine_failed, job_timeout, too_many_activations, job_backlog_exceeded, output_too_large,
+            interrupted, ...
         type_ (str): The exception type, or the engine's name for the failure.
         message (str):
         routine_id (None | str | Unset):

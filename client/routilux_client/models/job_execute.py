@@ -20,21 +20,19 @@ class JobExecute:
     """Input for a new job of a flow.
 
     Attributes:
-        data (JobExecuteData | Unset): The payload that enters the flow.
+        data (JobExecuteData): The payload that enters the flow.
         entry (None | str | Unset): `routine.slot` where the data enters; by default the flow's entry.
         metadata (JobExecuteMetadata | None | Unset): Free-form labels kept with the job.
     """
 
-    data: JobExecuteData | Unset = UNSET
+    data: JobExecuteData
     entry: None | str | Unset = UNSET
     metadata: JobExecuteMetadata | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.job_execute_metadata import JobExecuteMetadata
 
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
+        data = self.data.to_dict()
 
         entry: None | str | Unset
         if isinstance(self.entry, Unset):
@@ -52,9 +50,11 @@ class JobExecute:
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update({})
-        if data is not UNSET:
-            field_dict["data"] = data
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
         if entry is not UNSET:
             field_dict["entry"] = entry
         if metadata is not UNSET:
@@ -68,12 +68,7 @@ class JobExecute:
         from ..models.job_execute_metadata import JobExecuteMetadata
 
         d = dict(src_dict)
-        _data = d.pop("data", UNSET)
-        data: JobExecuteData | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = JobExecuteData.from_dict(_data)
+        data = JobExecuteData.from_dict(d.pop("data"))
 
         def _parse_entry(data: object) -> None | str | Unset:
             if data is None:

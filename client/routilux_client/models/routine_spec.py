@@ -21,8 +21,8 @@ class RoutineSpec:
 
     Attributes:
         class_ (str): A registered routine type.
-        config (RoutineSpecConfig | Unset):
-        error_handler (ErrorHandlerSpec | None | Unset):
+        config (RoutineSpecConfig | Unset): The type's settings (see its config fields).
+        error_handler (ErrorHandlerSpec | None | Unset): When its logic raises; by default the flow's.
     """
 
     class_: str

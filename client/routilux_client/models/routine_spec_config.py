@@ -11,6 +11,8 @@ T = TypeVar("T", bound="RoutineSpecConfig")
 
 @_attrs_define
 class RoutineSpecConfig:
+    """The type's settings (see its config fields)."""
+
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

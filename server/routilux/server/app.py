@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         separate_input_output_schemas=False,
         generate_unique_id_function=operation_id,
-        # What a JSON body may not hold: 422, on every operation.
+        # Unknown query parameters, and what a JSON body may not hold: 422, on every operation.
         dependencies=[strictquery.STRICT_QUERY, bodies.CHECK_JSON_BODY],
     )
     app.state.settings = settings
@@ -152,9 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     errors.install(app)
     _mount_docs(app)
+    console.install(app)  # the console's page and assets under /ui/
     _label_unrouted(app)
     app.router.default = _not_found(app.router.default)
-    console.install(app)  # the console's page and assets under /ui/
     app_metrics = metrics.install(app)  # GET /metrics, behind the API-key gate like the API
 
     def openapi() -> dict[str, Any]:

@@ -82,9 +82,7 @@ def sync_detailed(
 ) -> Response[Breakpoint | Problem]:
     """Create a breakpoint on a flow's routine; matching jobs pause before the routine runs
 
-     Create a breakpoint on a flow's routine; matching jobs pause before the routine runs.
-
-    It applies to jobs already running and to future ones. The condition is a CEL expression
+     It applies to jobs already running and to future ones. The condition is a CEL expression
     over the payload `data`, checked when the breakpoint is created.
 
     Args:
@@ -117,9 +115,7 @@ def sync(
 ) -> Breakpoint | Problem | None:
     """Create a breakpoint on a flow's routine; matching jobs pause before the routine runs
 
-     Create a breakpoint on a flow's routine; matching jobs pause before the routine runs.
-
-    It applies to jobs already running and to future ones. The condition is a CEL expression
+     It applies to jobs already running and to future ones. The condition is a CEL expression
     over the payload `data`, checked when the breakpoint is created.
 
     Args:
@@ -147,9 +143,7 @@ async def asyncio_detailed(
 ) -> Response[Breakpoint | Problem]:
     """Create a breakpoint on a flow's routine; matching jobs pause before the routine runs
 
-     Create a breakpoint on a flow's routine; matching jobs pause before the routine runs.
-
-    It applies to jobs already running and to future ones. The condition is a CEL expression
+     It applies to jobs already running and to future ones. The condition is a CEL expression
     over the payload `data`, checked when the breakpoint is created.
 
     Args:
@@ -180,9 +174,7 @@ async def asyncio(
 ) -> Breakpoint | Problem | None:
     """Create a breakpoint on a flow's routine; matching jobs pause before the routine runs
 
-     Create a breakpoint on a flow's routine; matching jobs pause before the routine runs.
-
-    It applies to jobs already running and to future ones. The condition is a CEL expression
+     It applies to jobs already running and to future ones. The condition is a CEL expression
     over the payload `data`, checked when the breakpoint is created.
 
     Args:

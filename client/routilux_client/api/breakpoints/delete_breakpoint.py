@@ -75,8 +75,6 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Delete a breakpoint; jobs paused at it continue
 
-     Delete a breakpoint; jobs paused at it continue.
-
     Args:
         breakpoint_id (str):
 
@@ -106,8 +104,6 @@ def sync(
 ) -> Any | Problem | None:
     """Delete a breakpoint; jobs paused at it continue
 
-     Delete a breakpoint; jobs paused at it continue.
-
     Args:
         breakpoint_id (str):
 
@@ -131,8 +127,6 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any | Problem]:
     """Delete a breakpoint; jobs paused at it continue
-
-     Delete a breakpoint; jobs paused at it continue.
 
     Args:
         breakpoint_id (str):
@@ -160,8 +154,6 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Any | Problem | None:
     """Delete a breakpoint; jobs paused at it continue
-
-     Delete a breakpoint; jobs paused at it continue.
 
     Args:
         breakpoint_id (str):

@@ -77,8 +77,6 @@ def sync_detailed(
 ) -> Response[Breakpoint | Problem]:
     """Get a breakpoint, its hit count and the jobs waiting at it
 
-     Get a breakpoint, its hit count and the jobs waiting at it.
-
     Args:
         breakpoint_id (str):
 
@@ -108,8 +106,6 @@ def sync(
 ) -> Breakpoint | Problem | None:
     """Get a breakpoint, its hit count and the jobs waiting at it
 
-     Get a breakpoint, its hit count and the jobs waiting at it.
-
     Args:
         breakpoint_id (str):
 
@@ -133,8 +129,6 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Breakpoint | Problem]:
     """Get a breakpoint, its hit count and the jobs waiting at it
-
-     Get a breakpoint, its hit count and the jobs waiting at it.
 
     Args:
         breakpoint_id (str):
@@ -162,8 +156,6 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Breakpoint | Problem | None:
     """Get a breakpoint, its hit count and the jobs waiting at it
-
-     Get a breakpoint, its hit count and the jobs waiting at it.
 
     Args:
         breakpoint_id (str):

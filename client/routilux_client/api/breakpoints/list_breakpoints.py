@@ -89,8 +89,6 @@ def sync_detailed(
 ) -> Response[BreakpointPage | Problem]:
     """List breakpoints, newest first, optionally of one flow or one job
 
-     List breakpoints, newest first, optionally of one flow or one job.
-
     Args:
         flow_id (str | Unset):
         job_id (str | Unset):
@@ -129,8 +127,6 @@ def sync(
 ) -> BreakpointPage | Problem | None:
     """List breakpoints, newest first, optionally of one flow or one job
 
-     List breakpoints, newest first, optionally of one flow or one job.
-
     Args:
         flow_id (str | Unset):
         job_id (str | Unset):
@@ -163,8 +159,6 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
 ) -> Response[BreakpointPage | Problem]:
     """List breakpoints, newest first, optionally of one flow or one job
-
-     List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
         flow_id (str | Unset):
@@ -201,8 +195,6 @@ async def asyncio(
     cursor: str | Unset = UNSET,
 ) -> BreakpointPage | Problem | None:
     """List breakpoints, newest first, optionally of one flow or one job
-
-     List breakpoints, newest first, optionally of one flow or one job.
 
     Args:
         flow_id (str | Unset):

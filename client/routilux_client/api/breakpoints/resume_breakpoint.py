@@ -98,9 +98,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: BreakpointResume | None | Unset = UNSET,
 ) -> Response[BreakpointResumed | Problem]:
-    """Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there
-
-     Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there.
+    """Resume the jobs waiting at a breakpoint (or only job_id); 409 if none waits there
 
     Args:
         breakpoint_id (str):
@@ -132,9 +130,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: BreakpointResume | None | Unset = UNSET,
 ) -> BreakpointResumed | Problem | None:
-    """Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there
-
-     Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there.
+    """Resume the jobs waiting at a breakpoint (or only job_id); 409 if none waits there
 
     Args:
         breakpoint_id (str):
@@ -161,9 +157,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: BreakpointResume | None | Unset = UNSET,
 ) -> Response[BreakpointResumed | Problem]:
-    """Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there
-
-     Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there.
+    """Resume the jobs waiting at a breakpoint (or only job_id); 409 if none waits there
 
     Args:
         breakpoint_id (str):
@@ -193,9 +187,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: BreakpointResume | None | Unset = UNSET,
 ) -> BreakpointResumed | Problem | None:
-    """Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there
-
-     Resume the jobs waiting at a breakpoint (or only `job_id`); 409 if none waits there.
+    """Resume the jobs waiting at a breakpoint (or only job_id); 409 if none waits there
 
     Args:
         breakpoint_id (str):

@@ -5,8 +5,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.flow import Flow
 from ...models.flow_create import FlowCreate
+from ...models.flow_created import FlowCreated
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -35,9 +35,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Flow | Problem | None:
+) -> FlowCreated | Problem | None:
     if response.status_code == 201:
-        response_201 = Flow.from_dict(response.json())
+        response_201 = FlowCreated.from_dict(response.json())
 
         return response_201
 
@@ -79,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Flow | Problem]:
+) -> Response[FlowCreated | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -93,12 +93,10 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: FlowCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Flow | Problem]:
+) -> Response[FlowCreated | Problem]:
     """Create a flow from a Routilux flow document
 
-     Create a flow from a Routilux flow document.
-
-    The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
+     The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
     with `Content-Type: application/yaml`. Everything is validated before the flow is stored:
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
@@ -114,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Flow | Problem]
+        Response[FlowCreated | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -134,12 +132,10 @@ def sync(
     client: AuthenticatedClient | Client,
     body: FlowCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Flow | Problem | None:
+) -> FlowCreated | Problem | None:
     """Create a flow from a Routilux flow document
 
-     Create a flow from a Routilux flow document.
-
-    The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
+     The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
     with `Content-Type: application/yaml`. Everything is validated before the flow is stored:
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
@@ -155,7 +151,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Flow | Problem
+        FlowCreated | Problem
     """
 
     return sync_detailed(
@@ -170,12 +166,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: FlowCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Flow | Problem]:
+) -> Response[FlowCreated | Problem]:
     """Create a flow from a Routilux flow document
 
-     Create a flow from a Routilux flow document.
-
-    The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
+     The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
     with `Content-Type: application/yaml`. Everything is validated before the flow is stored:
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
@@ -191,7 +185,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Flow | Problem]
+        Response[FlowCreated | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -209,12 +203,10 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: FlowCreate,
     idempotency_key: str | Unset = UNSET,
-) -> Flow | Problem | None:
+) -> FlowCreated | Problem | None:
     """Create a flow from a Routilux flow document
 
-     Create a flow from a Routilux flow document.
-
-    The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
+     The body is the DSL document (`routines`, `connections`, `execution`), as JSON or as YAML
     with `Content-Type: application/yaml`. Everything is validated before the flow is stored:
     unknown routine types, events or slots, invalid configs and bad references are reported
     together, each with its location. `flow_id` is generated when absent.
@@ -230,7 +222,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Flow | Problem
+        FlowCreated | Problem
     """
 
     return (

@@ -99,11 +99,9 @@ def sync_detailed(
     force: bool | Unset = False,
     if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
-    """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
+    """Delete a flow; refused with 409 while it has unfinished jobs unless force=true
 
-     Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
-
-    Its worker stops and its breakpoints go; its jobs stay readable.
+     Its worker stops and its breakpoints go; its jobs stay readable.
 
     Args:
         flow_id (str):
@@ -139,11 +137,9 @@ def sync(
     force: bool | Unset = False,
     if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
-    """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
+    """Delete a flow; refused with 409 while it has unfinished jobs unless force=true
 
-     Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
-
-    Its worker stops and its breakpoints go; its jobs stay readable.
+     Its worker stops and its breakpoints go; its jobs stay readable.
 
     Args:
         flow_id (str):
@@ -174,11 +170,9 @@ async def asyncio_detailed(
     force: bool | Unset = False,
     if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
-    """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
+    """Delete a flow; refused with 409 while it has unfinished jobs unless force=true
 
-     Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
-
-    Its worker stops and its breakpoints go; its jobs stay readable.
+     Its worker stops and its breakpoints go; its jobs stay readable.
 
     Args:
         flow_id (str):
@@ -212,11 +206,9 @@ async def asyncio(
     force: bool | Unset = False,
     if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
-    """Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`
+    """Delete a flow; refused with 409 while it has unfinished jobs unless force=true
 
-     Delete a flow; refused with 409 while it has unfinished jobs unless `force=true`.
-
-    Its worker stops and its breakpoints go; its jobs stay readable.
+     Its worker stops and its breakpoints go; its jobs stay readable.
 
     Args:
         flow_id (str):

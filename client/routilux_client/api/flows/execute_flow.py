@@ -94,11 +94,9 @@ def sync_detailed(
     body: JobExecute,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
-    """Execute a flow on `data`: answers 202 with the queued job once it is stored
+    """Execute a flow on data: answers 202 with the queued job once it is stored
 
-     Execute a flow on `data`: answers 202 with the queued job once it is stored.
-
-    With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
+     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
     with a different body is a 422.
 
     Args:
@@ -135,11 +133,9 @@ def sync(
     body: JobExecute,
     idempotency_key: str | Unset = UNSET,
 ) -> Job | Problem | None:
-    """Execute a flow on `data`: answers 202 with the queued job once it is stored
+    """Execute a flow on data: answers 202 with the queued job once it is stored
 
-     Execute a flow on `data`: answers 202 with the queued job once it is stored.
-
-    With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
+     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
     with a different body is a 422.
 
     Args:
@@ -171,11 +167,9 @@ async def asyncio_detailed(
     body: JobExecute,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
-    """Execute a flow on `data`: answers 202 with the queued job once it is stored
+    """Execute a flow on data: answers 202 with the queued job once it is stored
 
-     Execute a flow on `data`: answers 202 with the queued job once it is stored.
-
-    With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
+     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
     with a different body is a 422.
 
     Args:
@@ -210,11 +204,9 @@ async def asyncio(
     body: JobExecute,
     idempotency_key: str | Unset = UNSET,
 ) -> Job | Problem | None:
-    """Execute a flow on `data`: answers 202 with the queued job once it is stored
+    """Execute a flow on data: answers 202 with the queued job once it is stored
 
-     Execute a flow on `data`: answers 202 with the queued job once it is stored.
-
-    With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
+     With an `Idempotency-Key`, repeating the same request returns the same job; reusing the key
     with a different body is a 422.
 
     Args:

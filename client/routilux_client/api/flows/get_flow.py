@@ -8,18 +8,27 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.flow import Flow
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     flow_id: str,
+    *,
+    revision: int | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["revision"] = revision
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/flows/{flow_id}".format(
             flow_id=quote(str(flow_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -74,13 +83,17 @@ def sync_detailed(
     flow_id: str,
     *,
     client: AuthenticatedClient | Client,
+    revision: int | Unset = UNSET,
 ) -> Response[Flow | Problem]:
-    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete
+    """Get a flow's document and bookkeeping; the ETag serves If-Match on update and delete
 
-     Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete.
+     With `revision`, the document as it was at that revision (404 `flow_revision_not_found` if
+    the flow never had it).
 
     Args:
         flow_id (str):
+        revision (int | Unset): A past revision (see `list_flow_revisions`); the current one if
+            absent.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,6 +105,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         flow_id=flow_id,
+        revision=revision,
     )
 
     response = client.get_httpx_client().request(
@@ -105,13 +119,17 @@ def sync(
     flow_id: str,
     *,
     client: AuthenticatedClient | Client,
+    revision: int | Unset = UNSET,
 ) -> Flow | Problem | None:
-    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete
+    """Get a flow's document and bookkeeping; the ETag serves If-Match on update and delete
 
-     Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete.
+     With `revision`, the document as it was at that revision (404 `flow_revision_not_found` if
+    the flow never had it).
 
     Args:
         flow_id (str):
+        revision (int | Unset): A past revision (see `list_flow_revisions`); the current one if
+            absent.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,6 +142,7 @@ def sync(
     return sync_detailed(
         flow_id=flow_id,
         client=client,
+        revision=revision,
     ).parsed
 
 
@@ -131,13 +150,17 @@ async def asyncio_detailed(
     flow_id: str,
     *,
     client: AuthenticatedClient | Client,
+    revision: int | Unset = UNSET,
 ) -> Response[Flow | Problem]:
-    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete
+    """Get a flow's document and bookkeeping; the ETag serves If-Match on update and delete
 
-     Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete.
+     With `revision`, the document as it was at that revision (404 `flow_revision_not_found` if
+    the flow never had it).
 
     Args:
         flow_id (str):
+        revision (int | Unset): A past revision (see `list_flow_revisions`); the current one if
+            absent.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,6 +172,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         flow_id=flow_id,
+        revision=revision,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -160,13 +184,17 @@ async def asyncio(
     flow_id: str,
     *,
     client: AuthenticatedClient | Client,
+    revision: int | Unset = UNSET,
 ) -> Flow | Problem | None:
-    """Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete
+    """Get a flow's document and bookkeeping; the ETag serves If-Match on update and delete
 
-     Get a flow's document and bookkeeping; the `ETag` serves `If-Match` on delete.
+     With `revision`, the document as it was at that revision (404 `flow_revision_not_found` if
+    the flow never had it).
 
     Args:
         flow_id (str):
+        revision (int | Unset): A past revision (see `list_flow_revisions`); the current one if
+            absent.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,5 +208,6 @@ async def asyncio(
         await asyncio_detailed(
             flow_id=flow_id,
             client=client,
+            revision=revision,
         )
     ).parsed

@@ -81,8 +81,6 @@ def sync_detailed(
 ) -> Response[FlowPage | Problem]:
     """List flows, newest first
 
-     List flows, newest first.
-
     Args:
         limit (int | Unset): Items per page. Default: 50.
         cursor (str | Unset): The `next_cursor` of the previous page.
@@ -115,8 +113,6 @@ def sync(
 ) -> FlowPage | Problem | None:
     """List flows, newest first
 
-     List flows, newest first.
-
     Args:
         limit (int | Unset): Items per page. Default: 50.
         cursor (str | Unset): The `next_cursor` of the previous page.
@@ -143,8 +139,6 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
 ) -> Response[FlowPage | Problem]:
     """List flows, newest first
-
-     List flows, newest first.
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
@@ -175,8 +169,6 @@ async def asyncio(
     cursor: str | Unset = UNSET,
 ) -> FlowPage | Problem | None:
     """List flows, newest first
-
-     List flows, newest first.
 
     Args:
         limit (int | Unset): Items per page. Default: 50.

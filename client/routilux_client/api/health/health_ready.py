@@ -28,6 +28,11 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
 
@@ -56,8 +61,6 @@ def sync_detailed(
 ) -> Response[Health | Problem]:
     """Say whether the server can serve: 503 when the store cannot be reached
 
-     Say whether the server can serve: 503 when the store cannot be reached.
-
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -81,8 +84,6 @@ def sync(
 ) -> Health | Problem | None:
     """Say whether the server can serve: 503 when the store cannot be reached
 
-     Say whether the server can serve: 503 when the store cannot be reached.
-
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -101,8 +102,6 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Health | Problem]:
     """Say whether the server can serve: 503 when the store cannot be reached
-
-     Say whether the server can serve: 503 when the store cannot be reached.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,8 +123,6 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Health | Problem | None:
     """Say whether the server can serve: 503 when the store cannot be reached
-
-     Say whether the server can serve: 503 when the store cannot be reached.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -87,9 +87,7 @@ def sync_detailed(
 ) -> Response[Job | Problem]:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
-     Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
-
-    Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
+     Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
     cannot be cancelled (409).
 
     Args:
@@ -121,9 +119,7 @@ def sync(
 ) -> Job | Problem | None:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
-     Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
-
-    Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
+     Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
     cannot be cancelled (409).
 
     Args:
@@ -150,9 +146,7 @@ async def asyncio_detailed(
 ) -> Response[Job | Problem]:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
-     Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
-
-    Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
+     Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
     cannot be cancelled (409).
 
     Args:
@@ -182,9 +176,7 @@ async def asyncio(
 ) -> Job | Problem | None:
     """Cancel a job: no further routine starts and in-flight work is cancelled or discarded
 
-     Cancel a job: no further routine starts and in-flight work is cancelled or discarded.
-
-    Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
+     Answers 202 while it winds down and 200 once it is cancelled; a completed or failed job
     cannot be cancelled (409).
 
     Args:

@@ -8,18 +8,27 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.job import Job
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     job_id: str,
+    *,
+    wait: float | Unset = 0.0,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["wait"] = wait
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/jobs/{job_id}".format(
             job_id=quote(str(job_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -74,13 +83,18 @@ def sync_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = 0.0,
 ) -> Response[Job | Problem]:
     """Get a job: status, input, output, error, progress per routine and timestamps
 
-     Get a job: status, input, output, error, progress per routine and timestamps.
+     With `wait=S`, the answer comes as soon as the job is finished (`completed`, `failed`,
+    `cancelled`) or `paused`, or after S seconds with the job as it is then: a script waits for
+    a job with one request at a time, with neither polling nor a WebSocket.
 
     Args:
         job_id (str):
+        wait (float | Unset): Seconds to wait for the job to finish or pause (long poll); 0:
+            answer at once. Default: 0.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,6 +106,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+        wait=wait,
     )
 
     response = client.get_httpx_client().request(
@@ -105,13 +120,18 @@ def sync(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = 0.0,
 ) -> Job | Problem | None:
     """Get a job: status, input, output, error, progress per routine and timestamps
 
-     Get a job: status, input, output, error, progress per routine and timestamps.
+     With `wait=S`, the answer comes as soon as the job is finished (`completed`, `failed`,
+    `cancelled`) or `paused`, or after S seconds with the job as it is then: a script waits for
+    a job with one request at a time, with neither polling nor a WebSocket.
 
     Args:
         job_id (str):
+        wait (float | Unset): Seconds to wait for the job to finish or pause (long poll); 0:
+            answer at once. Default: 0.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,6 +144,7 @@ def sync(
     return sync_detailed(
         job_id=job_id,
         client=client,
+        wait=wait,
     ).parsed
 
 
@@ -131,13 +152,18 @@ async def asyncio_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = 0.0,
 ) -> Response[Job | Problem]:
     """Get a job: status, input, output, error, progress per routine and timestamps
 
-     Get a job: status, input, output, error, progress per routine and timestamps.
+     With `wait=S`, the answer comes as soon as the job is finished (`completed`, `failed`,
+    `cancelled`) or `paused`, or after S seconds with the job as it is then: a script waits for
+    a job with one request at a time, with neither polling nor a WebSocket.
 
     Args:
         job_id (str):
+        wait (float | Unset): Seconds to wait for the job to finish or pause (long poll); 0:
+            answer at once. Default: 0.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,6 +175,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+        wait=wait,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -160,13 +187,18 @@ async def asyncio(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    wait: float | Unset = 0.0,
 ) -> Job | Problem | None:
     """Get a job: status, input, output, error, progress per routine and timestamps
 
-     Get a job: status, input, output, error, progress per routine and timestamps.
+     With `wait=S`, the answer comes as soon as the job is finished (`completed`, `failed`,
+    `cancelled`) or `paused`, or after S seconds with the job as it is then: a script waits for
+    a job with one request at a time, with neither polling nor a WebSocket.
 
     Args:
         job_id (str):
+        wait (float | Unset): Seconds to wait for the job to finish or pause (long poll); 0:
+            answer at once. Default: 0.0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,5 +212,6 @@ async def asyncio(
         await asyncio_detailed(
             job_id=job_id,
             client=client,
+            wait=wait,
         )
     ).parsed

@@ -91,8 +91,6 @@ def sync_detailed(
 ) -> Response[EventPage | Problem]:
     """List a job's events in id order (the same envelope as the WebSocket stream)
 
-     List a job's events in id order (the same envelope as the WebSocket stream).
-
     Args:
         job_id (str):
         after (int | Unset): Only events with a greater id. Default: 0.
@@ -128,8 +126,6 @@ def sync(
 ) -> EventPage | Problem | None:
     """List a job's events in id order (the same envelope as the WebSocket stream)
 
-     List a job's events in id order (the same envelope as the WebSocket stream).
-
     Args:
         job_id (str):
         after (int | Unset): Only events with a greater id. Default: 0.
@@ -159,8 +155,6 @@ async def asyncio_detailed(
     limit: int | Unset = 100,
 ) -> Response[EventPage | Problem]:
     """List a job's events in id order (the same envelope as the WebSocket stream)
-
-     List a job's events in id order (the same envelope as the WebSocket stream).
 
     Args:
         job_id (str):
@@ -194,8 +188,6 @@ async def asyncio(
     limit: int | Unset = 100,
 ) -> EventPage | Problem | None:
     """List a job's events in id order (the same envelope as the WebSocket stream)
-
-     List a job's events in id order (the same envelope as the WebSocket stream).
 
     Args:
         job_id (str):

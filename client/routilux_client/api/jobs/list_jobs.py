@@ -116,8 +116,6 @@ def sync_detailed(
 ) -> Response[JobPage | Problem]:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
-     List jobs, newest first, filtered by flow, worker, status and creation time.
-
     Args:
         flow_id (str | Unset):
         worker_id (str | Unset):
@@ -165,8 +163,6 @@ def sync(
 ) -> JobPage | Problem | None:
     """List jobs, newest first, filtered by flow, worker, status and creation time
 
-     List jobs, newest first, filtered by flow, worker, status and creation time.
-
     Args:
         flow_id (str | Unset):
         worker_id (str | Unset):
@@ -208,8 +204,6 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
 ) -> Response[JobPage | Problem]:
     """List jobs, newest first, filtered by flow, worker, status and creation time
-
-     List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
         flow_id (str | Unset):
@@ -255,8 +249,6 @@ async def asyncio(
     cursor: str | Unset = UNSET,
 ) -> JobPage | Problem | None:
     """List jobs, newest first, filtered by flow, worker, status and creation time
-
-     List jobs, newest first, filtered by flow, worker, status and creation time.
 
     Args:
         flow_id (str | Unset):

@@ -33,6 +33,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
     if response.status_code == 429:
         response_429 = Problem.from_dict(response.json())
 
@@ -61,8 +66,6 @@ def sync_detailed(
 ) -> Response[Problem | RoutineTypePage]:
     """List the routine types flows can use: slots, events and config JSON Schema of each
 
-     List the routine types flows can use: slots, events and config JSON Schema of each.
-
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -86,8 +89,6 @@ def sync(
 ) -> Problem | RoutineTypePage | None:
     """List the routine types flows can use: slots, events and config JSON Schema of each
 
-     List the routine types flows can use: slots, events and config JSON Schema of each.
-
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -106,8 +107,6 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | RoutineTypePage]:
     """List the routine types flows can use: slots, events and config JSON Schema of each
-
-     List the routine types flows can use: slots, events and config JSON Schema of each.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,8 +128,6 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Problem | RoutineTypePage | None:
     """List the routine types flows can use: slots, events and config JSON Schema of each
-
-     List the routine types flows can use: slots, events and config JSON Schema of each.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -77,8 +77,6 @@ def sync_detailed(
 ) -> Response[Problem | Worker]:
     """Get a worker: status, concurrency, active and queued jobs, counters
 
-     Get a worker: status, concurrency, active and queued jobs, counters.
-
     Args:
         worker_id (str):
 
@@ -108,8 +106,6 @@ def sync(
 ) -> Problem | Worker | None:
     """Get a worker: status, concurrency, active and queued jobs, counters
 
-     Get a worker: status, concurrency, active and queued jobs, counters.
-
     Args:
         worker_id (str):
 
@@ -133,8 +129,6 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | Worker]:
     """Get a worker: status, concurrency, active and queued jobs, counters
-
-     Get a worker: status, concurrency, active and queued jobs, counters.
 
     Args:
         worker_id (str):
@@ -162,8 +156,6 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Problem | Worker | None:
     """Get a worker: status, concurrency, active and queued jobs, counters
-
-     Get a worker: status, concurrency, active and queued jobs, counters.
 
     Args:
         worker_id (str):

@@ -81,8 +81,6 @@ def sync_detailed(
 ) -> Response[Problem | WorkerPage]:
     """List workers, newest first; a flow gets one the first time it runs
 
-     List workers, newest first; a flow gets one the first time it runs.
-
     Args:
         limit (int | Unset): Items per page. Default: 50.
         cursor (str | Unset): The `next_cursor` of the previous page.
@@ -115,8 +113,6 @@ def sync(
 ) -> Problem | WorkerPage | None:
     """List workers, newest first; a flow gets one the first time it runs
 
-     List workers, newest first; a flow gets one the first time it runs.
-
     Args:
         limit (int | Unset): Items per page. Default: 50.
         cursor (str | Unset): The `next_cursor` of the previous page.
@@ -143,8 +139,6 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
 ) -> Response[Problem | WorkerPage]:
     """List workers, newest first; a flow gets one the first time it runs
-
-     List workers, newest first; a flow gets one the first time it runs.
 
     Args:
         limit (int | Unset): Items per page. Default: 50.
@@ -175,8 +169,6 @@ async def asyncio(
     cursor: str | Unset = UNSET,
 ) -> Problem | WorkerPage | None:
     """List workers, newest first; a flow gets one the first time it runs
-
-     List workers, newest first; a flow gets one the first time it runs.
 
     Args:
         limit (int | Unset): Items per page. Default: 50.

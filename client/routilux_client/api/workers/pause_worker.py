@@ -82,9 +82,7 @@ def sync_detailed(
 ) -> Response[Problem | Worker]:
     """Pause a worker: no routine of its jobs starts until resumed (idempotent)
 
-     Pause a worker: no routine of its jobs starts until resumed (idempotent).
-
-    Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
+     Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
 
     Args:
         worker_id (str):
@@ -115,9 +113,7 @@ def sync(
 ) -> Problem | Worker | None:
     """Pause a worker: no routine of its jobs starts until resumed (idempotent)
 
-     Pause a worker: no routine of its jobs starts until resumed (idempotent).
-
-    Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
+     Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
 
     Args:
         worker_id (str):
@@ -143,9 +139,7 @@ async def asyncio_detailed(
 ) -> Response[Problem | Worker]:
     """Pause a worker: no routine of its jobs starts until resumed (idempotent)
 
-     Pause a worker: no routine of its jobs starts until resumed (idempotent).
-
-    Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
+     Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
 
     Args:
         worker_id (str):
@@ -174,9 +168,7 @@ async def asyncio(
 ) -> Problem | Worker | None:
     """Pause a worker: no routine of its jobs starts until resumed (idempotent)
 
-     Pause a worker: no routine of its jobs starts until resumed (idempotent).
-
-    Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
+     Logic in flight finishes; queued jobs wait. A stopped worker (its flow was deleted) is a 409.
 
     Args:
         worker_id (str):

@@ -82,9 +82,7 @@ def sync_detailed(
 ) -> Response[Problem | Worker]:
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
-     Resume a paused worker; its jobs continue with nothing lost (idempotent).
-
-    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+     A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
@@ -115,9 +113,7 @@ def sync(
 ) -> Problem | Worker | None:
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
-     Resume a paused worker; its jobs continue with nothing lost (idempotent).
-
-    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+     A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
@@ -143,9 +139,7 @@ async def asyncio_detailed(
 ) -> Response[Problem | Worker]:
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
-     Resume a paused worker; its jobs continue with nothing lost (idempotent).
-
-    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+     A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
@@ -174,9 +168,7 @@ async def asyncio(
 ) -> Problem | Worker | None:
     """Resume a paused worker; its jobs continue with nothing lost (idempotent)
 
-     Resume a paused worker; its jobs continue with nothing lost (idempotent).
-
-    A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
+     A stopped worker (its flow was deleted) never runs again: a 409, as for pause.
 
     Args:
         worker_id (str):
