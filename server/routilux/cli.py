@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,15 +36,6 @@ app = typer.Typer(
 )
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
@@ -62,6 +52,8 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
 ) -> None:
     """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
+    from pydantic import ValidationError
+
     from routilux.server import Settings, create_app
     from routilux.server.serving import run
     from routilux.store import database
@@ -78,15 +70,13 @@ def serve(
         }.items()
         if value is not None
     }
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    if not settings.auth_enabled and not is_loopback(settings.host):
-        typer.echo(
-            f"refusing to listen on {settings.host} without an API key: anyone who can reach "
-            "it could run flows. Set ROUTILUX_API_KEYS=<key>[,<key>...] or pass --api-key, or "
-            "listen on 127.0.0.1.",
-            err=True,
-        )
-        raise typer.Exit(2)
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:  # no keys off loopback, or a value out of range
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"{where}: {error['msg']}" if where else error["msg"], err=True)
+        raise typer.Exit(2) from None
     in_use = database.in_use(settings.resolved_database_url())
     if in_use:
         typer.echo(f"refusing to start: {in_use}", err=True)

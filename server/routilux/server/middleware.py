@@ -9,7 +9,8 @@ flood of wrong keys nor one of varying keys escapes it.
 
 Paths under ``PUBLIC_PREFIXES`` need no key and are not rate limited (health checks, the docs and
 their assets, the console's assets): add an entry there for anything else that must load without a
-key. The Host check (keys unset) applies to them too.
+key. The Host check (keys unset) applies to them too, and so does the loopback rule: without keys,
+a request that arrived on a non-loopback local address is refused (403 ``api_keys_required``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import ipaddress
 import logging
 import re
 import time
@@ -32,6 +32,7 @@ from routilux.server.errors import problem_response
 from routilux.server.logs import log_request
 from routilux.server.metrics import UNMATCHED, Metrics
 from routilux.server.ratelimit import RateLimit, address_identity, key_identity
+from routilux.server.settings import is_loopback
 
 log = logging.getLogger("routilux.server")
 
@@ -66,7 +67,10 @@ class Gate:
         self.rate_limit = rate_limit
         self.metrics = metrics
         self.allowed_hosts = frozenset(_bare(host.strip().lower()) for host in allowed_hosts)
+        self.local_names = LOOPBACK_NAMES | self.allowed_hosts
         self._served_host: str | None = None
+        self._served_address: str | None = None
+        self._warned_address = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve, then count the request and write its one log line, whatever happened."""
@@ -137,7 +141,7 @@ class Gate:
                 key = offered if offered is not None else queried
 
         if not self.api_keys:
-            refusal = self._host_refusal(headers)
+            refusal = self._address_refusal(scope) or self._host_refusal(headers)
             if refusal is not None:
                 refused, code, detail = refusal
                 await self._refuse(scope, send, request_id, refused, code, detail)
@@ -257,6 +261,36 @@ class Gate:
                 matched = index
         return matched if matched >= 0 else None
 
+    def _address_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        """With keys unset, only connections that arrived on a loopback address are served,
+        whatever started the app (``uvicorn ... --host 0.0.0.0`` too): the ASGI server puts the
+        local address a connection arrived on in ``scope["server"]``."""
+        server = scope.get("server")
+        if not server:
+            return None  # a Unix socket (or no socket at all): local by construction
+        address = str(server[0])
+        if address == self._served_address:
+            return None
+        # In process, transports put a name there (httpx's `test`): judged as the Host check
+        # judges names. A real socket always gives an address, so names never widen the rule.
+        if not is_loopback(address, self.local_names):
+            if not self._warned_address:
+                self._warned_address = True
+                log.warning(
+                    "refusing requests arriving on %s: without API keys this server serves "
+                    "loopback only. Set ROUTILUX_API_KEYS, or listen on 127.0.0.1",
+                    address,
+                )
+            return (
+                403,
+                "api_keys_required",
+                f"this server has no API keys, so it serves only connections to a loopback "
+                f"address; this one arrived on {address} (the operator must set "
+                "ROUTILUX_API_KEYS, or listen on 127.0.0.1)",
+            )
+        self._served_address = address  # nearly every request arrives on the same address
+        return None
+
     def _host_refusal(self, headers: dict[str, str]) -> tuple[int, str, str] | None:
         """With keys unset, a web page must not reach the server through a name of its own
         (DNS rebinding: 421) nor from its own origin (cross-site requests: 403)."""
@@ -280,14 +314,7 @@ class Gate:
         return None
 
     def _allowed(self, host: str | None) -> bool:
-        if not host:
-            return False
-        if host in LOOPBACK_NAMES or host in self.allowed_hosts:
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return bool(host) and is_loopback(host or "", self.local_names)
 
     async def _refuse(
         self,

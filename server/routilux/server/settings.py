@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def is_loopback(host: str, names: Collection[str] = ("localhost",)) -> bool:
+    """A loopback address (``127.0.0.0/8``, ``::1``, IPv4-mapped too), or one of ``names``."""
+    bare = host.strip().lower()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        return bare in names
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback  # a dual-stack socket's IPv4 connection
+    return ip.is_loopback
 
 
 class Settings(BaseSettings):
@@ -174,6 +191,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _keys_off_loopback(self) -> Self:
+        # The gate enforces the same rule per connection, whatever binds the socket.
+        if not self.api_keys and not is_loopback(self.host):
+            raise PydanticCustomError(
+                "api_keys_required",
+                "refusing to listen on {host} without an API key: anyone who can reach it "
+                "could run flows. Set ROUTILUX_API_KEYS=<key>[,<key>...] or pass --api-key, or "
+                "listen on 127.0.0.1.",
+                {"host": self.host},
+            )
+        return self
 
     @property
     def auth_enabled(self) -> bool:
