@@ -80,6 +80,31 @@ def test_flows_update_revisions_diff(server: LiveServer, tmp_path: Path) -> None
     assert nameless.exit_code == 2 and "no flow_id" in nameless.output
 
 
+def test_flows_update_sends_json_typed_and_yaml_as_written(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    (tmp_path / "typed.yaml").write_text(GREET.replace("flow_id: greet", "flow_id: typed"))
+    assert cli(server, "flows", "create", "-f", str(tmp_path / "typed.yaml")).exit_code == 0
+    mapper = {"class": "Mapper", "config": {"mappings": {"name": "user.name"}}}
+    document = {"flow_id": "typed", "routines": {"only": mapper}}
+    (tmp_path / "typed.json").write_text(json.dumps(document))
+    updated = cli(server, "--json", "flows", "update", "-f", str(tmp_path / "typed.json"))
+    assert updated.exit_code == 0, updated.output
+    flow = json.loads(updated.stdout)
+    assert flow["revision"] == 2 and list(flow["routines"]) == ["only"]
+    assert flow["updated_at"].endswith("Z")
+    # A YAML file goes as written: the server's error names the place in the document.
+    bad = (tmp_path / "typed.yaml").read_text().replace("class: Filter", "class: NoSuchRoutine")
+    (tmp_path / "bad.yaml").write_text(bad)
+    refused = cli(server, "flows", "update", "typed", "-f", str(tmp_path / "bad.yaml"))
+    assert refused.exit_code == 3, refused.output
+    assert "routines.adults" in refused.stderr and "NoSuchRoutine" in refused.stderr
+    # A JSON file that is not a flow document is refused before anything is sent.
+    (tmp_path / "nothing.json").write_text('{"flow_id": "typed"}')
+    local = cli(server, "flows", "update", "-f", str(tmp_path / "nothing.json"))
+    assert local.exit_code == 2 and "not a flow document" in local.stderr
+
+
 def test_jobs_logs_and_follow(server: LiveServer, tmp_path: Path) -> None:
     (tmp_path / "chatty.json").write_text(json.dumps(CHATTY))
     assert cli(server, "flows", "create", "-f", str(tmp_path / "chatty.json")).exit_code == 0

@@ -100,7 +100,9 @@ async def test_create_a_flow_from_a_yaml_file_and_run_it(client: RoutiluxClient)
     assert response.status_code == 201 and response.headers["location"] == "/api/v1/flows/greet"
     assert created.flow_id == "greet" and created.name == "Greetings" and created.revision == 1
     assert created.routines.to_dict()["adults"]["class"] == "Filter"
-    assert unwrap(await get_flow.asyncio("greet", client=client)).to_dict() == created.to_dict()
+    stored = created.to_dict()
+    assert stored.pop("warnings", []) == []  # what looks wrong: said on create, not stored
+    assert unwrap(await get_flow.asyncio("greet", client=client)).to_dict() == stored
     job = unwrap(
         await execute_flow.asyncio("greet", client=client, body=data(user={"name": "Ada"}, age=36))
     )

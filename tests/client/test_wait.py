@@ -117,3 +117,12 @@ def test_a_wait_outlives_a_server_restart(tmp_path: Path) -> None:
             assert result[0].job_id == job.job_id
     finally:
         stop_server(server)
+
+
+def test_a_long_poll_never_outlasts_the_clients_read_timeout() -> None:
+    from routilux_client.helpers.jobs import LONGEST_POLL, _longest_wait
+
+    assert _longest_wait(httpx.Timeout(30.0)) == 20.0  # connect()'s default: answered in time
+    assert _longest_wait(httpx.Timeout(4.0)) == 2.0  # a short timeout still waits a little
+    assert _longest_wait(httpx.Timeout(600.0)) == LONGEST_POLL  # the server's own bound
+    assert _longest_wait(httpx.Timeout(None)) == LONGEST_POLL

@@ -5,10 +5,10 @@
 - ``iterate`` / ``aiterate``: every item of a list, across pages.
 - ``stream_events``: the live event stream, resumed with ``since`` after a drop.
 - ``wait_for_job`` / ``wait_for_job_sync``: a job once it has finished.
-- ``create_flow_yaml``: ``create_flow`` with a YAML body.
+- ``create_flow_yaml`` / ``update_flow_yaml``: ``create_flow`` / ``update_flow`` with a YAML body.
 """
 
-from routilux_client.helpers import create_flow_yaml
+from routilux_client.helpers import create_flow_yaml, update_flow_yaml
 from routilux_client.helpers.connection import API_KEY_HEADER, RoutiluxClient, connect
 from routilux_client.helpers.events import (
     TERMINAL_JOB_EVENTS,
@@ -38,6 +38,7 @@ __all__ = [
     "iterate",
     "stream_events",
     "unwrap",
+    "update_flow_yaml",
     "wait_for_job",
     "wait_for_job_sync",
 ]

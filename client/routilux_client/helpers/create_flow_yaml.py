@@ -13,7 +13,7 @@ from typing import Any
 
 from routilux_client.api.flows import create_flow
 from routilux_client.helpers.connection import RoutiluxClient
-from routilux_client.models.flow import Flow
+from routilux_client.models.flow_created import FlowCreated
 from routilux_client.models.problem import Problem
 from routilux_client.types import UNSET, Response, Unset
 
@@ -30,7 +30,7 @@ def _get_kwargs(*, body: str | bytes, idempotency_key: str | Unset | None) -> di
 
 def sync_detailed(
     *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
-) -> Response[Flow | Problem]:
+) -> Response[FlowCreated | Problem]:
     """Create a flow from a YAML document; the ``Response`` with its status and headers."""
     response = client.get_httpx_client().request(
         **_get_kwargs(body=body, idempotency_key=idempotency_key)
@@ -41,14 +41,14 @@ def sync_detailed(
 
 def sync(
     *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
-) -> Flow | Problem | None:
-    """Create a flow from a YAML document: the ``Flow``, or the ``Problem``."""
+) -> FlowCreated | Problem | None:
+    """Create a flow from a YAML document: the ``FlowCreated``, or the ``Problem``."""
     return sync_detailed(client=client, body=body, idempotency_key=idempotency_key).parsed
 
 
 async def asyncio_detailed(
     *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
-) -> Response[Flow | Problem]:
+) -> Response[FlowCreated | Problem]:
     """``sync_detailed``, asynchronously."""
     response = await client.get_async_httpx_client().request(
         **_get_kwargs(body=body, idempotency_key=idempotency_key)
@@ -58,7 +58,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *, client: RoutiluxClient, body: str | bytes, idempotency_key: str | Unset | None = UNSET
-) -> Flow | Problem | None:
+) -> FlowCreated | Problem | None:
     """``sync``, asynchronously."""
     detailed = await asyncio_detailed(client=client, body=body, idempotency_key=idempotency_key)
     return detailed.parsed

@@ -1,9 +1,12 @@
-"""Waiting for a job to finish: long polls of ``get_job?wait=S``, one request at a time.
+"""Waiting for a job to finish: long polls of the generated ``get_job`` with ``wait``, one
+request at a time.
 
-The server answers a long poll as soon as the job is finished or paused, or after ``S`` seconds
-(at most 60) with the job as it is then; the helpers ask again until the job has finished or
-their own ``timeout`` is up. No WebSocket is needed, and nothing is missed between two requests:
-each one reads the job's current state.
+The server answers a long poll as soon as the job is finished or paused, or after ``wait``
+seconds (at most 60) with the job as it is then; the helpers ask again until the job has
+finished or their own ``timeout`` is up. No WebSocket is needed, and nothing is missed between
+two requests: each one reads the job's current state. A poll never asks to wait longer than the
+client's own read timeout allows (``connect(timeout=)``, 30 s by default), so it is answered
+before the client would give up on it.
 """
 
 from __future__ import annotations
@@ -49,13 +52,11 @@ def _late(job_id: str, timeout: float) -> TimeoutError:
     return TimeoutError(f"job {job_id} did not finish within {timeout} s")
 
 
-def _poll(wait: float) -> tuple[dict[str, str], httpx.Timeout]:
-    """The query and the request timeout of a long poll of ``wait`` seconds."""
-    return {"wait": f"{wait:.3f}"}, httpx.Timeout(wait + _READ_MARGIN)
-
-
-def _parse(client: RoutiluxClient, response: httpx.Response) -> Job:
-    return unwrap(get_job._build_response(client=client, response=response))
+def _longest_wait(timeout: httpx.Timeout) -> float:
+    """The longest ``wait`` a client with this timeout can ask for and still read the answer."""
+    if timeout.read is None:
+        return LONGEST_POLL
+    return min(LONGEST_POLL, max(timeout.read - _READ_MARGIN, timeout.read / 2))
 
 
 async def wait_for_job(
@@ -77,24 +78,20 @@ async def wait_for_job(
     longer used.
     """
     del use_events
-    http = client.get_async_httpx_client()
+    longest = _longest_wait(client.get_async_httpx_client().timeout)
     deadline = time.monotonic() + timeout
     unreachable = _Unreachable()
     try:
         async with asyncio.timeout(timeout):
             while True:
-                wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
-                params, limit = _poll(wait)
+                wait = round(min(longest, max(0.0, deadline - time.monotonic())), 3)
                 try:
-                    response = await http.get(
-                        f"/api/v1/jobs/{job_id}", params=params, timeout=limit
-                    )
+                    job = unwrap(await get_job.asyncio_detailed(job_id, client=client, wait=wait))
                 except httpx.TransportError as error:
                     unreachable.failed(error)
                     await asyncio.sleep(poll_interval)
                     continue
                 unreachable.answered()
-                job = _parse(client, response)
                 if job.status in FINISHED:
                     return job
                 if time.monotonic() >= deadline:
@@ -115,24 +112,23 @@ def wait_for_job_sync(
 ) -> Job:
     """``wait_for_job`` for synchronous code."""
     del use_events
-    http = client.get_httpx_client()
+    longest = _longest_wait(client.get_httpx_client().timeout)
     deadline = time.monotonic() + timeout
     unreachable = _Unreachable()
     while True:
-        wait = min(LONGEST_POLL, max(0.0, deadline - time.monotonic()))
-        params, limit = _poll(wait)
+        wait = round(min(longest, max(0.0, deadline - time.monotonic())), 3)
+        job: Job | None
         try:
-            response = http.get(f"/api/v1/jobs/{job_id}", params=params, timeout=limit)
+            job = unwrap(get_job.sync_detailed(job_id, client=client, wait=wait))
         except httpx.TransportError as error:
             unreachable.failed(error)
-            response = None
+            job = None
         remaining = deadline - time.monotonic()
-        if response is not None:
+        if job is not None:
             unreachable.answered()
-            job = _parse(client, response)
             if job.status in FINISHED:
                 return job
         if remaining <= 0:
             raise _late(job_id, timeout)
-        if response is None or job.status == JobStatus.PAUSED:
+        if job is None or job.status == JobStatus.PAUSED:
             time.sleep(min(poll_interval, remaining))

@@ -5,29 +5,30 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from routilux.commands.context import remote
-from routilux.commands.rawapi import call
+from routilux.commands.context import remote, stamp, to_data
 
-FINISHED = ("completed", "failed", "cancelled")
+if TYPE_CHECKING:
+    from routilux_client.models import JobLog
+
 LEVELS = ("debug", "info", "warning", "error", "critical")
 FOLLOW_WAIT = 2.0  # seconds of each long poll while following: how soon new lines show
 
 
-def line(entry: dict[str, Any]) -> str:
+def line(entry: JobLog) -> str:
     """``time LEVEL routine#activation[.attempt] logger: message`` (and the traceback)."""
-    where = entry["routine_id"] or "-"
-    if entry["activation"] is not None:
-        where += f"#{entry['activation']}"
-        if entry["attempt"] and entry["attempt"] > 1:
-            where += f".{entry['attempt']}"
-    text = f"{entry['time']} {entry['level'].upper():<8} {where} {entry['logger']}: "
-    text += str(entry["message"])
-    if entry.get("exception"):
-        text += "\n" + entry["exception"]
+    where = entry.routine_id or "-"
+    if entry.activation is not None:
+        where += f"#{entry.activation}"
+        if entry.attempt and entry.attempt > 1:
+            where += f".{entry.attempt}"
+    text = f"{stamp(entry.time)} {entry.level.value.upper():<8} {where} {entry.logger}: "
+    text += entry.message
+    if entry.exception:
+        text += "\n" + entry.exception
     return text
 
 
@@ -43,6 +44,10 @@ def logs(
     timeout: Annotated[float, typer.Option(help="Seconds to follow at most.")] = 3600,
 ) -> None:
     """Print what a job's routines logged; --follow keeps going until the job ends."""
+    from routilux_client.api.jobs import get_job, list_job_logs
+    from routilux_client.helpers import FINISHED, unwrap
+    from routilux_client.models import JobStatus, LogLevel
+
     if level not in LEVELS:
         raise typer.BadParameter(
             f"{level!r} is not one of {', '.join(LEVELS)}", param_hint="--level"
@@ -53,33 +58,32 @@ def logs(
     with target.client() as client:
         while True:
             while True:
-                page = call(
-                    client,
-                    "GET",
-                    f"/api/v1/jobs/{job_id}/logs",
-                    params={"after": after, "limit": 1000, "level": level},
+                page = unwrap(
+                    list_job_logs.sync(
+                        job_id, client=client, after=after, limit=1000, level=LogLevel(level)
+                    )
                 )
-                for entry in page["items"]:
+                for entry in page.items:
                     if target.as_json:
-                        sys.stdout.write(json.dumps(entry) + "\n")  # one object per line
+                        sys.stdout.write(json.dumps(to_data(entry)) + "\n")  # one per line
                     else:
                         typer.echo(line(entry))
-                    after = entry["id"]
+                    after = entry.id
                 sys.stdout.flush()
-                if page["next_after"] is None:
+                if page.next_after is None:
                     break
             if not follow:
                 return
             # The long poll paces the loop: it answers when the job ends (or pauses), or after a
             # moment with nothing new; the lines logged meanwhile come with the next page.
             wait = max(0.0, min(FOLLOW_WAIT, deadline - time.monotonic()))
-            job = call(client, "GET", f"/api/v1/jobs/{job_id}", params={"wait": wait})
-            if job["status"] in FINISHED:
+            job = unwrap(get_job.sync(job_id, client=client, wait=round(wait, 3)))
+            if job.status in FINISHED:
                 follow = False  # one more page: the lines logged before the end
             elif time.monotonic() >= deadline:
-                typer.echo(f"job {job_id} is still {job['status']} after {timeout} s", err=True)
+                typer.echo(f"job {job_id} is still {job.status.value} after {timeout} s", err=True)
                 return
-            elif job["status"] == "paused":
+            elif job.status == JobStatus.PAUSED:
                 time.sleep(FOLLOW_WAIT)  # a paused job answers the long poll at once
 
 

@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from routilux.commands.context import fail, remote
-from routilux.commands.rawapi import call
+from routilux.commands.context import fail, remote, stamp, to_data
 
 # The server's bookkeeping: left out when two documents are compared.
 BOOKKEEPING = ("revision", "created_at", "updated_at")
@@ -21,15 +20,15 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def _media_type(path: Path) -> str:
-    return "application/json" if path.suffix.lower() == ".json" else "application/yaml"
+def _is_json(path: Path) -> bool:
+    return path.suffix.lower() == ".json"
 
 
 def _document_of(path: Path) -> dict[str, Any]:
     from routilux.engine.errors import FlowValidationError
     from routilux.engine.spec import load_document
 
-    kind: Literal["json", "yaml"] = "json" if path.suffix.lower() == ".json" else "yaml"
+    kind: Literal["json", "yaml"] = "json" if _is_json(path) else "yaml"
     try:
         document = load_document(path.read_text(encoding="utf-8"), kind)
     except FlowValidationError as invalid:
@@ -56,20 +55,34 @@ def update(
     ] = None,
 ) -> None:
     """Replace a flow's document with a file: a new revision (running jobs keep theirs)."""
-    target_id = flow_id or _document_of(file).get("flow_id")
+    from routilux_client.api.flows import update_flow
+    from routilux_client.helpers import unwrap, update_flow_yaml
+    from routilux_client.models import FlowCreate
+    from routilux_client.types import UNSET
+
+    document = _document_of(file)
+    target_id = flow_id or document.get("flow_id")
     if not isinstance(target_id, str) or not target_id:
         raise typer.BadParameter("the file has no flow_id: name the flow to update")
-    headers = {"Content-Type": _media_type(file)}
-    if if_match:
-        headers["If-Match"] = if_match
+    condition = if_match or UNSET
     with remote(ctx).client() as client:
-        flow = call(
-            client, "PUT", f"/api/v1/flows/{target_id}", content=file.read_bytes(), headers=headers
-        )
+        if _is_json(file):
+            try:
+                body = FlowCreate.from_dict(document)
+            except (KeyError, TypeError, ValueError) as error:
+                fail(f"{file}: not a flow document ({error!r}); see `routilux flows validate`", 2)
+            flow = unwrap(update_flow.sync(target_id, client=client, body=body, if_match=condition))
+        else:
+            # Sent as written: the server's error locations point into the YAML.
+            flow = unwrap(
+                update_flow_yaml.sync(
+                    target_id, client=client, body=file.read_bytes(), if_match=condition
+                )
+            )
     if remote(ctx).as_json:
-        sys.stdout.write(json.dumps(flow, indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_data(flow), indent=2) + "\n")
     else:
-        typer.echo(f"updated flow {flow['flow_id']}: revision {flow['revision']}")
+        typer.echo(f"updated flow {flow.flow_id}: revision {flow.revision}")
 
 
 def revisions(
@@ -78,20 +91,24 @@ def revisions(
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
 ) -> None:
     """List a flow's revisions, newest first."""
+    from routilux_client.api.flows import list_flow_revisions
+    from routilux_client.helpers import unwrap
+
     with remote(ctx).client() as client:
-        page = call(client, "GET", f"/api/v1/flows/{flow_id}/revisions", params={"limit": limit})
+        page = unwrap(list_flow_revisions.sync(flow_id, client=client, limit=limit))
     if remote(ctx).as_json:
-        sys.stdout.write(json.dumps(page["items"], indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_data(page.items), indent=2) + "\n")
         return
     typer.echo(f"{'revision':>8}  {'updated_at':<27}  shape")
-    for item in page["items"]:
+    for item in page.items:
+        connections = item.connections or []
         shape = (
-            f"{_count(len(item['routines']), 'routine')}, "
-            f"{_count(len(item['connections']), 'connection')}"
+            f"{_count(len(item.routines.additional_properties), 'routine')}, "
+            f"{_count(len(connections), 'connection')}"
         )
-        typer.echo(f"{item['revision']:>8}  {item['updated_at']:<27}  {shape}")
-    if page["total"] > len(page["items"]):
-        typer.echo(f"({page['total']} revisions in all; --limit shows more)", err=True)
+        typer.echo(f"{item.revision:>8}  {stamp(item.updated_at):<27}  {shape}")
+    if page.total > len(page.items):
+        typer.echo(f"({page.total} revisions in all; --limit shows more)", err=True)
 
 
 def diff(
@@ -111,14 +128,19 @@ def diff(
     ] = None,
 ) -> None:
     """Show what changed between two revisions of a flow, or between the flow and a file."""
-    with remote(ctx).client() as client:
-        current = call(client, "GET", f"/api/v1/flows/{flow_id}")
+    from routilux_client.api.flows import get_flow
+    from routilux_client.helpers import unwrap
+    from routilux_client.types import UNSET, Unset
 
-        def at(revision: int) -> dict[str, Any]:
-            found: dict[str, Any] = call(
-                client, "GET", f"/api/v1/flows/{flow_id}", params={"revision": revision}
+    with remote(ctx).client() as client:
+
+        def at(revision: int | Unset) -> dict[str, Any]:
+            found: dict[str, Any] = to_data(
+                unwrap(get_flow.sync(flow_id, client=client, revision=revision))
             )
             return found
+
+        current = at(UNSET)
 
         if file is not None:
             before, after = current, {"flow_id": flow_id, **_document_of(file)}
