@@ -102,6 +102,7 @@ def test_links_lead_from_created_resources_onwards() -> None:
         "get_job",
         "cancel_job",
         "list_job_events",
+        "list_job_logs",
     }
     event = schema["components"]["schemas"]["Event"]
     assert "job.completed" in schema["components"]["schemas"]["EventType"]["enum"]
