@@ -152,6 +152,22 @@ def test_unfinished_headers_get_408_and_a_silent_connection_is_closed(tmp_path: 
         assert status_of(response) in (408, 0) and elapsed < 4, elapsed
 
 
+def test_a_kept_alive_connection_idle_past_the_header_timeout_is_still_served(
+    tmp_path: Path,
+) -> None:
+    """The header clock runs from a request's first byte: an idle kept-alive connection is the
+    keep-alive timeout's (15 s) to close, not the header timeout's."""
+    with live_server(tmp_path, env={"ROUTILUX_HEADER_TIMEOUT": "0.5"}) as server:
+        with open_socket(server) as sock:
+            request = b"GET /api/v1/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            sock.sendall(request)
+            assert status_of(sock.recv(65_536)) == 200
+            time.sleep(1.5)  # the idleness under test (three header timeouts), not a wait
+            sock.sendall(request + request[:-2] + b"Connection: close\r\n\r\n")
+            answers = read_all(sock)
+        assert answers.count(b"HTTP/1.1 200 ") == 2, answers
+
+
 def test_a_body_that_does_not_arrive_gets_408(tmp_path: Path) -> None:
     with live_server(tmp_path, env={"ROUTILUX_BODY_TIMEOUT": "1"}) as server:
         with open_socket(server) as slow:
