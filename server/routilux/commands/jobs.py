@@ -215,10 +215,16 @@ def watch(
     timeout: Annotated[float, typer.Option(help="Seconds to watch at most.")] = 300,
 ) -> None:
     """Follow a job's events until it ends (from its start), then print its output."""
+    from routilux_client.api.jobs import get_job
+    from routilux_client.helpers import unwrap
+
     target = remote(ctx)
 
     async def go() -> Any:
         async with target.connect() as client, asyncio.timeout(timeout):
+            # First contact fails fast: a mistyped --url or job id is reported at once; the
+            # event stream retries (for 30 s) only a server that goes away mid-watch.
+            unwrap(await get_job.asyncio(job_id, client=client))
             return await follow(target, client, job_id, quiet=target.as_json)
 
     with target.errors():
