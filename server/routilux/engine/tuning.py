@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 GC_THRESHOLDS = (10_000, 50, 100)
 """The engine allocates many short-lived objects per activation (events, payload copies,
@@ -11,9 +12,18 @@ took a third of an engine's time in the benchmarks. These make young collections
 ones much rarer, for a few MB more between collections."""
 
 
+SWITCH_INTERVAL = 0.0001
+"""Seconds a thread that wants the GIL waits before the running one must hand it over (Python's
+default: 0.005). The store's writer thread releases the GIL around every statement it runs, so
+while the event loop is busy (a runaway job, a burst of jobs) each of those statements cost it up
+to a whole interval to get the GIL back: hundreds of rows took seconds, and every execute and
+every job's final state, which wait for the writer, waited with it."""
+
+
 def prepare_process() -> None:
     """Freeze what exists now (modules, app, schemas: they live as long as the process) out of
     the collector's sight, and collect less often."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL)
