@@ -36,11 +36,15 @@ async def measure(server: LiveServer, stuck: int) -> tuple[list[float], list[Fra
     async with AsyncExitStack() as stack, http(server) as client:
         stuck_ones = []
         for _ in range(stuck):
+            # Closed once its connection has gone (LIFO), whatever became of that connection:
+            # a stuck client the server already dropped must not leave its socket to the GC.
+            sock = unread_socket(server)
+            stack.callback(sock.close)
             ws = await stack.enter_async_context(
                 stream(
                     server,
                     "?flow_id=busy",
-                    sock=unread_socket(server),
+                    sock=sock,
                     max_queue=1,
                     compression=None,
                 )
