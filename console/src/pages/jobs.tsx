@@ -61,7 +61,7 @@ export function JobsPage() {
         <div><label for="jobs-before">Created before</label><input id="jobs-before" type="datetime-local" step="1" value={before} onChange={(e) => setBefore(e.currentTarget.value)} /></div>
       </form>
       <ErrorBox error={page.error} />
-      <p class="muted" aria-live="polite">{page.data ? `${page.data.total} jobs · page ${cursors.length}` : "Loading…"}</p>
+      <p class="muted" aria-live="polite">{page.data ? `${page.data.total} ${page.data.total === 1 ? "job" : "jobs"} · page ${cursors.length}` : "Loading…"}</p>
       <table class="list jobs">
         <thead><tr><th scope="col">Job</th><th scope="col">Flow</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Finished</th></tr></thead>
         <tbody>
