@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from routilux.server import Settings, create_app
@@ -190,14 +190,26 @@ flow_documents = (
 )
 
 
+# 5,000 examples, not 10,000: measured once with coverage.py (branches of server/routilux), a run
+# of 5,000 reaches every branch that one of 10,000 does but the two of a valid flow accepted and
+# run (a connection's ports found, Identity run), which the explicit example below reaches on
+# every run; the other 5,000 reached no branch more, for 35 s more of the suite. Nearly every
+# generated document is refused (9,985 of 10,000 were 422s): the branches are the validation's.
+VALID_FLOW = {
+    "routines": {"a": {"class": "Identity"}, "b": {"class": "Identity"}},
+    "connections": [{"from": "a.output", "to": "b.input"}],
+}
+
+
 @settings(
-    max_examples=10_000,
+    max_examples=5_000,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(document=flow_documents)
+@example(document=VALID_FLOW)
 def test_random_flow_documents_never_cause_a_server_error(
     client: SyncClient, document: Any
 ) -> None:
