@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import pytest
 
@@ -16,15 +18,49 @@ SCRIPT = ROOT / "scripts" / "schemathesis"
 API_KEY = "cli-contract-key"
 
 
-def run_script(base_url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), base_url, *options, "--checks", "all", "--max-examples", "5", "--no-color"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=ROOT,
-        check=False,
-    )
+@dataclass
+class Run:
+    """One run of the script against its own live server."""
+
+    result: subprocess.CompletedProcess[str]
+    server_alive: bool  # the server was still running once the script had ended
+    server_log: str
+
+
+def script_command(base_url: str, *options: str) -> list[str]:
+    return [str(SCRIPT), base_url, *options, "--checks", "all", "--max-examples", "5", "--no-color"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, Run]]:
+    """Both runs, auth on and off, at once: each is a Schemathesis process and a server, about one
+    core in all, so on two cores the pair takes the time of one."""
+    with ExitStack() as stack:
+        started = {}
+        for auth in (True, False):
+            folder = tmp_path_factory.mktemp(f"cli-auth-{'on' if auth else 'off'}")
+            server = stack.enter_context(live_server(folder, api_key=API_KEY if auth else None))
+            output = stack.enter_context((folder / "stdout").open("w+"))
+            errors = stack.enter_context((folder / "stderr").open("w+"))
+            command = script_command(server.base_url, *(["--api-key", API_KEY] if auth else []))
+            process = subprocess.Popen(command, stdout=output, stderr=errors, text=True, cwd=ROOT)
+            stack.callback(_end, process)
+            started[auth] = (server, process, output, errors, command)
+        done = {}
+        for auth, (server, process, output, errors, command) in started.items():
+            returncode = process.wait(timeout=240)
+            alive = server.process.poll() is None
+            output.seek(0)
+            errors.seek(0)
+            result = subprocess.CompletedProcess(command, returncode, output.read(), errors.read())
+            done[auth] = Run(result, alive, server.log())
+        yield done
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
@@ -41,12 +77,10 @@ def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.mark.parametrize("auth", [True, False], ids=["auth-on", "auth-off"])
-def test_script_reports_no_failure_against_a_live_server(tmp_path: Path, auth: bool) -> None:
-    key = API_KEY if auth else None
-    with live_server(tmp_path / "server", api_key=key) as server:
-        result = run_script(server.base_url, *(["--api-key", API_KEY] if auth else []))
-        assert server.process.poll() is None, server.log()
-    assert_clean(result)
+def test_script_reports_no_failure_against_a_live_server(runs: dict[bool, Run], auth: bool) -> None:
+    run = runs[auth]
+    assert run.server_alive, run.server_log
+    assert_clean(run.result)
 
 
 def test_script_explains_its_usage() -> None:
