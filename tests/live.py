@@ -8,13 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.poll import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,18 +47,16 @@ class LiveServer:
 
 
 def _wait_ready(server: LiveServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
             response = httpx.get(f"{server.base_url}/api/v1/health/ready", timeout=1)
-            if response.status_code == 200:
-                return
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"server not ready after {timeout} s:\n{server.log()}")
+            return False
+        return response.status_code == 200
+
+    wait_until(ready, timeout=timeout, what=lambda: f"server ready\n{server.log()}")
 
 
 def start_server(

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ import psycopg
 import pytest
 
 from tests.live import free_port
+from tests.poll import wait_until
 
 BINDIR = Path(os.environ.get("ROUTILUX_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "postgres"
@@ -132,19 +132,27 @@ class PgServer:
                 stderr=subprocess.STDOUT,
                 user=self.user,
             )
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def accepting() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"postgres exited early:\n{self.log()}")
             try:
                 with psycopg.connect(self.conninfo(), connect_timeout=2):
-                    return
-            except psycopg.OperationalError as exc:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    message = f"postgres not ready in {START_TIMEOUT} s:\n{self.log()}"
-                    raise TimeoutError(message) from exc
-                time.sleep(0.05)
+                    return True
+            except psycopg.OperationalError:
+                return False
+
+        try:
+            wait_until(
+                accepting,
+                timeout=START_TIMEOUT,
+                interval=0.05,
+                what=lambda: f"postgres ready\n{self.log()}",
+            )
+        except AssertionError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Fast shutdown (what ``pg_ctl stop -m fast`` sends): clients are disconnected."""

@@ -29,7 +29,7 @@ def _timed_out(what: str | Callable[[], str], timeout: float, last: object) -> A
 
 
 def wait_until(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     *,
     timeout: float,
     interval: float = INTERVAL,
@@ -47,7 +47,7 @@ def wait_until(
 
 
 async def until(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T | None]],
     *,
     timeout: float,
     interval: float = INTERVAL,
@@ -65,7 +65,7 @@ async def until(
 
 
 async def until_true(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     *,
     timeout: float,
     interval: float = INTERVAL,
@@ -73,7 +73,7 @@ async def until_true(
 ) -> T:
     """``until`` for a plain function, such as a look at in-process state."""
 
-    async def check() -> T:
+    async def check() -> T | None:
         return condition()
 
     return await until(check, timeout=timeout, interval=interval, what=what)

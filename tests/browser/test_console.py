@@ -76,15 +76,6 @@ def job_id_of(page: Page) -> str:
     return match[1]
 
 
-def wait_for(condition: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 def test_create_flow_from_yaml_see_its_graph_and_errors_at_the_line(
     server: LiveServer, desk: Page
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import ARTIFACTS
 from tests.live import LiveServer
+from tests.poll import wait_until
 
 FLOW: dict[str, Any] = {
     "flow_id": "browser-demo",
@@ -24,12 +24,11 @@ FLOW: dict[str, Any] = {
 
 
 def wait_finished(server: LiveServer, job_id: str, timeout: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def finished() -> dict[str, Any] | None:
         job: dict[str, Any] = httpx.get(f"{server.base_url}/api/v1/jobs/{job_id}").json()
-        if job["finished_at"] is not None or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
+        return job if job["finished_at"] is not None else None
+
+    return wait_until(finished, timeout=timeout, what=f"job {job_id} finished")
 
 
 def page_y(locator: Locator, edge: str) -> float:

@@ -3,7 +3,6 @@ fresh database and an API key), driven only through routilux_client."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,6 +12,7 @@ from routilux_client.api.jobs import get_job
 from routilux_client.helpers import RoutiluxClient, connect, unwrap
 from routilux_client.models import Job, JobStatus
 from tests.live import LiveServer, live_server
+from tests.poll import until
 
 API_KEY = "client-test-key"
 
@@ -44,9 +44,9 @@ async def reach(
     client: RoutiluxClient, job_id: str, *statuses: JobStatus, timeout: float = 10
 ) -> Job:
     """The job once it is in one of ``statuses`` (polled quickly: a test wants the moment)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            job = unwrap(await get_job.asyncio(job_id, client=client))
-            if job.status in statuses:
-                return job
-            await asyncio.sleep(0.02)
+
+    async def reached() -> Job | None:
+        job = unwrap(await get_job.asyncio(job_id, client=client))
+        return job if job.status in statuses else None
+
+    return await until(reached, timeout=timeout, what=f"job {job_id} in {statuses}")

@@ -48,6 +48,7 @@ from routilux_client.models import (
 )
 from tests.client.conftest import reach, unique
 from tests.live import LiveServer
+from tests.poll import stays_async
 
 GREET_YAML = Path(__file__).with_name("greet.yaml")
 
@@ -162,11 +163,18 @@ async def test_pause_a_worker_then_resume_it(client: RoutiluxClient) -> None:
     assert worker.status == WorkerStatus.PAUSED
     # Unpaused, the job would be done in 0.6 s; paused, it stops once `first` is through.
     held = await reach(client, job.job_id, JobStatus.PAUSED)
-    await asyncio.sleep(1.0)
-    still = unwrap(await get_job.asyncio(job.job_id, client=client))
-    assert still.status == JobStatus.PAUSED and held.status == JobStatus.PAUSED
-    assert still.progress.to_dict()["second"]["completed"] == 0
-    assert still.output.to_dict() == {}
+
+    async def still_held() -> bool:
+        still = unwrap(await get_job.asyncio(job.job_id, client=client))
+        return (
+            still.status == JobStatus.PAUSED
+            and still.progress.to_dict()["second"]["completed"] == 0
+            and still.output.to_dict() == {}
+        )
+
+    # Held throughout twice the time `second` takes (0.3 s): unpaused, it would have run by then.
+    await stays_async(still_held, seconds=0.6, what="the job held before `second`")
+    assert held.status == JobStatus.PAUSED
     resumed = unwrap(await resume_worker.asyncio(job.worker_id, client=client))
     assert resumed.status != WorkerStatus.PAUSED
     done = await wait_for_job(client, job.job_id, timeout=10)

@@ -10,13 +10,7 @@ import pytest
 from routilux.engine import EventFilter, EventType, FlowSpec, JobStatus, Runtime
 from routilux.engine.errors import InvalidInput, JobNotCancellable, NoJobWaiting
 from tests.engine.support import Block, Gate, pipeline, registry
-
-
-async def until(predicate: Any, timeout: float = 5.0) -> None:
-    """Wait for a condition the engine reaches through its own events."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.001)
+from tests.poll import until_true
 
 
 async def flow_of(rt: Runtime, document: dict[str, Any]) -> str:
@@ -44,7 +38,9 @@ async def test_cancel_running_async_job_cancels_logic_and_starts_nothing_more() 
         Gate.gates["ca"] = asyncio.Event()
         flow_id = await flow_of(rt, pipeline(("g", "Gate", {"name": "ca"}), ("next", "Add", {})))
         job = await rt.execute(flow_id, {"value": 1})
-        await until(lambda: job.status is JobStatus.RUNNING and Gate.entered.get("ca"))
+        await until_true(
+            lambda: job.status is JobStatus.RUNNING and Gate.entered.get("ca"), timeout=5
+        )
         await rt.cancel_job(job.job_id)
         final = await rt.wait_job(job.job_id, 5)
         assert final.status is JobStatus.CANCELLED
@@ -60,7 +56,9 @@ async def test_cancel_lets_sync_logic_finish_and_discards_its_output() -> None:
             rt, pipeline(("block", "Block", {"seconds": 0.2}), ("next", "Add", {}))
         )
         job = await rt.execute(flow_id, {"value": 1})
-        await until(lambda: "block" in job.progress and job.progress["block"].activations == 1)
+        await until_true(
+            lambda: "block" in job.progress and job.progress["block"].activations == 1, timeout=5
+        )
         cancelling = await rt.cancel_job(job.job_id)
         assert cancelling.status is JobStatus.CANCELLING
         final = await rt.wait_job(job.job_id, 5)
@@ -86,7 +84,7 @@ async def test_paused_worker_starts_no_routine_until_resumed_and_loses_nothing()
             rt, pipeline(("g", "Gate", {"name": "pw"}), ("a", "Add", {}), ("b", "Add", {}))
         )
         jobs = [await rt.execute(flow_id, {"value": i}) for i in range(3)]
-        await until(lambda: Gate.entered.get("pw", 0) == 3)
+        await until_true(lambda: Gate.entered.get("pw", 0) == 3, timeout=5)
         worker_id = jobs[0].worker_id
         await rt.pause_worker(worker_id)
         await rt.pause_worker(worker_id)  # idempotent
@@ -113,7 +111,7 @@ async def test_breakpoint_pauses_before_the_routine_keeps_data_and_resumes_there
         hits = rt.bus.subscribe([EventFilter(types=frozenset({EventType.BREAKPOINT_HIT}))])
         bp = await rt.create_breakpoint(flow_id, "b", slot="input")
         job = await rt.execute(flow_id, {"value": 1})
-        await until(lambda: job.status is JobStatus.PAUSED)
+        await until_true(lambda: job.status is JobStatus.PAUSED, timeout=5)
         assert job.paused_at is not None
         assert (job.paused_at.breakpoint_id, job.paused_at.routine_id) == (bp.breakpoint_id, "b")
         assert job.paused_at.payload == {"value": 2}
@@ -138,7 +136,7 @@ async def test_breakpoint_condition_and_job_scope_select_what_pauses() -> None:
         small = await rt.wait_job((await rt.execute(flow_id, {"value": 1})).job_id, 5)
         assert small.status is JobStatus.COMPLETED
         big = await rt.execute(flow_id, {"value": 10})
-        await until(lambda: big.status is JobStatus.PAUSED)
+        await until_true(lambda: big.status is JobStatus.PAUSED, timeout=5)
         await rt.delete_breakpoint(bp.breakpoint_id)  # jobs paused at it continue
         assert (await rt.wait_job(big.job_id, 5)).output == {"b.output": [{"value": 12}]}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from routilux.server import Settings, create_app
 from tests.live import ROOT, LiveServer, live_server
+from tests.poll import until
 
 EXAMPLES = ROOT / "examples"
 NAMES = ["etl", "fan_out_fan_in", "retry"]
@@ -49,12 +49,12 @@ async def run(client: httpx.AsyncClient, flow_id: str, data: Any) -> dict[str, A
     response = await client.post(f"/api/v1/flows/{flow_id}/execute", json={"data": data})
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    for _ in range(400):
+
+    async def finished() -> dict[str, Any] | None:
         job: dict[str, Any] = (await client.get(f"/api/v1/jobs/{job_id}")).json()
-        if job["finished_at"] is not None:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+        return job if job["finished_at"] is not None else None
+
+    return await until(finished, timeout=20, interval=0.05, what=f"job {job_id} finished")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.live import start_server, stop_server
 from tests.pg import DATABASES, database_url
+from tests.poll import wait_until
 
 FLOW = {
     "flow_id": "mixed",
@@ -36,13 +35,6 @@ FLOW = {
     ],
     "execution": {"concurrency": 64},
 }
-
-
-def wait_for(predicate: Any, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture(params=DATABASES)
@@ -68,7 +60,7 @@ def test_sigkill_loses_no_acknowledged_job(tmp_path: Path, db_url: str) -> None:
                 page = client.get("/api/v1/jobs", params={"status": "completed", "limit": 200})
                 return bool(page.json()["total"] >= 25)
 
-            wait_for(fast_ones_done)
+            wait_until(fast_ones_done, timeout=20, what="25 fast jobs completed")
             seen_completed = {
                 j["job_id"]: j["output"]
                 for j in client.get("/api/v1/jobs", params={"limit": 200}).json()["items"]
@@ -109,6 +101,10 @@ def test_sigkill_loses_no_acknowledged_job(tmp_path: Path, db_url: str) -> None:
             )
             assert fresh.status_code == 202
             job_id = fresh.json()["job_id"]
-            wait_for(lambda: client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed")
+            wait_until(
+                lambda: client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed",
+                timeout=20,
+                what="the new job completed",
+            )
     finally:
         stop_server(again)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.live import start_server, stop_server
 from tests.pg import throwaway_server
+from tests.poll import wait_until
 
 FLOW = {
     "flow_id": "paced",
@@ -24,11 +24,8 @@ FLOW = {
 }
 
 
-def wait_for(predicate: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def ready_status(client: httpx.Client) -> int:
+    return client.get("/api/v1/health/ready").status_code
 
 
 def execute(client: httpx.Client, n: int) -> httpx.Response:
@@ -46,7 +43,7 @@ def test_database_outage_is_survived(tmp_path: Path) -> None:
 
                 # The database goes away while those jobs wait in their Delay.
                 pg.stop()
-                wait_for(lambda: client.get("/api/v1/health/ready").status_code == 503)
+                wait_until(lambda: ready_status(client) == 503, timeout=30, what="not ready")
                 ready = client.get("/api/v1/health/ready")
                 assert ready.json()["code"] == "store_unavailable"
                 assert client.get("/api/v1/health/live").status_code == 200
@@ -63,7 +60,7 @@ def test_database_outage_is_survived(tmp_path: Path) -> None:
                 # Back on the same data directory and port: the server recovers by itself.
                 outage = time.monotonic()
                 pg.start()
-                wait_for(lambda: client.get("/api/v1/health/ready").status_code == 200)
+                wait_until(lambda: ready_status(client) == 200, timeout=30, what="ready")
                 recovered_in = time.monotonic() - outage
                 print(f"\nready again {recovered_in:.2f} s after the database came back")
                 fresh = execute(client, 200)
@@ -76,7 +73,7 @@ def test_database_outage_is_survived(tmp_path: Path) -> None:
                         for job_id in accepted
                     )
 
-                wait_for(all_completed)
+                wait_until(all_completed, timeout=30, what="every job completed")
             assert "lost the database" in server.log()
             assert "connected to the database again" in server.log()
         finally:
@@ -99,7 +96,7 @@ def test_database_outage_is_survived(tmp_path: Path) -> None:
                     }
                 # A server stopped while the database is away still ends, by itself.
                 pg.stop()
-                wait_for(lambda: client.get("/api/v1/health/ready").status_code == 503)
+                wait_until(lambda: ready_status(client) == 503, timeout=30, what="not ready")
         finally:
             stop_server(again)
         assert again.process.returncode != -signal.SIGKILL, again.log()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
+from tests.poll import until
 from tests.server.conftest import PIPELINE, assert_problem, finished, runtime_of
 
 
 async def paused(client: httpx.AsyncClient, job_id: str) -> dict[str, object]:
     runtime = runtime_of(client)
-    async with asyncio.timeout(5):
-        while (await runtime.get_job(job_id)).status != "paused":
-            await asyncio.sleep(0.001)
+
+    async def is_paused() -> bool:
+        return (await runtime.get_job(job_id)).status == "paused"
+
+    await until(is_paused, timeout=5, interval=0.001, what=f"job {job_id} paused")
     body: dict[str, object] = (await client.get(f"/api/v1/jobs/{job_id}")).json()
     return body
 

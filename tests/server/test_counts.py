@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from routilux.store import SqlStore
+from tests.poll import until
 from tests.server.conftest import PIPELINE, SLOW, AppFactory, assert_problem, finished, runtime_of
 
 ONE_AT_A_TIME = {**SLOW, "execution": {"concurrency": 1}}
@@ -194,11 +195,14 @@ async def test_finished_jobs_past_retention_are_404(make_client: AppFactory) -> 
         running = (await client.post("/api/v1/flows/slow/execute", json={"data": {}})).json()[
             "job_id"
         ]
-        deadline = time.monotonic() + 10
-        while (await client.get(f"/api/v1/jobs/{job_id}")).status_code != 404:
-            assert time.monotonic() < deadline, "the finished job was never pruned"
+
+        async def pruned() -> bool:
+            if (await client.get(f"/api/v1/jobs/{job_id}")).status_code == 404:
+                return True
             await store_of(client).prune()
-            await asyncio.sleep(0.05)
+            return False
+
+        await until(pruned, timeout=10, interval=0.05, what="the finished job pruned")
         gone = await client.get(f"/api/v1/jobs/{job_id}")
         assert_problem(gone, 404, "job_not_found")
         assert (await client.get(f"/api/v1/jobs/{job_id}/events")).status_code == 404

@@ -8,11 +8,11 @@ breakpoints) come from the answers to earlier operations, as a reader of the doc
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import httpx
+
+from tests.poll import until
 
 # (operation, what to wait for before it): the order a reader of the docs would try them in.
 ORDER: list[tuple[str, str | None]] = [
@@ -54,15 +54,13 @@ def operations(schema: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, An
 
 
 async def wait_job(client: httpx.AsyncClient, job_id: str, condition: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
+    async def reached() -> bool:
         job = (await client.get(f"/api/v1/jobs/{job_id}")).json()
-        if (condition == "paused" and job["status"] == "paused") or (
+        return (condition == "paused" and job["status"] == "paused") or (
             condition == "finished" and job["finished_at"] is not None
-        ):
-            return
-        assert time.monotonic() < deadline, f"job {job_id} never {condition}: {job}"
-        await asyncio.sleep(0.01)
+        )
+
+    await until(reached, timeout=TIMEOUT, what=f"job {job_id} {condition}")
 
 
 def request_of(

@@ -7,7 +7,6 @@ tests/engine/test_expression_cost.py checks the costliest conditions the bounds 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import httpx
 
 from routilux.engine.expressions import MAX_EVALUATION_COST
 from tests.looplag import loop_lag
+from tests.poll import until
 from tests.server.conftest import finished
 
 HOSTILE = "data.l.exists(x, x.matches('\\\\w{150}'))"
@@ -88,9 +88,11 @@ async def test_hostile_breakpoint_condition_does_not_stall_the_loop(
     matching = {"l": [*STRINGS["l"], "w" * 150]}
     response = await client.post("/api/v1/flows/f/execute", json={"data": matching})
     job_id = response.json()["job_id"]
-    async with asyncio.timeout(10):
-        while (await client.get(f"/api/v1/jobs/{job_id}")).json()["status"] != "paused":
-            await asyncio.sleep(0.005)
+
+    async def paused() -> bool:
+        return bool((await client.get(f"/api/v1/jobs/{job_id}")).json()["status"] == "paused")
+
+    await until(paused, timeout=10, interval=0.005, what="the matching job paused")
 
 
 async def test_non_literal_or_unbounded_patterns_are_refused_at_creation(

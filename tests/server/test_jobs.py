@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
+from tests.poll import until
 from tests.server.conftest import PIPELINE, SLOW, assert_problem, finished, runtime_of
 
 
@@ -116,9 +115,11 @@ async def test_cancel_running_job_is_202_then_200(client: httpx.AsyncClient) -> 
     await client.post("/api/v1/flows", json=SLOW)
     job = (await execute(client, "slow", {})).json()
     runtime = runtime_of(client)
-    async with asyncio.timeout(5):
-        while (await runtime.get_job(job["job_id"])).status != "running":
-            await asyncio.sleep(0.001)
+
+    async def running() -> bool:
+        return (await runtime.get_job(job["job_id"])).status == "running"
+
+    await until(running, timeout=5, interval=0.001, what="the job running")
     first = await client.post(f"/api/v1/jobs/{job['job_id']}/cancel")
     assert first.status_code in (200, 202)
     assert first.json()["status"] in ("cancelling", "cancelled")

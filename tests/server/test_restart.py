@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.pg import DATABASES, database_url
+from tests.poll import until
 from tests.server.conftest import PIPELINE, SLOW, AppFactory, finished, runtime_of
 
 
@@ -44,11 +44,13 @@ async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
             await client.post("/api/v1/flows/pipeline/execute", json={"data": {"age": 9}})
         ).json()
         runtime = runtime_of(client)
-        async with asyncio.timeout(5):
-            while (await runtime.get_job(running["job_id"])).status != "running" or (
+
+        async def settled() -> bool:
+            return (await runtime.get_job(running["job_id"])).status == "running" and (
                 await runtime.get_job(at_bp["job_id"])
-            ).status != "paused":
-                await asyncio.sleep(0.001)
+            ).status == "paused"
+
+        await until(settled, timeout=5, interval=0.001, what="one job running, one paused")
 
     async with make_client(database_url=db_url) as client:
         flows = (await client.get("/api/v1/flows")).json()

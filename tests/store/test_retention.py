@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import Table, create_engine, func, select
 
 from routilux.engine.store import Idempotency
 from routilux.store import SqlStore, tables
 from routilux.store.retention import Retention
+from tests.poll import until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
 
@@ -27,8 +26,11 @@ async def test_idempotency_keys_expire(open_store: StoreFactory) -> None:
     store = await open_store(idempotency_ttl=0.2)
     await store.save_idempotency(Idempotency("k", "fp"), "job_1")
     assert await store.find_idempotency("k", "default") == ("fp", "job_1")
-    await asyncio.sleep(0.3)
-    assert await store.find_idempotency("k", "default") is None
+
+    async def expired() -> bool:
+        return await store.find_idempotency("k", "default") is None
+
+    await until(expired, timeout=5, what="the key expired")
     await store.prune()
     assert await _count(store, tables.idempotency) == 0
     # An expired key may be used again.
@@ -59,10 +61,11 @@ async def test_retention_runs_periodically(open_store: StoreFactory) -> None:
     for i in range(1, 11):
         store.save_event_later(make_event(i, job_id="job_a"))
     await store.flush()
-    for _ in range(100):
-        if len(await store.list_job_events("job_a")) == 2:
-            break
-        await asyncio.sleep(0.02)
+
+    async def pruned() -> bool:
+        return len(await store.list_job_events("job_a")) == 2
+
+    await until(pruned, timeout=2, what="the job's events pruned")
     assert [e.id for e in await store.list_job_events("job_a")] == [9, 10]
 
 

@@ -4,13 +4,12 @@ behind the events' backlog."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from typing import Any
 
 from routilux.engine.events import EventType
 from routilux.store.writer import EVENTS_PER_BATCH, Kind
+from tests.poll import until_true, wait_until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
 
@@ -40,9 +39,7 @@ async def test_a_full_lane_leaves_out_routine_events_only(open_store: StoreFacto
     writer._write = slow_write  # type: ignore[method-assign]
     try:
         store.save_event_later(make_event(1, job_id="job_a"))  # taken by the held writer
-        deadline = time.monotonic() + 5
-        while writer.queued_events and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
         for i in range(2, 2002):
             store.save_event_later(make_event(i, job_id="job_a"))
         assert writer.queued_events == 1000
@@ -70,9 +67,7 @@ async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFact
 
     writer._write = recording_write  # type: ignore[method-assign]
     store.save_event_later(make_event(1, job_id="job_a"))  # the writer takes it, and waits
-    deadline = time.monotonic() + 5
-    while writer.queued_events and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
     for i in range(2, 3 * EVENTS_PER_BATCH + 2):
         store.save_event_later(make_event(i, job_id="job_a"))
     insert = store.insert_job(make_job(1))
@@ -80,7 +75,9 @@ async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFact
     await insert
     # The first batch was held; the next one is the insert alone, then the events, a batch each.
     assert batches[1] == [Kind.JOB_INSERT]
-    deadline = time.monotonic() + 10
-    while sum(map(len, batches[2:])) < 3 * EVENTS_PER_BATCH and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await until_true(
+        lambda: sum(map(len, batches[2:])) >= 3 * EVENTS_PER_BATCH,
+        timeout=10,
+        what="the events written",
+    )
     assert [len(batch) for batch in batches[2:]] == [EVENTS_PER_BATCH] * 3
