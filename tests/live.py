@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -59,7 +60,7 @@ def _wait_ready(server: LiveServer, timeout: float) -> None:
     wait_until(ready, timeout=timeout, what=lambda: f"server ready\n{server.log()}")
 
 
-def start_server(
+def spawn_server(
     data_dir: Path,
     *,
     api_key: str | None = None,
@@ -67,6 +68,7 @@ def start_server(
     port: int | None = None,
     log_level: str = "warning",
 ) -> LiveServer:
+    """Start ``routilux serve``; it is not ready yet (``start_server`` waits for that)."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
@@ -95,7 +97,18 @@ def start_server(
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=data_dir
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, api_key)
+    return LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, api_key)
+
+
+def start_server(
+    data_dir: Path,
+    *,
+    api_key: str | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    log_level: str = "warning",
+) -> LiveServer:
+    server = spawn_server(data_dir, api_key=api_key, env=env, port=port, log_level=log_level)
     try:
         _wait_ready(server, timeout=30)
     except BaseException:
@@ -121,3 +134,40 @@ def live_server(data_dir: Path, **kwargs: object) -> Iterator[LiveServer]:
         yield server
     finally:
         stop_server(server)
+
+
+class Servers:
+    """Servers started together (``live_servers``), each handed to the test it is for."""
+
+    def __init__(self, servers: dict[str, LiveServer]) -> None:
+        self.servers = servers
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[LiveServer]:
+        """The server ``name``, stopped when the block ends (as ``live_server``'s is)."""
+        server = self.servers[name]
+        try:
+            yield server
+        finally:
+            stop_server(server)
+
+
+@contextmanager
+def live_servers(root: Path, options: Mapping[str, Mapping[str, Any]]) -> Iterator[Servers]:
+    """Servers named by ``options`` (each name's ``start_server`` options), each in its folder
+    under ``root``: started at once, so that their start-ups (about 2 s each, mostly imports)
+    share both cores, and all ready before the first test runs (idle, none of them loads the
+    machine a test measures); those still running are stopped on exit."""
+    servers: dict[str, LiveServer] = {}
+    try:
+        for name, kwargs in options.items():
+            servers[name] = spawn_server(root / name, **kwargs)
+        for server in servers.values():
+            _wait_ready(server, timeout=60)  # started together: each gets a share of the CPU
+        yield Servers(servers)
+    finally:
+        for server in servers.values():
+            if server.process.poll() is None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in servers.values():
+            stop_server(server)

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -21,7 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, Servers, live_servers
+from tests.poll import until, wait_until
 
 KEY = "live-secret-key-0123456789"
 TIMEOUT = 10.0
@@ -81,11 +82,42 @@ def sockets() -> Iterator[list[socket.socket]]:
             sock.close()
 
 
+# Each test's server, with the settings the test is about: they start together, ready before
+# the first test (one after another, their start-ups took 20 s of this module's 35).
+SERVERS: dict[str, dict[str, Any]] = {
+    "big_headers": {},
+    "header_limit": {"env": {"ROUTILUX_MAX_HEADER_BYTES": "65536"}},
+    "header_timeout": {"env": {"ROUTILUX_HEADER_TIMEOUT": "1"}},
+    "short_header_timeout": {"env": {"ROUTILUX_HEADER_TIMEOUT": "0.5"}},
+    "body_timeout": {"env": {"ROUTILUX_BODY_TIMEOUT": "1"}},
+    "half_open": {"env": {"ROUTILUX_HEADER_TIMEOUT": "3"}},
+    "connection_bounds": {
+        "env": {"ROUTILUX_MAX_CONNECTIONS_PER_CLIENT": "3", "ROUTILUX_MAX_CONNECTIONS": "5"}
+    },
+    "websocket_slots": {"env": {"ROUTILUX_MAX_CONNECTIONS_PER_CLIENT": "2"}},
+    "handshake_flood": {
+        "env": {"ROUTILUX_RATE_LIMIT_PER_SECOND": "5", "ROUTILUX_RATE_LIMIT_BURST": "5"},
+        "log_level": "info",
+    },
+    "ping_flood": {},
+    "key_log_text": {"api_key": KEY, "log_level": "info"},
+    "key_log_json": {"api_key": KEY, "env": {"ROUTILUX_LOG_JSON": "true"}, "log_level": "info"},
+}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    with live_servers(tmp_path_factory.mktemp("http-bounds"), SERVERS) as started:
+        yield started
+
+
 # -- headers -----------------------------------------------------------------------------------
 
 
-def test_100_mb_headers_are_refused_with_431_at_once_and_memory_stays_flat(tmp_path: Path) -> None:
-    with live_server(tmp_path) as server:
+def test_100_mb_headers_are_refused_with_431_at_once_and_memory_stays_flat(
+    servers: Servers,
+) -> None:
+    with servers.use("big_headers") as server:
         before = rss(server)
         for _ in range(6):  # once: 6 x 100 MB held by the server before its 401
             with open_socket(server) as sock:
@@ -108,8 +140,8 @@ def test_100_mb_headers_are_refused_with_431_at_once_and_memory_stays_flat(tmp_p
         assert health(server)[0] == 200
 
 
-def test_headers_just_under_the_limit_are_served(tmp_path: Path) -> None:
-    with live_server(tmp_path, env={"ROUTILUX_MAX_HEADER_BYTES": "65536"}) as server:
+def test_headers_just_under_the_limit_are_served(servers: Servers) -> None:
+    with servers.use("header_limit") as server:
         big = "b" * 60_000
         response = httpx.get(
             f"{server.base_url}/api/v1/health/live", headers={"X-Big": big}, trust_env=False
@@ -126,8 +158,8 @@ def test_headers_just_under_the_limit_are_served(tmp_path: Path) -> None:
         assert b'"code":"headers_too_large"' in refused
 
 
-def test_unfinished_headers_get_408_and_a_silent_connection_is_closed(tmp_path: Path) -> None:
-    with live_server(tmp_path, env={"ROUTILUX_HEADER_TIMEOUT": "1"}) as server:
+def test_unfinished_headers_get_408_and_a_silent_connection_is_closed(servers: Servers) -> None:
+    with servers.use("header_timeout") as server:
         with open_socket(server) as partial, open_socket(server) as silent:
             started = time.perf_counter()
             partial.sendall(b"GET /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\n")
@@ -153,11 +185,11 @@ def test_unfinished_headers_get_408_and_a_silent_connection_is_closed(tmp_path: 
 
 
 def test_a_kept_alive_connection_idle_past_the_header_timeout_is_still_served(
-    tmp_path: Path,
+    servers: Servers,
 ) -> None:
     """The header clock runs from a request's first byte: an idle kept-alive connection is the
     keep-alive timeout's (15 s) to close, not the header timeout's."""
-    with live_server(tmp_path, env={"ROUTILUX_HEADER_TIMEOUT": "0.5"}) as server:
+    with servers.use("short_header_timeout") as server:
         with open_socket(server) as sock:
             request = b"GET /api/v1/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
             sock.sendall(request)
@@ -168,8 +200,8 @@ def test_a_kept_alive_connection_idle_past_the_header_timeout_is_still_served(
         assert answers.count(b"HTTP/1.1 200 ") == 2, answers
 
 
-def test_a_body_that_does_not_arrive_gets_408(tmp_path: Path) -> None:
-    with live_server(tmp_path, env={"ROUTILUX_BODY_TIMEOUT": "1"}) as server:
+def test_a_body_that_does_not_arrive_gets_408(servers: Servers) -> None:
+    with servers.use("body_timeout") as server:
         with open_socket(server) as slow:
             started = time.perf_counter()
             slow.sendall(
@@ -187,10 +219,9 @@ def test_a_body_that_does_not_arrive_gets_408(tmp_path: Path) -> None:
             assert client.get("/api/v1/flows/wait").status_code == 200
 
 
-def test_half_open_connections_cannot_exhaust_the_server(tmp_path: Path) -> None:
+def test_half_open_connections_cannot_exhaust_the_server(servers: Servers) -> None:
     """Once, 21,000 half-open connections took every descriptor and health checks were reset."""
-    env = {"ROUTILUX_HEADER_TIMEOUT": "3"}
-    with live_server(tmp_path, env=env) as server, sockets() as opened:
+    with servers.use("half_open") as server, sockets() as opened:
         for _ in range(400):
             sock = open_socket(server)
             sock.sendall(b"GET /api/v1/flows HTTP/1.1\r\n")  # and never the rest
@@ -209,9 +240,8 @@ def test_half_open_connections_cannot_exhaust_the_server(tmp_path: Path) -> None
         assert health(server, "127.0.0.1")[0] == 200  # the address has its slots back
 
 
-def test_connections_are_bounded_per_address_and_in_total(tmp_path: Path) -> None:
-    env = {"ROUTILUX_MAX_CONNECTIONS_PER_CLIENT": "3", "ROUTILUX_MAX_CONNECTIONS": "5"}
-    with live_server(tmp_path, env=env) as server, sockets() as opened:
+def test_connections_are_bounded_per_address_and_in_total(servers: Servers) -> None:
+    with servers.use("connection_bounds") as server, sockets() as opened:
         opened.extend(open_socket(server, "127.0.0.3") for _ in range(3))
         with open_socket(server, "127.0.0.3") as fourth:
             response = read_all(fourth)
@@ -224,29 +254,33 @@ def test_connections_are_bounded_per_address_and_in_total(tmp_path: Path) -> Non
         for sock in opened:
             sock.close()
         opened.clear()
-        deadline = time.monotonic() + TIMEOUT
-        while health(server, "127.0.0.3")[0] != 200:  # slots come back as connections close
-            assert time.monotonic() < deadline, "slots were not given back"
+        # The slots come back as the connections close.
+        wait_until(
+            lambda: health(server, "127.0.0.3")[0] == 200,
+            timeout=TIMEOUT,
+            interval=0,
+            what="the address's slots back",
+        )
 
 
-async def test_a_websocket_keeps_its_slot_until_it_closes(tmp_path: Path) -> None:
-    env = {"ROUTILUX_MAX_CONNECTIONS_PER_CLIENT": "2"}
-    with live_server(tmp_path, env=env) as server:
+async def test_a_websocket_keeps_its_slot_until_it_closes(servers: Servers) -> None:
+    with servers.use("websocket_slots") as server:
         url = f"{server.ws_url}/api/v1/ws/events"
         async with connect(url, proxy=None), connect(url, proxy=None):
             third = await asyncio.to_thread(health, server, "127.0.0.1")
             assert third[0] == 503
-        deadline = time.monotonic() + TIMEOUT
-        while (await asyncio.to_thread(health, server, "127.0.0.1"))[0] != 200:
-            assert time.monotonic() < deadline, "the WebSockets' slots were not given back"
+
+        async def given_back() -> bool:
+            return (await asyncio.to_thread(health, server, "127.0.0.1"))[0] == 200
+
+        await until(given_back, timeout=TIMEOUT, interval=0, what="the WebSockets' slots back")
 
 
 # -- WebSocket floods --------------------------------------------------------------------------
 
 
-async def test_a_websocket_handshake_flood_is_429(tmp_path: Path) -> None:
-    env = {"ROUTILUX_RATE_LIMIT_PER_SECOND": "5", "ROUTILUX_RATE_LIMIT_BURST": "5"}
-    with live_server(tmp_path, env=env, log_level="info") as server:
+async def test_a_websocket_handshake_flood_is_429(servers: Servers) -> None:
+    with servers.use("handshake_flood") as server:
         url = f"{server.ws_url}/api/v1/ws/events"
         accepted = limited = 0
         started = time.perf_counter()
@@ -263,8 +297,8 @@ async def test_a_websocket_handshake_flood_is_429(tmp_path: Path) -> None:
     assert "without completing handshake" not in server.log()
 
 
-async def test_a_ping_flood_is_closed_and_health_stays_fast(tmp_path: Path) -> None:
-    with live_server(tmp_path) as server:
+async def test_a_ping_flood_is_closed_and_health_stays_fast(servers: Servers) -> None:
+    with servers.use("ping_flood") as server:
         url = f"{server.ws_url}/api/v1/ws/events"
 
         async def flood() -> int | None:
@@ -293,11 +327,10 @@ async def test_a_ping_flood_is_closed_and_health_stays_fast(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("json_logs", [False, True])
-async def test_the_key_never_appears_in_the_server_log(tmp_path: Path, json_logs: bool) -> None:
-    env = {"ROUTILUX_LOG_JSON": "true"} if json_logs else {}
+async def test_the_key_never_appears_in_the_server_log(servers: Servers, json_logs: bool) -> None:
     encoded = base64.urlsafe_b64encode(KEY.encode()).decode().rstrip("=")
     wrong = "wrong-" + KEY
-    with live_server(tmp_path, api_key=KEY, env=env, log_level="info") as server:
+    with servers.use("key_log_json" if json_logs else "key_log_text") as server:
         url = f"{server.ws_url}/api/v1/ws/events"
         async with connect(f"{url}?api_key={KEY}&types=job.completed", proxy=None) as ws:
             await ws.send('{"type": "ping"}')
