@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.live import ROOT, live_server
+from tests.live import ROOT, live_servers
 
 SCRIPT = ROOT / "scripts" / "schemathesis"
 API_KEY = "cli-contract-key"
@@ -35,11 +35,14 @@ def script_command(base_url: str, *options: str) -> list[str]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, Run]]:
     """Both runs, auth on and off, at once: each is a Schemathesis process and a server, about one
     core in all, so on two cores the pair takes the time of one."""
+    root = tmp_path_factory.mktemp("cli")
+    options = {"auth-on": {"api_key": API_KEY}, "auth-off": {}}
     with ExitStack() as stack:
+        servers = stack.enter_context(live_servers(root, options)).servers
         started = {}
         for auth in (True, False):
-            folder = tmp_path_factory.mktemp(f"cli-auth-{'on' if auth else 'off'}")
-            server = stack.enter_context(live_server(folder, api_key=API_KEY if auth else None))
+            folder = root / ("auth-on" if auth else "auth-off")
+            server = servers[folder.name]
             output = stack.enter_context((folder / "stdout").open("w+"))
             errors = stack.enter_context((folder / "stderr").open("w+"))
             command = script_command(server.base_url, *(["--api-key", API_KEY] if auth else []))
