@@ -11,9 +11,8 @@ import re
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import LiveServer, live_server, stop_server
+from tests.live import LiveServer, Servers, live_servers, stop_server
 
 KEY = "live-secret-key"
 TIMEOUT = 20.0
@@ -66,6 +65,25 @@ def http(server: LiveServer) -> httpx.AsyncClient:
     )
 
 
+# Each test's server, with its own settings: started together before the first test (about 2 s
+# each, one after another), handed to the test, which stops it.
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    options: dict[str, dict[str, Any]] = {
+        "keyed": {"api_key": KEY},
+        "small_buffer": {
+            "env": {
+                "ROUTILUX_WS_SEND_BUFFER": str(BUFFER),
+                "ROUTILUX_MAX_JOB_INPUT_BYTES": "8000000",
+                "ROUTILUX_MAX_BODY_BYTES": "8000000",
+            }
+        },
+        "plain": {},
+    }
+    with live_servers(tmp_path_factory.mktemp("ws-live"), options) as started:
+        yield started
+
+
 # -- auth --------------------------------------------------------------------------------------
 
 
@@ -77,8 +95,8 @@ REFUSED = [
 ]
 
 
-async def test_a_missing_or_wrong_key_is_refused_in_the_handshake(tmp_path: Path) -> None:
-    with live_server(tmp_path, api_key=KEY) as server:
+async def test_a_missing_or_wrong_key_is_refused_in_the_handshake(servers: Servers) -> None:
+    with servers.use("keyed") as server:
         for query, headers in REFUSED:
             with pytest.raises(InvalidStatus) as refused:
                 async with stream(server, query, headers):
@@ -120,14 +138,9 @@ def unread_socket(server: LiveServer) -> socket.socket:
 
 
 async def test_a_client_that_never_reads_is_closed_with_1013_and_slows_nobody(
-    tmp_path: Path,
+    servers: Servers,
 ) -> None:
-    env = {
-        "ROUTILUX_WS_SEND_BUFFER": str(BUFFER),
-        "ROUTILUX_MAX_JOB_INPUT_BYTES": "8000000",
-        "ROUTILUX_MAX_BODY_BYTES": "8000000",
-    }
-    with live_server(tmp_path, env=env) as server:
+    with servers.use("small_buffer") as server:
         async with http(server) as client:
             assert (await client.post("/api/v1/flows", json=PACED)).status_code == 201
             query = "?flow_id=paced"
@@ -172,8 +185,8 @@ async def test_a_client_that_never_reads_is_closed_with_1013_and_slows_nobody(
 # -- shutdown ----------------------------------------------------------------------------------
 
 
-async def test_sigterm_closes_connected_clients_with_1001(tmp_path: Path) -> None:
-    with live_server(tmp_path) as server:
+async def test_sigterm_closes_connected_clients_with_1001(servers: Servers) -> None:
+    with servers.use("plain") as server:
         async with stream(server) as ws, stream(server, "?types=job.completed") as other:
             for client in (ws, other):
                 await client.send(json.dumps({"type": "ping"}))
