@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from routilux.cli import app
 from tests.cli.test_cli import GREET, KEY, SLOW
 from tests.live import ROOT, LiveServer, free_port, live_server
+from tests.poll import wait_until
 
 BROKEN_YAML = "routines: [\n  shape: {class: Mapper\n"
 ONE_PROBLEM = "routines:\n  a: {class: Nope}\n"
@@ -208,9 +209,12 @@ def test_ctrl_c_in_run_says_the_job_goes_on(server: LiveServer, files: Path) -> 
         first = process.stderr.readline().decode()  # "job <id> on worker <id>", once it runs
         assert first.startswith("job "), first
         job_id = first.split()[1]
-        deadline = time.monotonic() + 10
-        while run(server, "--json", "jobs", "get", job_id).exit_code != 0:
-            assert time.monotonic() < deadline
+        wait_until(
+            lambda: run(server, "--json", "jobs", "get", job_id).exit_code == 0,
+            timeout=10,
+            interval=0,  # each check is a command of its own
+            what=f"job {job_id} readable",
+        )
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=15)
     finally:
