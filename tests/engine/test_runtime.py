@@ -217,25 +217,31 @@ async def test_a_slow_subscriber_is_cut_off_without_slowing_the_engine() -> None
         assert fast.pending() == 20 * 6
 
 
-async def test_restart_requeues_queued_jobs_and_fails_interrupted_ones() -> None:
+async def test_restart_requeues_queued_jobs_and_resumes_running_ones() -> None:
     store = MemoryStore()
     async with Runtime(registry(), store) as first:
         flow = await first.create_flow(FlowSpec.model_validate(pipeline(("a", "Add", {}))))
         done = await run_one(first, flow.flow_id, {"value": 0})
-    # What a crash leaves behind: one job caught running, one still queued.
+    # What a crash leaves behind: one job caught running before its first checkpoint, one still
+    # queued, and one running whose flow is gone (it cannot resume).
     running = replace(done, job_id="job_running", status=JobStatus.RUNNING, output={})
+    running.input = {"value": 1}
     queued = replace(done, job_id="job_queued", status=JobStatus.QUEUED, output={})
     queued.input = {"value": 41}
-    for job in (running, queued):
+    orphan = replace(done, job_id="job_orphan", status=JobStatus.RUNNING, flow_id="gone")
+    for job in (running, queued, orphan):
         job.finished_at = None
         await store.save_job(job)
     async with Runtime(registry(), store) as again:
-        interrupted = await again.get_job("job_running")
-        assert interrupted.status is JobStatus.FAILED
-        assert interrupted.error is not None and interrupted.error.code == "interrupted"
-        resumed = await again.wait_job("job_queued", timeout=5)
-        assert resumed.status is JobStatus.COMPLETED
-        assert resumed.output == {"a.output": [{"value": 42}]}
+        resumed = await again.wait_job("job_running", timeout=5)
+        assert resumed.status is JobStatus.COMPLETED and resumed.recoveries == 1
+        assert resumed.output == {"a.output": [{"value": 2}]}  # from its input: nothing was kept
+        queued_done = await again.wait_job("job_queued", timeout=5)
+        assert queued_done.status is JobStatus.COMPLETED and queued_done.recoveries == 0
+        assert queued_done.output == {"a.output": [{"value": 42}]}
+        lost = await again.get_job("job_orphan")
+        assert lost.status is JobStatus.FAILED
+        assert lost.error is not None and lost.error.code == "interrupted"
 
 
 def test_importing_the_engine_pulls_in_neither_fastapi_nor_sqlalchemy() -> None:

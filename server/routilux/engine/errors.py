@@ -64,6 +64,10 @@ class JobNotCancellable(Conflict):
     code = "job_not_cancellable"
 
 
+class JobNotRetryable(Conflict):
+    code = "job_not_retryable"
+
+
 class NoJobWaiting(Conflict):
     code = "no_job_waiting"
 

@@ -23,6 +23,8 @@ class EventType(StrEnum):
     FLOW_UPDATED = "flow.updated"
     JOB_QUEUED = "job.queued"
     JOB_STARTED = "job.started"
+    JOB_RECOVERED = "job.recovered"
+    JOB_RETRIED = "job.retried"
     ROUTINE_STARTED = "routine.started"
     ROUTINE_COMPLETED = "routine.completed"
     ROUTINE_FAILED = "routine.failed"

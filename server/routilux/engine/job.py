@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from routilux.engine import logcontext
+from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, RoutineState, Running
 from routilux.engine.clock import utcnow
 from routilux.engine.events import EventType
 from routilux.engine.models import (
@@ -73,12 +75,12 @@ class JobLimits:
 @dataclass(slots=True)
 class _Activation:
     inputs: Inputs
+    seqs: tuple[int, ...]  # the deliveries it consumes (the first one names it)
     size: int = 0  # estimated bytes of its deliveries, counted in the job's backlog
-    count: int = 1  # deliveries it takes from the backlog
     passed_breakpoint: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class _Node:
     """Per-job state of one routine."""
 
@@ -86,10 +88,14 @@ class _Node:
     progress: RoutineProgress
     queue: deque[_Activation] = field(default_factory=deque)
     busy: bool = False
-    slot_items: dict[str, deque[Payload]] = field(default_factory=dict)
-    pending: list[Item] = field(default_factory=list)
+    slot_items: dict[str, deque[Delivery]] = field(default_factory=dict)
+    pending: list[Delivery] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
+    flush: Callable[[_Node], None] | None = None  # what the timer does when it fires
+    deadline: float | None = None  # the timer's, in seconds since the epoch
     state: dict[str, Any] = field(default_factory=dict)
+    running: dict[int, Running] = field(default_factory=dict)  # activations outside the loop
+    stored: bool = False  # a checkpoint holds state of this routine (to be kept current)
 
 
 class JobRun:
@@ -113,24 +119,85 @@ class JobRun:
         self._backlog = 0  # deliveries queued or buffered, not yet taken by an activation
         self._backlog_bytes = 0
         self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
-        self._ready: deque[tuple[_Node, Inputs]] = deque()  # inline activations to run
+        self._ready: deque[tuple[_Node, _Activation]] = deque()  # inline activations to run
         self._draining = False
+        # The checkpoint being gathered (see routilux.engine.checkpoint).
+        self._seq = 0  # the last delivery's sequence number
+        self._added: list[Delivery] = []
+        self._taken: list[int] = []
+        self._dirty: set[_Node] = set()
+        self._restore: JobCheckpoint | None = None  # resume from this instead of the input
+        self._recovered = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    def restore(self, checkpoint: JobCheckpoint, *, recovered: bool) -> None:
+        """Resume from ``checkpoint`` when started: after a crash (``recovered``) or a retry."""
+        self._restore = checkpoint
+        self._recovered = recovered
+
     def start(self) -> None:
         job = self.job
-        job.status = JobStatus.RUNNING
-        job.started_at = utcnow()
-        self._publish(EventType.JOB_STARTED)
-        self.worker.store.save_job_later(job)
+        restore, self._restore = self._restore, None
+        if job.paused_at is None:  # a job paused at a breakpoint stays paused there
+            job.status = JobStatus.RUNNING
+        if job.started_at is None:
+            job.started_at = utcnow()
+        if self._recovered:
+            job.recoveries += 1
+            self._publish(
+                EventType.JOB_RECOVERED, data={"checkpoint": restore.seq if restore else 0}
+            )
+        else:
+            self._publish(EventType.JOB_STARTED)
+        if restore is not None and restore.seq:
+            self._replay(restore)
+        else:  # nothing of it was kept yet: it starts from its input
+            entry = self.flow.parse_entry(job.entry) if job.entry else self.flow.entry
+            for routine_id, slot in entry:
+                self._deliver(routine_id, slot, dict(job.input))
+        self._commit(with_job=True)
         self._timeout = asyncio.get_running_loop().call_later(self.timeout, self._timed_out)
-        entry = self.flow.parse_entry(job.entry) if job.entry else self.flow.entry
-        for routine_id, slot in entry:
-            self._deliver(routine_id, slot, dict(job.input))
         if self.worker.paused:
             self.pause_for_worker()
-        self._check_done()
+        self._pump_all()
+
+    def _replay(self, checkpoint: JobCheckpoint) -> None:
+        """Rebuild queues, buffers, timers and output from a checkpoint (see its module)."""
+        job = self.job
+        self._seq = checkpoint.seq
+        if checkpoint.progress is not None:
+            job.progress.update(checkpoint.progress)
+        job.output = {}
+        self._activations = sum(p.activations for p in job.progress.values())
+        for progress in job.progress.values():
+            if progress.status is RoutineStatus.RUNNING:
+                progress.status = RoutineStatus.IDLE
+        for routine_id, saved in checkpoint.states.items():
+            if routine_id not in self.flow.routines:
+                continue
+            node = self._node(routine_id)
+            node.state, node.running, node.stored = saved.state, saved.running, True
+        for delivery in checkpoint.deliveries:
+            if delivery.routine_id is None:
+                self._output(delivery.slot, delivery.payload)
+            elif delivery.routine_id in self.flow.routines:
+                self._deliver(delivery.routine_id, delivery.slot, delivery.payload, delivery)
+        now = time.time()
+        for routine_id, saved in checkpoint.states.items():
+            armed = self._nodes.get(routine_id)
+            if armed is None or armed.timer is None or armed.flush is None:
+                continue
+            if saved.deadline is not None:
+                # Timers fire at their original deadlines (at once if that has passed).
+                flush = armed.flush
+                self._disarm(armed)
+                self._arm(armed, max(0.0, saved.deadline - now), flush)
+        paused_at = job.paused_at
+        if job.status is JobStatus.PAUSED and paused_at is not None:
+            waiting = self._nodes.get(paused_at.routine_id)
+            if waiting is not None and waiting.queue:
+                waiting.queue[0].passed_breakpoint = True  # it waits there: no second hit
 
     @property
     def output_bytes(self) -> int:
@@ -152,6 +219,27 @@ class JobRun:
         self._publish(EventType.JOB_CANCELLING)
         self._stop_everything()
         self._finish_when_idle(JobStatus.CANCELLED, None)
+
+    async def suspend(self, grace: float = 5.0) -> None:
+        """Stop executing without finishing, as the process stops: the job stays as its last
+        checkpoint has it, to be resumed there by the next start. Waits up to ``grace``
+        seconds for cancelled activations (a thread cannot be interrupted) to end."""
+        if self._finishing or self.job.status is JobStatus.QUEUED:
+            return
+        self._finishing = True
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
+        for node in self._nodes.values():
+            if node.timer is not None:
+                node.timer.cancel()
+                node.timer = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        self.finished.set()
 
     def pause_for_worker(self) -> None:
         self.paused_by_worker = True
@@ -196,9 +284,17 @@ class JobRun:
             self._nodes[routine_id] = node
         return node
 
-    def _deliver(self, routine_id: str, slot: str, payload: Payload) -> None:
+    def _deliver(
+        self, routine_id: str, slot: str, payload: Payload, replayed: Delivery | None = None
+    ) -> None:
         if self._finishing:
             return  # a bound ended the job while its deliveries were being routed
+        if replayed is None:
+            self._seq += 1
+            delivery = Delivery(self._seq, routine_id, slot, payload, time.time())
+            self._added.append(delivery)
+        else:
+            delivery = replayed
         size = payload_size(payload)
         self._backlog += 1
         self._backlog_bytes += size
@@ -210,48 +306,56 @@ class JobRun:
         policy = node.spec.policy
         if isinstance(policy, Immediate):
             self._outstanding += 1
-            node.queue.append(_Activation(Inputs((Item(slot, payload),)), size))
+            node.queue.append(_Activation(Inputs((Item(slot, payload),)), (delivery.seq,), size))
         elif isinstance(policy, AllSlotsReady):
-            node.slot_items[slot].append(payload)
+            node.slot_items[slot].append(delivery)
             if all(node.slot_items.values()):
                 self._disarm(node)
-                self._enqueue(node, tuple(Item(s, q.popleft()) for s, q in node.slot_items.items()))
+                self._enqueue(node, [q.popleft() for q in node.slot_items.values()])
             if policy.timeout is not None and node.timer is None and any(node.slot_items.values()):
                 self._arm(node, policy.timeout, self._flush_join)
         elif isinstance(policy, Batch):
-            node.pending.append(Item(slot, payload))
+            node.pending.append(delivery)
             if policy.size is not None and len(node.pending) >= policy.size:
                 self._disarm(node)
                 batch, node.pending = node.pending[: policy.size], node.pending[policy.size :]
-                self._enqueue(node, tuple(batch))
+                self._enqueue(node, batch)
             if policy.timeout is not None and node.timer is None and node.pending:
                 self._arm(node, policy.timeout, self._flush_pending)
         elif isinstance(policy, Debounce):
-            node.pending.append(Item(slot, payload))
+            node.pending.append(delivery)
             self._disarm(node)
             self._arm(node, policy.wait, self._flush_pending)
         self._pump(node)
 
-    def _enqueue(self, node: _Node, items: tuple[Item, ...]) -> None:
+    def _enqueue(self, node: _Node, deliveries: list[Delivery]) -> None:
         """Queue an activation of buffered deliveries (a join, a batch, a debounced set)."""
         self._outstanding += 1
-        size = sum(payload_size(item.payload) for item in items)
-        node.queue.append(_Activation(Inputs(items), size, len(items)))
+        items = tuple(Item(d.slot, d.payload) for d in deliveries)
+        size = sum(payload_size(d.payload) for d in deliveries)
+        node.queue.append(_Activation(Inputs(items), tuple(d.seq for d in deliveries), size))
 
     def _arm(self, node: _Node, delay: float, flush: Callable[[_Node], None]) -> None:
         self._outstanding += 1
-        loop = asyncio.get_running_loop()
-        node.timer = loop.call_later(delay, self._fire, node, flush)
+        node.flush = flush
+        node.deadline = time.time() + delay
+        node.timer = asyncio.get_running_loop().call_later(delay, self._fire, node)
+        self._dirty.add(node)
 
     def _disarm(self, node: _Node) -> None:
         if node.timer is not None:
             node.timer.cancel()
             node.timer = None
+            node.deadline = None
+            self._dirty.add(node)
             self._outstanding -= 1
 
-    def _fire(self, node: _Node, flush: Callable[[_Node], None]) -> None:
+    def _fire(self, node: _Node) -> None:
         node.timer = None
-        if self._live():
+        node.deadline = None
+        self._dirty.add(node)
+        flush = node.flush
+        if self._live() and flush is not None:
             flush(node)
             self._pump(node)
         self._outstanding -= 1
@@ -259,13 +363,13 @@ class JobRun:
 
     def _flush_pending(self, node: _Node) -> None:
         if node.pending:
-            items, node.pending = tuple(node.pending), []
-            self._enqueue(node, items)
+            deliveries, node.pending = node.pending, []
+            self._enqueue(node, deliveries)
 
     def _flush_join(self, node: _Node) -> None:
-        items = tuple(Item(s, q.popleft()) for s, q in node.slot_items.items() if q)
-        if items:
-            self._enqueue(node, items)
+        deliveries = [q.popleft() for q in node.slot_items.values() if q]
+        if deliveries:
+            self._enqueue(node, deliveries)
         policy = node.spec.policy
         if any(node.slot_items.values()) and isinstance(policy, AllSlotsReady) and policy.timeout:
             self._arm(node, policy.timeout, self._flush_join)  # the next partial set waits too
@@ -294,7 +398,7 @@ class JobRun:
             self._too_many_activations(node)
             return
         self._activations += 1
-        self._backlog -= activation.count
+        self._backlog -= len(activation.seqs)
         self._backlog_bytes -= activation.size
         node.queue.popleft()
         node.busy = True
@@ -302,12 +406,12 @@ class JobRun:
             # Logic that runs on the loop needs no task: it is run from start to end, in the
             # order activations became ready, by the job's drain (below), as a callback of the
             # loop: scheduled as a task's first step would be.
-            self._ready.append((node, activation.inputs))
+            self._ready.append((node, activation))
             if not self._draining:
                 self._draining = True
                 asyncio.get_running_loop().call_soon(self._drain)
             return
-        self._track(asyncio.create_task(self._run(node, activation.inputs)))
+        self._track(asyncio.create_task(self._run(node, activation)))
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -345,8 +449,8 @@ class JobRun:
         ready = self._ready
         deadline = perf_counter() + DRAIN_SLICE
         while ready:
-            node, inputs = ready.popleft()
-            self._run_inline(node, inputs)
+            node, activation = ready.popleft()
+            self._run_inline(node, activation)
             if perf_counter() >= deadline:
                 break
         if ready:
@@ -354,46 +458,57 @@ class JobRun:
         else:
             self._draining = False
 
-    def _run_inline(self, node: _Node, inputs: Inputs) -> None:
+    def _run_inline(self, node: _Node, activation: _Activation) -> None:
         """An activation of inline logic, whole, in one callback of the loop."""
         if not self._live():
             return  # the job ended first: as for a task cancelled before it started
         self._begin(node)
-        ctx = self._context(node, 1)
+        was = node.running.get(activation.seqs[0])  # a retried job's failed activation
+        attempt, started = (was.attempt, was.started) if was else (1, time.time())
+        ctx = self._context(node, activation, attempt, started)
         retrying = False
         try:
             try:
-                node.spec.routine.run(ctx, inputs)
+                node.spec.routine.run(ctx, activation.inputs)
             except Exception as exc:
-                delay = self._after_failure(node, exc, 1)
+                delay = self._after_failure(node, activation, exc, attempt)
                 if delay is not None:
                     # A retry waits for its delay: it goes on as a task, like any activation.
                     retrying = True
-                    self._track(asyncio.create_task(self._run(node, inputs, retry=(2, delay))))
+                    self._running(node, activation, started, attempt + 1)
+                    retry = self._run(node, activation, retry=(attempt + 1, delay))
+                    self._track(asyncio.create_task(retry))
                 return
             if self._live():
-                self._completed(node, ctx, 1)
+                self._completed(node, activation, ctx)
         finally:
             if not retrying:
                 self._end(node)
 
     async def _run(
-        self, node: _Node, inputs: Inputs, *, retry: tuple[int, float] | None = None
+        self, node: _Node, activation: _Activation, *, retry: tuple[int, float] | None = None
     ) -> None:
         """An activation as a task: async logic, logic in a thread, or the retries of an inline
         activation (``retry``: the attempt to make, after its delay)."""
         spec = node.spec
-        attempt = 1
+        inputs = activation.inputs
+        first = activation.seqs[0]
         try:
             if retry is None:
                 self._begin(node)
+                # Recorded while it runs: a resumed job runs it again as the same attempt, and
+                # its time-based logic (a Delay) keeps its original deadline.
+                was = node.running.get(first)
+                started, attempt = (was.started, was.attempt) if was else (time.time(), 1)
+                self._running(node, activation, started, attempt)
             else:
                 attempt, delay = retry
+                started = node.running[first].started
                 await asyncio.sleep(delay)
                 if not self._live():
                     return
             while True:
-                ctx = self._context(node, attempt)
+                ctx = self._context(node, activation, attempt, started)
                 try:
                     if spec.is_async:
                         await spec.routine.run(ctx, inputs)
@@ -404,20 +519,27 @@ class JobRun:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    wait = self._after_failure(node, exc, attempt)
+                    wait = self._after_failure(node, activation, exc, attempt)
                     if wait is None:
                         return
                     attempt += 1
+                    self._running(node, activation, started, attempt)
                     await asyncio.sleep(wait)
                     if not self._live():
                         return
                     continue
                 if not self._live():
                     return  # cancelled or failed meanwhile: the output is discarded
-                self._completed(node, ctx, attempt)
+                self._completed(node, activation, ctx)
                 return
         finally:
             self._end(node)
+
+    def _running(self, node: _Node, activation: _Activation, started: float, attempt: int) -> None:
+        """Checkpoint that an activation outside the loop runs, at ``attempt``."""
+        node.running[activation.seqs[0]] = Running(started, attempt)
+        self._dirty.add(node)
+        self._commit()
 
     def _begin(self, node: _Node) -> None:
         routine_id = node.spec.routine_id
@@ -429,18 +551,25 @@ class JobRun:
         progress.status = RoutineStatus.RUNNING
         self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
 
-    def _context(self, node: _Node, attempt: int) -> RoutineContext:
+    def _context(
+        self, node: _Node, activation: _Activation, attempt: int, started: float
+    ) -> RoutineContext:
         logcontext.activation.set((node.progress.activations, attempt))
+        routine_id = node.spec.routine_id
         return RoutineContext(
             job_id=self.job.job_id,
             flow_id=self.job.flow_id,
-            routine_id=node.spec.routine_id,
+            routine_id=routine_id,
             attempt=attempt,
             state=node.state,
             events=node.spec.events,
+            activation_id=f"{self.job.job_id}:{routine_id}:{activation.seqs[0]}",
+            started_at=started,
         )
 
-    def _after_failure(self, node: _Node, exc: Exception, attempt: int) -> float | None:
+    def _after_failure(
+        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
+    ) -> float | None:
         """After a failed attempt: the delay before the next one, or None when there is none
         (the failure is then recorded, unless the job is ending anyway)."""
         if not self._live():
@@ -455,10 +584,10 @@ class JobRun:
                 data={**_describe(exc), "attempt": attempt, "delay": delay},
             )
             return delay
-        self._routine_failed(node, exc)
+        self._routine_failed(node, activation, exc, attempt)
         return None
 
-    def _completed(self, node: _Node, ctx: RoutineContext, attempt: int) -> None:
+    def _completed(self, node: _Node, activation: _Activation, ctx: RoutineContext) -> None:
         self._route(node, ctx.emitted)
         progress = node.progress
         progress.completed += 1
@@ -466,8 +595,40 @@ class JobRun:
         self._publish(
             EventType.ROUTINE_COMPLETED,
             routine_id=node.spec.routine_id,
-            data={"emitted": len(ctx.emitted), "attempt": attempt},
+            data={"emitted": len(ctx.emitted), "attempt": ctx.attempt},
         )
+        self._consumed(node, activation)
+
+    def _consumed(self, node: _Node, activation: _Activation) -> None:
+        """An activation is over for good: checkpoint what it took, made and changed."""
+        if self._finishing:
+            return  # the job ends (a bound): its last checkpoint stays the one to resume from
+        self._taken.extend(activation.seqs)
+        if node.running.pop(activation.seqs[0], None) is not None or node.state or node.stored:
+            self._dirty.add(node)
+        self._commit()
+
+    def _commit(self, *, with_job: bool = False) -> None:
+        """Hand the store the checkpoint gathered since the last one (written behind, in
+        order: what is stored is always a state the job passed through)."""
+        states = []
+        for node in self._dirty:
+            node.stored = True
+            states.append(
+                RoutineState(node.spec.routine_id, node.state, node.deadline, node.running)
+            )
+        self._dirty.clear()
+        checkpoint = Checkpoint(
+            self.job.job_id,
+            self._seq,
+            self.job.progress,
+            self._added,
+            self._taken,
+            states,
+            self.job if with_job else None,
+        )
+        self._added, self._taken = [], []
+        self.worker.store.checkpoint_later(checkpoint)
 
     def _end(self, node: _Node) -> None:
         node.busy = False
@@ -490,7 +651,9 @@ class JobRun:
             await asyncio.wait([call])
             raise
 
-    def _routine_failed(self, node: _Node, exc: Exception) -> None:
+    def _routine_failed(
+        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
+    ) -> None:
         routine_id = node.spec.routine_id
         progress = node.progress
         progress.failed += 1
@@ -503,10 +666,15 @@ class JobRun:
                 routine_id=routine_id,
                 data={**_describe(exc), "strategy": strategy},
             )
+            self._consumed(node, activation)
         elif strategy == "skip":
             progress.status = RoutineStatus.SKIPPED
             self._publish(EventType.ROUTINE_SKIPPED, routine_id=routine_id, data=_describe(exc))
+            self._consumed(node, activation)
         else:
+            # Kept for a retry of the job, which runs it again as the next attempt.
+            was = node.running.get(activation.seqs[0])
+            self._running(node, activation, was.started if was else time.time(), attempt + 1)
             progress.status = RoutineStatus.FAILED
             self._publish(
                 EventType.ROUTINE_FAILED,
@@ -533,25 +701,33 @@ class JobRun:
             )
             destinations = targets.get((routine_id, event))
             if not destinations:
-                self._output_bytes += json_size(payload)
-                if self._output_bytes > self.worker.max_output_bytes:
-                    self._fail(
-                        JobError(
-                            code="output_too_large",
-                            type="OutputTooLarge",
-                            message=f"the job's output exceeds {self.worker.max_output_bytes} "
-                            "bytes",
-                            routine_id=routine_id,
-                        )
-                    )
+                key = f"{routine_id}.{event}"
+                if not self._output(key, payload):
                     return
-                self.job.output.setdefault(f"{routine_id}.{event}", []).append(payload)
+                self._seq += 1
+                self._added.append(Delivery(self._seq, None, key, payload, time.time()))
                 continue
             for index, (target, slot) in enumerate(destinations):
                 # Each branch of a fan-out gets its own top-level dict.
                 self._deliver(target, slot, payload if index == 0 else dict(payload))
             if self._finishing:
                 return  # a bound was hit: what is left is not routed
+
+    def _output(self, key: str, payload: Payload) -> bool:
+        """Add to the job's output; False if that passed its bound (the job failed)."""
+        self._output_bytes += json_size(payload)
+        if self._output_bytes > self.worker.max_output_bytes:
+            self._fail(
+                JobError(
+                    code="output_too_large",
+                    type="OutputTooLarge",
+                    message=f"the job's output exceeds {self.worker.max_output_bytes} bytes",
+                    routine_id=key.rpartition(".")[0],
+                )
+            )
+            return False
+        self.job.output.setdefault(key, []).append(payload)
+        return True
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -581,8 +757,7 @@ class JobRun:
         if node.pending:
             self._flush_pending(node)
         else:
-            items = tuple(Item(s, q.popleft()) for s, q in node.slot_items.items() if q)
-            self._enqueue(node, items)
+            self._enqueue(node, [q.popleft() for q in node.slot_items.values() if q])
         self._pump(node)
         return True
 

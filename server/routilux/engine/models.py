@@ -100,6 +100,7 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     flow_revision: int = 1  # the flow's revision when the job was queued: the one it runs
+    recoveries: int = 0  # how often it was resumed from its checkpoint after its process died
 
 
 @dataclass

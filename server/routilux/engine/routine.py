@@ -120,6 +120,12 @@ class RoutineContext:
     state: dict[str, Any]
     events: frozenset[str]
     emitted: list[tuple[str, Payload]] = field(default_factory=list)
+    activation_id: str = ""
+    """Names this activation in its job, the same when it runs again (a retry, or after a crash
+    resumed the job): a key for making side effects idempotent, with ``attempt``."""
+    started_at: float = 0.0
+    """When the activation's first attempt started (seconds since the epoch), also after a
+    crash: time-based logic waits until a deadline computed from it."""
 
     def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Emit ``event`` with a payload (a mapping, keyword fields, or both merged)."""

@@ -28,6 +28,7 @@ from routilux.engine.errors import (
     InvalidInput,
     JobNotCancellable,
     JobNotFound,
+    JobNotRetryable,
     NoJobWaiting,
     SpecError,
     TooManyBreakpoints,
@@ -51,6 +52,7 @@ from routilux.engine.models import (
     JobError,
     JobStatus,
     RoutineProgress,
+    RoutineStatus,
     Worker,
     WorkerStatus,
 )
@@ -120,6 +122,7 @@ class Runtime:
         self._breakpoints: dict[str, Breakpoint] = {}
         self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
         self._started = False
+        self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
         # get_job?wait: who waits for which job to finish or pause (woken by _wake_waiters).
         self._waiters: dict[str, list[asyncio.Event]] = {}
         self.bus.add_sink(self._wake_waiters)
@@ -176,54 +179,62 @@ class Runtime:
                 worker.status = WorkerStatus.STOPPED
                 run = self._new_worker_run(worker, None)
             self._workers[worker.worker_id] = run
-        for job in sorted(state.unfinished_jobs, key=lambda j: j.created_at):
+        # Jobs that were running resume first (they held their workers' places), then the queue.
+        unfinished = sorted(
+            state.unfinished_jobs, key=lambda j: (j.status is JobStatus.QUEUED, j.created_at)
+        )
+        for job in unfinished:
             await self._recover(job)
 
     async def _recover(self, job: Job) -> None:
+        """Put an unfinished job back to work after a restart: a queued one into its worker's
+        queue, a running or paused one resumed from its last checkpoint."""
         worker = self._workers.get(job.worker_id)
-        entry = self._flows.get(job.flow_id)
-        compiled = entry.compiled if entry else None
-        if entry and compiled and job.flow_revision != entry.record.revision:
-            compiled = await self._compiled_revision(job.flow_id, job.flow_revision)
-        if job.status is JobStatus.QUEUED and worker and compiled:
-            if worker.worker.status is not WorkerStatus.STOPPED:
-                # Nothing of it ran yet, so running it now (on the revision it was queued
-                # with) is exactly what was asked.
-                run = JobRun(job, compiled, worker)
-                run.input_bytes = _input_bytes(job.input)
-                self._runs[job.job_id] = run
-                worker.submit(run, run.input_bytes)
-                return
-        job.finished_at = utcnow()
-        job.paused_at = None
+        compiled = await self._runnable_revision(job)
         if job.status is JobStatus.CANCELLING:
             job.status = JobStatus.CANCELLED
-        else:
+        elif worker is None or compiled is None or worker.worker.status is WorkerStatus.STOPPED:
             job.status = JobStatus.FAILED
             job.error = JobError(
                 code="interrupted",
                 type="Interrupted",
-                message="the server stopped while the job was in flight",
+                message="the server stopped while the job was unfinished, and its flow "
+                f"(revision {job.flow_revision}) can no longer run: deleted, or invalid now",
             )
+        else:
+            run = JobRun(job, compiled, worker)
+            self._runs[job.job_id] = run
+            if job.status is JobStatus.QUEUED:
+                # Nothing of it ran yet, so running it now (on the revision it was queued
+                # with) is exactly what was asked.
+                run.input_bytes = _input_bytes(job.input)
+                worker.submit(run, run.input_bytes)
+            else:
+                run.restore(await self.store.load_checkpoint(job.job_id), recovered=True)
+                worker.submit(run)
+            return
+        job.finished_at = utcnow()
+        job.paused_at = None
         await self.store.save_job(job)
 
+    async def _runnable_revision(self, job: Job) -> CompiledFlow | None:
+        """The compiled revision of its flow that ``job`` runs, if that can still run."""
+        entry = self._flows.get(job.flow_id)
+        compiled = entry.compiled if entry else None
+        if entry and compiled and job.flow_revision != entry.record.revision:
+            compiled = await self._compiled_revision(job.flow_id, job.flow_revision)
+        return compiled
+
     async def shutdown(self) -> None:
-        """Stop every job in flight (recorded as interrupted) and flush the store. Idempotent."""
+        """Stop executing and flush the store. Idempotent. Jobs in flight are left as their
+        last checkpoints have them: the next start resumes them there (activations that were
+        running run again), and queued jobs stay queued."""
         if not self._started:
             return
         self._started = False
         for worker in self._workers.values():
             worker.closing = True
-        for run in list(self._runs.values()):
-            if run.job.status in (JobStatus.QUEUED,):
-                continue  # queued jobs are picked up again on the next start
-            run._fail(
-                JobError(
-                    code="interrupted",
-                    type="Interrupted",
-                    message="the server shut down while the job was in flight",
-                )
-            )
+        await asyncio.gather(*(run.suspend() for run in list(self._runs.values())))
         for worker in self._workers.values():
             await worker.drain()
         logging.getLogger().removeHandler(self.log_capture)
@@ -581,6 +592,66 @@ class Runtime:
             await run.finished.wait()
         else:
             run.cancel()
+
+    async def retry_job(self, job_id: str) -> Job:
+        """Put a failed job back to work from its last checkpoint: what failed (and whatever
+        else was unfinished when it failed) runs again; the rest is not repeated. A job with
+        no checkpoint runs again from its input."""
+        if job_id in self._runs or job_id in self._retrying:
+            job = await self.get_job(job_id)
+            raise JobNotRetryable(
+                f"job {job_id!r} is {job.status.value}; only a failed job can be retried",
+                status=job.status.value,
+            )
+        self._retrying.add(job_id)
+        try:
+            return await self._retry(job_id)
+        finally:
+            self._retrying.discard(job_id)
+
+    async def _retry(self, job_id: str) -> Job:
+        stored = await self.get_job(job_id)
+        if stored.status is not JobStatus.FAILED:
+            raise JobNotRetryable(
+                f"job {job_id!r} is {stored.status.value}; only a failed job can be retried",
+                status=stored.status.value,
+            )
+        compiled = await self._runnable_revision(stored)
+        if compiled is None:
+            raise JobNotRetryable(
+                f"job {job_id!r} cannot be retried: its flow (revision {stored.flow_revision}) "
+                "was deleted or can no longer run",
+                status=stored.status.value,
+            )
+        worker = self._worker_for(compiled)
+        worker.check_capacity()
+        checkpoint = await self.store.load_checkpoint(job_id)
+        job = replace(
+            stored,
+            status=JobStatus.QUEUED,
+            error=None,
+            paused_at=None,
+            finished_at=None,
+            progress={rid: replace(p) for rid, p in stored.progress.items()},
+        )
+        for progress in job.progress.values():
+            if progress.status is RoutineStatus.FAILED:
+                progress.status = RoutineStatus.IDLE
+        await self.store.save_job(job)
+        self._finished.pop(job_id, None)
+        self.finished_bytes -= self._finished_weight.pop(job_id, 0)
+        self.bus.publish(
+            EventType.JOB_RETRIED,
+            flow_id=job.flow_id,
+            job_id=job_id,
+            worker_id=job.worker_id,
+            data={"checkpoint": checkpoint.seq},
+        )
+        run = JobRun(job, compiled, worker)
+        run.restore(checkpoint, recovered=False)
+        self._runs[job_id] = run
+        worker.submit(run)
+        return job
 
     def _job_finished(self, run: JobRun) -> None:
         job = run.job

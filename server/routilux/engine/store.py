@@ -12,9 +12,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
+from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, RoutineState
 from routilux.engine.events import Event
 from routilux.engine.joblogs import JobLog
-from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
+from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
 
 
 @dataclass
@@ -58,6 +59,17 @@ class Store(Protocol):
 
     def save_job_later(self, job: Job) -> None: ...
 
+    def checkpoint_later(self, checkpoint: Checkpoint) -> None:
+        """Keep a step of a job (see :mod:`routilux.engine.checkpoint`): written behind, but in
+        order with everything else written, as one unit. A completed or cancelled job's
+        checkpoint is dropped with its final ``save_job``; a failed job's is kept (a retry
+        resumes from it) until the job is deleted."""
+        ...
+
+    async def load_checkpoint(self, job_id: str) -> JobCheckpoint:
+        """The job's last committed checkpoint (empty if it has none)."""
+        ...
+
     async def get_job(self, job_id: str) -> Job | None: ...
 
     def save_worker_later(self, worker: Worker) -> None: ...
@@ -85,6 +97,7 @@ class MemoryStore:
         self.events: deque[Event] = deque(maxlen=max_events)
         self.revisions: dict[tuple[str, int], FlowRecord] = {}
         self.logs: deque[JobLog] = deque(maxlen=max_events)
+        self.checkpoints: dict[str, _Checkpoints] = {}
 
     async def load(self) -> StoredState:
         return StoredState(
@@ -120,9 +133,41 @@ class MemoryStore:
 
     async def save_job(self, job: Job) -> None:
         self.jobs[job.job_id] = _copy(job)
+        if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+            self.checkpoints.pop(job.job_id, None)
 
     def save_job_later(self, job: Job) -> None:
         self.jobs[job.job_id] = _copy(job)
+
+    def checkpoint_later(self, checkpoint: Checkpoint) -> None:
+        # Payloads are kept by reference (the engine never changes one once delivered).
+        kept = self.checkpoints.setdefault(checkpoint.job_id, _Checkpoints())
+        kept.seq = checkpoint.seq
+        for delivery in checkpoint.added:
+            kept.deliveries[delivery.seq] = delivery
+        for seq in checkpoint.taken:
+            kept.deliveries.pop(seq, None)
+        for state in checkpoint.states:
+            kept.states[state.routine_id] = RoutineState(
+                state.routine_id, dict(state.state), state.deadline, dict(state.running)
+            )
+        if checkpoint.job is not None:
+            self.jobs[checkpoint.job_id] = _copy(checkpoint.job)
+        else:
+            job = self.jobs.get(checkpoint.job_id)
+            if job is not None:
+                job.progress = {k: _shallow(v) for k, v in checkpoint.progress.items()}
+
+    async def load_checkpoint(self, job_id: str) -> JobCheckpoint:
+        kept = self.checkpoints.get(job_id)
+        if kept is None:
+            return JobCheckpoint()
+        deliveries = [kept.deliveries[seq] for seq in sorted(kept.deliveries)]
+        states = {
+            rid: RoutineState(rid, dict(s.state), s.deadline, dict(s.running))
+            for rid, s in kept.states.items()
+        }
+        return JobCheckpoint(kept.seq, deliveries=deliveries, states=states)
 
     async def get_job(self, job_id: str) -> Job | None:
         job = self.jobs.get(job_id)
@@ -142,6 +187,13 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+
+@dataclass
+class _Checkpoints:
+    seq: int = 0
+    deliveries: dict[int, Delivery] = field(default_factory=dict)
+    states: dict[str, RoutineState] = field(default_factory=dict)
 
 
 R = TypeVar("R")

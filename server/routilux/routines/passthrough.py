@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pydantic import Field
 
@@ -39,12 +40,14 @@ class Delay(Routine[DelayConfig]):
     description = (
         "Waits `seconds`, then emits the payload it received on `output`, unchanged. The wait "
         "holds no thread, and a cancelled job stops waiting at once. Payloads of one job pass "
-        "one after another, each delayed in turn."
+        "one after another, each delayed in turn. A job resumed after a crash keeps each "
+        "wait's original deadline."
     )
     config_model = DelayConfig
 
     async def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
-        await asyncio.sleep(self.config.seconds)
+        deadline = (ctx.started_at or time.time()) + self.config.seconds
+        await asyncio.sleep(max(0.0, deadline - time.time()))
         ctx.emit("output", inputs.payload)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from routilux.engine.checkpoint import Checkpoint, Delivery, RoutineState, Running
 from routilux.engine.events import Event, EventType
 from routilux.engine.joblogs import JobLog
 from routilux.engine.models import (
@@ -106,6 +107,7 @@ def job_row(job: Job) -> Row:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "flow_revision": job.flow_revision,
+        "recoveries": job.recoveries,
     }
 
 
@@ -128,7 +130,59 @@ def job_from_row(row: RowIn) -> Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         flow_revision=row["flow_revision"],
+        recoveries=row["recoveries"],
     )
+
+
+def checkpoint_rows(checkpoint: Checkpoint) -> Row:
+    """A job's step as the rows it writes: taken now, on the loop (see this module)."""
+    job_id = checkpoint.job_id
+    return {
+        "job_id": job_id,
+        "job": None if checkpoint.job is None else job_row(checkpoint.job),
+        "checkpoint": {
+            "job_id": job_id,
+            "seq": checkpoint.seq,
+            "progress": raw({rid: _progress_dict(p) for rid, p in checkpoint.progress.items()}),
+        },
+        "added": [
+            {
+                "job_id": job_id,
+                "seq": d.seq,
+                "routine_id": d.routine_id,
+                "slot": d.slot,
+                "payload": raw(d.payload),
+                "at": d.at,
+            }
+            for d in checkpoint.added
+        ],
+        "taken": checkpoint.taken,
+        "states": [
+            {
+                "job_id": job_id,
+                "routine_id": s.routine_id,
+                "state": raw(s.state),
+                "deadline": s.deadline,
+                "running": raw({seq: [r.started, r.attempt] for seq, r in s.running.items()}),
+            }
+            for s in checkpoint.states
+        ],
+    }
+
+
+def delivery_from_row(row: RowIn) -> Delivery:
+    return Delivery(row["seq"], row["routine_id"], row["slot"], row["payload"], row["at"])
+
+
+def routine_state_from_row(row: RowIn) -> RoutineState:
+    running = {
+        int(seq): Running(started, attempt) for seq, (started, attempt) in row["running"].items()
+    }
+    return RoutineState(row["routine_id"], row["state"], row["deadline"], running)
+
+
+def progress_from_json(progress: Mapping[str, Any]) -> dict[str, RoutineProgress]:
+    return {rid: _progress(p) for rid, p in progress.items()}
 
 
 def _progress_dict(p: RoutineProgress) -> dict[str, Any]:

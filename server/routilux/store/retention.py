@@ -42,7 +42,8 @@ _FINISHED = sorted(s.value for s in JobStatus if s.finished)
 
 def _job_tables() -> list[Table]:
     """Tables whose rows belong to one job (by ``job_id``) and go with it."""
-    return [t for t in tables.metadata.sorted_tables if t.name in ("events", "job_logs")]
+    names = ("events", "job_logs", "job_deliveries", "job_routines", "job_checkpoints")
+    return [t for t in tables.metadata.sorted_tables if t.name in names]
 
 
 class Retention:

@@ -17,6 +17,7 @@ import anyio
 from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 from sqlalchemy.exc import DBAPIError
 
+from routilux.engine.checkpoint import Checkpoint, JobCheckpoint
 from routilux.engine.clock import utcnow
 from routilux.engine.errors import StoreUnavailable
 from routilux.engine.events import TERMINAL_JOB_EVENTS, Event, EventFilter, EventType
@@ -217,6 +218,36 @@ class SqlStore:
     def save_job_later(self, job: Job) -> None:
         if self._state == "open":
             self._writer.submit(Kind.JOB, codec.job_row(job))
+
+    def checkpoint_later(self, checkpoint: Checkpoint) -> None:
+        if self._state == "open":
+            self._writer.submit(Kind.CHECKPOINT, codec.checkpoint_rows(checkpoint))
+
+    async def load_checkpoint(self, job_id: str) -> JobCheckpoint:
+        def query(conn: Connection) -> JobCheckpoint:
+            deliveries, routines, saved = (
+                tables.job_deliveries,
+                tables.job_routines,
+                tables.job_checkpoints,
+            )
+            head = conn.execute(select(saved).where(saved.c.job_id == job_id)).mappings().first()
+            if head is None:
+                return JobCheckpoint()
+            stmt = (
+                select(deliveries).where(deliveries.c.job_id == job_id).order_by(deliveries.c.seq)
+            )
+            states = select(routines).where(routines.c.job_id == job_id)
+            return JobCheckpoint(
+                seq=head["seq"],
+                progress=codec.progress_from_json(head["progress"]),
+                deliveries=[codec.delivery_from_row(r) for r in conn.execute(stmt).mappings()],
+                states={
+                    r["routine_id"]: codec.routine_state_from_row(r)
+                    for r in conn.execute(states).mappings()
+                },
+            )
+
+        return await self._read(query)
 
     def save_worker_later(self, worker: Worker) -> None:
         if self._state == "open":

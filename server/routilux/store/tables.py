@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -125,6 +126,8 @@ jobs = Table(
     Column("finished_at", UtcDateTime, nullable=True),
     # The flow's revision the job runs (added by 0002; earlier jobs ran revision 1).
     Column("flow_revision", Integer, nullable=False, server_default="1"),
+    # How often the job was resumed from its checkpoint after a crash (added by 0004).
+    Column("recoveries", Integer, nullable=False, server_default="0"),
     Index("ix_jobs_job_id", "job_id", unique=True),
     Index("ix_jobs_status_seq", "status", "seq"),
     Index("ix_jobs_flow_id_seq", "flow_id", "seq"),
@@ -187,4 +190,37 @@ job_logs = Table(
     Column("exception", Text, nullable=True),
     Column("time", UtcDateTime, nullable=False),
     Index("ix_job_logs_job_id_id", "job_id", "id"),
+)
+
+# A running job's checkpoint (see routilux.engine.checkpoint), in three parts that each step
+# updates by what it changed: the deliveries not yet consumed, each routine's own state, and the
+# job's progress with its last sequence number. Dropped when the job completes or is cancelled;
+# a failed job keeps them (a retry resumes from them) until the job itself goes.
+job_deliveries = Table(
+    "job_deliveries",
+    metadata,
+    Column("job_id", String(ID_LENGTH), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("routine_id", String(ID_LENGTH), nullable=True),  # null: into the job's output
+    Column("slot", String(2 * ID_LENGTH + 1), nullable=False),  # or the output's routine.event
+    Column("payload", JSON, nullable=False),
+    Column("at", Double, nullable=False),  # seconds since the epoch
+)
+
+job_routines = Table(
+    "job_routines",
+    metadata,
+    Column("job_id", String(ID_LENGTH), primary_key=True),
+    Column("routine_id", String(ID_LENGTH), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("deadline", Double, nullable=True),
+    Column("running", JSON, nullable=False),  # {first seq: [started, attempt]}
+)
+
+job_checkpoints = Table(
+    "job_checkpoints",
+    metadata,
+    Column("job_id", String(ID_LENGTH), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("progress", JSON, nullable=False),
 )

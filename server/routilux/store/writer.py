@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete
 
 from routilux.engine.errors import StoreUnavailable
 from routilux.store import database, tables
@@ -52,6 +52,7 @@ class Kind(IntEnum):
     PRUNE = 11  # resolves after a full retention pass
     LOG = 12  # a line a routine logged (write-behind, like events)
     REVISIONS_PRUNE = 13  # payload: (flow_id, the oldest revision kept)
+    CHECKPOINT = 14  # payload: codec.checkpoint_rows(...)
 
 
 Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
@@ -307,11 +308,16 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     # Every revision saved is kept (not only the last of the batch); a delete drops the earlier.
     revisions: dict[str, tuple[bool, list[Row]]] = {}
     oldest_kept: list[tuple[str, int]] = []
+    checkpoints = _Checkpoints()
     for kind, payload, _ in entries:
         if kind is Kind.EVENT:
             events.append(payload)
         elif kind is Kind.LOG:
             logs.append(payload)
+        elif kind is Kind.CHECKPOINT:
+            if payload["job"] is not None:
+                jobs[payload["job_id"]] = payload["job"]
+            checkpoints.add(payload)
         elif kind is Kind.JOB:
             jobs[payload["job_id"]] = payload
         elif kind is Kind.WORKER:
@@ -341,6 +347,7 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     _put(conn, tables.workers, "worker_id", workers)
     # Jobs first seen in this batch get their seq in the order they were queued.
     _put(conn, tables.jobs, "job_id", jobs)
+    checkpoints.write(conn, jobs)
     if keys:
         conn.execute(
             database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
@@ -350,6 +357,62 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     if logs:
         conn.execute(database.insert_ignore(conn, tables.job_logs), logs)
     return events
+
+
+class _Checkpoints:
+    """The checkpoints of one batch, coalesced: a delivery made and consumed within the batch
+    is never written, each routine's and job's last state wins, and a job that completed or was
+    cancelled in the batch has its whole checkpoint deleted instead."""
+
+    def __init__(self) -> None:
+        self.added: dict[tuple[str, int], Row] = {}
+        self.taken: list[Row] = []
+        self.states: dict[tuple[str, str], Row] = {}
+        self.progress: dict[str, Row] = {}
+
+    def add(self, rows: Row) -> None:
+        job_id = rows["job_id"]
+        added = self.added
+        for row in rows["added"]:
+            added[job_id, row["seq"]] = row
+        for seq in rows["taken"]:
+            if added.pop((job_id, seq), None) is None:
+                self.taken.append({"j": job_id, "s": seq})
+        for row in rows["states"]:
+            self.states[job_id, row["routine_id"]] = row
+        self.progress[job_id] = rows["checkpoint"]
+
+    def write(self, conn: Connection, jobs: Mapping[str, Row]) -> None:
+        done = [j for j, row in jobs.items() if row["status"] in _CHECKPOINT_DROPPED]
+        if done:
+            gone = set(done)
+            for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints):
+                conn.execute(delete(table).where(table.c.job_id.in_(done)))
+        else:
+            gone = set()
+        deliveries = tables.job_deliveries
+        taken = [row for row in self.taken if row["j"] not in gone]
+        if taken:
+            conn.execute(
+                delete(deliveries).where(
+                    and_(deliveries.c.job_id == bindparam("j"), deliveries.c.seq == bindparam("s"))
+                ),
+                taken,
+            )
+        added = [row for key, row in self.added.items() if key[0] not in gone]
+        if added:
+            conn.execute(database.insert_ignore(conn, deliveries), added)
+        states = [row for key, row in self.states.items() if key[0] not in gone]
+        if states:
+            conn.execute(
+                database.upsert(conn, tables.job_routines, ["job_id", "routine_id"]), states
+            )
+        progress = [row for job_id, row in self.progress.items() if job_id not in gone]
+        if progress:
+            conn.execute(database.upsert(conn, tables.job_checkpoints, ["job_id"]), progress)
+
+
+_CHECKPOINT_DROPPED = frozenset({"completed", "cancelled"})
 
 
 def _put_revisions(
