@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -155,8 +155,8 @@ class Service(Routine[RoutineConfig]):
 
     type_name = "Service"
     config_model = RoutineConfig
-    down = True
-    calls: list[tuple[str, int]] = []
+    down: ClassVar[bool] = True
+    calls: ClassVar[list[tuple[str, int]]] = []
 
     def run(self, ctx: RoutineContext, inputs: Inputs) -> None:
         Service.calls.append((ctx.activation_id, ctx.attempt))

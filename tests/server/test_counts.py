@@ -129,13 +129,14 @@ async def test_queued_jobs_reloaded_on_start_count_against_the_limits(
     async with make_client() as client:
         await client.post("/api/v1/flows", json=ONE_AT_A_TIME)
         await client.post("/api/v1/workers", json={"flow_id": "slow"})
-        for _ in range(4):  # one runs (interrupted at shutdown), three wait
+        for _ in range(4):  # one runs (to resume after the restart), three wait
             assert (await client.post("/api/v1/flows/slow/execute", json=data)).status_code == 202
     async with make_client(max_queued_input_bytes_per_worker=2048) as client:
-        # After the restart one of the three runs and two (2,002 bytes) wait again.
+        # After the restart the running one resumes in its place and the three (3,003 bytes)
+        # wait again, over the new limit: nothing more is queued.
         runtime = runtime_of(client)
         worker = next(iter(runtime._flow_workers.values()))
-        assert worker.queued_bytes == 2002
+        assert worker.queued_bytes == 3003
         refused = await client.post("/api/v1/flows/slow/execute", json=data)
         assert_problem(refused, 429, "queued_input_full")
 

@@ -14,6 +14,9 @@ import httpx
 
 from tests.poll import until
 
+FAILING_JOB = "(a job that fails)"
+"""Not an operation: a step that starts a job that fails, for ``retry_job``'s example."""
+
 # (operation, what to wait for before it): the order a reader of the docs would try them in.
 ORDER: list[tuple[str, str | None]] = [
     ("health_live", None),
@@ -35,6 +38,8 @@ ORDER: list[tuple[str, str | None]] = [
     ("list_jobs", "finished"),
     ("list_job_events", None),
     ("list_job_logs", None),
+    (FAILING_JOB, None),  # a reader retries a job of their own that failed
+    ("retry_job", "failed"),
     ("list_workers", None),
     ("get_worker", None),
     ("pause_worker", None),
@@ -56,8 +61,10 @@ def operations(schema: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, An
 async def wait_job(client: httpx.AsyncClient, job_id: str, condition: str) -> None:
     async def reached() -> bool:
         job = (await client.get(f"/api/v1/jobs/{job_id}")).json()
-        return (condition == "paused" and job["status"] == "paused") or (
-            condition == "finished" and job["finished_at"] is not None
+        return (
+            (condition == "paused" and job["status"] == "paused")
+            or (condition == "failed" and job["status"] == "failed")
+            or (condition == "finished" and job["finished_at"] is not None)
         )
 
     await until(reached, timeout=TIMEOUT, what=f"job {job_id} {condition}")
@@ -93,6 +100,12 @@ async def test_every_documented_example_succeeds(client: httpx.AsyncClient) -> N
     state: dict[str, str] = {}
     replayed: set[str] = set()
     for name, before in ORDER:
+        if name == FAILING_JOB:
+            flow = {"flow_id": "fails", "routines": {"boom": {"class": "Fail"}}}
+            assert (await client.post("/api/v1/flows", json=flow)).status_code == 201
+            job = await client.post("/api/v1/flows/fails/execute", json={"data": {}})
+            state["job_id"] = job.json()["job_id"]
+            continue
         if name not in by_id:
             continue  # not in this version of the API
         method, template, operation = by_id[name]

@@ -17,7 +17,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from database_url(request, tmp_path / "routilux.db")
 
 
-async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
+async def test_restart_mid_run_keeps_everything_and_resumes_what_ran(
     make_client: AppFactory, db_url: str
 ) -> None:
     async with make_client(database_url=db_url) as client:
@@ -61,13 +61,18 @@ async def test_restart_mid_run_keeps_everything_and_leaves_nothing_running(
         jobs = {j["job_id"]: j for j in (await client.get("/api/v1/jobs")).json()["items"]}
         assert jobs[done["job_id"]]["status"] == "completed"
         assert jobs[done["job_id"]]["output"] == {"adults.rejected": [{"name": None, "age": 5}]}
-        for interrupted in (running, at_bp):
-            job = jobs[interrupted["job_id"]]
-            assert job["status"] == "failed" and job["error"]["code"] == "interrupted"
-        # The queued job never started, so it runs now, exactly as asked (a 30 s delay: cancel).
-        assert jobs[queued["job_id"]]["status"] in ("queued", "running")
-        assert not [
-            j for j in jobs.values() if j["status"] == "running" and j["job_id"] != queued["job_id"]
-        ]
-        await client.post(f"/api/v1/jobs/{queued['job_id']}/cancel")
-        assert (await finished(client, queued["job_id"]))["status"] == "cancelled"
+        # What was running resumes from its checkpoint; what waited at a breakpoint still waits
+        # there, with the same payload; the queued job waits behind the resumed one.
+        resumed = jobs[running["job_id"]]
+        assert resumed["status"] == "running" and resumed["recoveries"] == 1
+        waiting = jobs[at_bp["job_id"]]
+        assert waiting["status"] == "paused" and waiting["recoveries"] == 1
+        assert waiting["paused_at"]["routine_id"] == "shape"
+        assert waiting["paused_at"]["breakpoint_id"] == bp["breakpoint_id"]
+        assert jobs[queued["job_id"]]["status"] == "queued"
+        answer = await client.post(f"/api/v1/breakpoints/{bp['breakpoint_id']}/resume", json={})
+        assert answer.status_code == 200
+        assert (await finished(client, at_bp["job_id"]))["status"] == "completed"
+        for slow in (running, queued):
+            await client.post(f"/api/v1/jobs/{slow['job_id']}/cancel")
+            assert (await finished(client, slow["job_id"]))["status"] == "cancelled"

@@ -41,6 +41,8 @@ class Job:
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
         flow_revision (int): The flow's revision the job runs: the one current when it was queued.
+        recoveries (int): How often the job was resumed from its last checkpoint after the server process running it
+            stopped (a crash, a restart).
     """
 
     job_id: str
@@ -58,6 +60,7 @@ class Job:
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
     flow_revision: int
+    recoveries: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +114,8 @@ class Job:
 
         flow_revision = self.flow_revision
 
+        recoveries = self.recoveries
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -130,6 +135,7 @@ class Job:
                 "started_at": started_at,
                 "finished_at": finished_at,
                 "flow_revision": flow_revision,
+                "recoveries": recoveries,
             }
         )
 
@@ -232,6 +238,8 @@ class Job:
 
         flow_revision = d.pop("flow_revision")
 
+        recoveries = d.pop("recoveries")
+
         job = cls(
             job_id=job_id,
             flow_id=flow_id,
@@ -248,6 +256,7 @@ class Job:
             started_at=started_at,
             finished_at=finished_at,
             flow_revision=flow_revision,
+            recoveries=recoveries,
         )
 
         job.additional_properties = d

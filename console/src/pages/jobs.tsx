@@ -2,12 +2,13 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, TERMINAL, call, client, fill, operation, raw, type Event, type Flow, type Job, type S } from "../api";
 import { FlowGraph, STATUS_LEGEND } from "../graph";
 import { useDebounced, useLive } from "../live";
-import { navigate, query } from "../router";
+import { query } from "../router";
 import { ErrorBox, Json, LiveBadge, Page, Status, useLoad, when } from "../ui";
 
 const STATUSES: S["JobStatus"][] = ["queued", "running", "paused", "cancelling", "completed", "failed", "cancelled"];
 const EVENT_STATUS: Record<string, S["JobStatus"]> = {
   "job.queued": "queued", "job.started": "running", "job.paused": "paused", "job.resumed": "running",
+  "job.recovered": "running", "job.retried": "queued",
   "job.cancelling": "cancelling", "job.completed": "completed", "job.failed": "failed", "job.cancelled": "cancelled",
 };
 const JOB_TYPES = Object.keys(EVENT_STATUS);
@@ -121,7 +122,6 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [flow, setFlow] = useState<Flow | null>(null);
   const [events, setEvents] = useState<Event[]>([]);
   const [actionError, setActionError] = useState<ApiError | null>(null);
-  const [canRetry, setCanRetry] = useState(false);
   const flowId = job.data?.flow_id;
   // The revision the job runs (servers that keep revisions say which), else the flow as it is.
   const revision = (job.data as { flow_revision?: number } | null)?.flow_revision;
@@ -133,7 +133,6 @@ export function JobPage({ jobId }: { jobId: string }) {
       return raw<Flow>("GET", `/api/v1/flows/${encodeURIComponent(flowId)}?revision=${revision}`).catch(() => current);
     })().then(setFlow, () => setFlow(null));
   }, [flowId, revision]);
-  useEffect(() => void operation("retry_job").then((op) => setCanRetry(op !== null)), []);
   useEffect(() => setEvents([]), [jobId]);
   const refresh = useDebounced(job.reload, 150);
   const live = useLive({ job_id: jobId }, 0, (e) => {
@@ -156,14 +155,7 @@ export function JobPage({ jobId }: { jobId: string }) {
   const resume = () => act(() => call(() => client.POST("/api/v1/breakpoints/{breakpoint_id}/resume", {
     params: { path: { breakpoint_id: j.paused_at!.breakpoint_id } }, body: { job_id: j.job_id },
   })));
-  const retry = async () => {
-    const op = await operation("retry_job");
-    if (!op) return;
-    await act(async () => {
-      const next = await raw<Job>(op.method, fill(op.path, { job_id: j.job_id }), {});
-      if (next?.job_id) navigate(`/ui/jobs/${encodeURIComponent(next.job_id)}`);
-    });
-  };
+  const retry = () => act(() => call(() => client.POST("/api/v1/jobs/{job_id}/retry", { params: { path: { job_id: j.job_id } } })));
   const counts = Object.values(j.progress).reduce<Record<string, number>>((acc, p) => ({ ...acc, [p.status]: (acc[p.status] ?? 0) + 1 }), {});
   return (
     <Page
@@ -171,11 +163,11 @@ export function JobPage({ jobId }: { jobId: string }) {
       actions={<>
         <LiveBadge state={live} />
         {!TERMINAL.has(j.status) && <button type="button" class="danger" onClick={cancel} disabled={j.status === "cancelling"}>Cancel job</button>}
-        {canRetry && TERMINAL.has(j.status) && <button type="button" onClick={retry}>Retry</button>}
+        {j.status === "failed" && <button type="button" onClick={retry} title="Run what failed again, from the job's last checkpoint">Retry from checkpoint</button>}
       </>}
     >
       <p class="meta">
-        Flow <a href={`/ui/flows/${encodeURIComponent(j.flow_id)}`}>{j.flow_id}</a>{revision ? ` (revision ${revision})` : ""} · worker <code>{j.worker_id}</code> · created {when(j.created_at)} · started {when(j.started_at)} · finished {when(j.finished_at)}
+        Flow <a href={`/ui/flows/${encodeURIComponent(j.flow_id)}`}>{j.flow_id}</a>{revision ? ` (revision ${revision})` : ""} · worker <code>{j.worker_id}</code> · created {when(j.created_at)} · started {when(j.started_at)} · finished {when(j.finished_at)}{j.recoveries ? ` · resumed ${j.recoveries === 1 ? "once" : `${j.recoveries} times`} after a restart` : ""}
       </p>
       <ErrorBox error={actionError} />
       {j.error && (

@@ -81,6 +81,7 @@ def job_json(job: m.Job) -> bytes:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "flow_revision": job.flow_revision,
+        "recoveries": job.recoveries,
     }
     try:
         return orjson.dumps(document, option=orjson.OPT_UTC_Z)

@@ -98,6 +98,27 @@ async def cancel_job(job_id: JobId, runtime: RuntimeDep) -> Response:
     return JSONBytes(job_json(job), status_code=status)
 
 
+@router.post(
+    "/{job_id}/retry",
+    response_model=Job,
+    status_code=202,
+    responses={
+        202: {"description": "The job is queued again, to continue from its last checkpoint."},
+        **problems(404, 409, 422, 429),
+    },
+)
+async def retry_job(job_id: JobId, runtime: RuntimeDep) -> Response:
+    """Retry a failed job from its last checkpoint.
+
+    What failed runs again with the input it had (as its next attempt), and so does anything
+    else that was unfinished when the job failed; what had completed is not repeated. Fix the
+    cause first: a flaky service, a bad deployment. The job runs the flow revision it started
+    with. Only a `failed` job can be retried (409 otherwise); `job.retried` is published.
+    """
+    job = await runtime.retry_job(job_id)
+    return JSONBytes(job_json(job), status_code=202)
+
+
 @router.get("/{job_id}/events", response_model=EventPage, responses=problems(404, 422))
 async def list_job_events(
     job_id: JobId,

@@ -87,6 +87,11 @@ class Job(BaseModel):
     flow_revision: int = Field(
         ge=1, description="The flow's revision the job runs: the one current when it was queued."
     )
+    recoveries: int = Field(
+        ge=0,
+        description="How often the job was resumed from its last checkpoint after the server "
+        "process running it stopped (a crash, a restart).",
+    )
 
 
 class JobPage(PageBase):
