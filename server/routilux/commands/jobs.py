@@ -209,6 +209,22 @@ def cancel(ctx: typer.Context, job_id: str) -> None:
 
 
 @app.command()
+def retry(ctx: typer.Context, job_id: str) -> None:
+    """Retry a failed job from its last checkpoint: what failed runs again."""
+    from routilux_client.api.jobs import retry_job
+    from routilux_client.helpers import unwrap
+
+    with remote(ctx).client() as client:
+        job = unwrap(retry_job.sync(job_id, client=client))
+    if remote(ctx).as_json:
+        show(ctx, job)
+    else:
+        typer.echo(
+            f"job {job.job_id} {job.status.value}; follow it with: routilux jobs watch {job.job_id}"
+        )
+
+
+@app.command()
 def watch(
     ctx: typer.Context,
     job_id: str,

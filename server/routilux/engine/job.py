@@ -127,6 +127,8 @@ class JobRun:
         self._taken: list[int] = []
         self._dirty: set[_Node] = set()
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
+        self._in_drain = False  # steps taken inside one drain slice share one checkpoint
+        self._commit_due = False
         self._recovered = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -448,11 +450,18 @@ class JobRun:
         ready at once (a wide fan-out), it holds the loop for about a slice per turn."""
         ready = self._ready
         deadline = perf_counter() + DRAIN_SLICE
-        while ready:
-            node, activation = ready.popleft()
-            self._run_inline(node, activation)
-            if perf_counter() >= deadline:
-                break
+        self._in_drain = True
+        try:
+            while ready:
+                node, activation = ready.popleft()
+                self._run_inline(node, activation)
+                if perf_counter() >= deadline:
+                    break
+        finally:
+            self._in_drain = False
+        if self._commit_due:
+            # The slice's activations as one checkpoint: still a state the job passed through.
+            self._commit()
         if ready:
             asyncio.get_running_loop().call_soon(self._drain)
         else:
@@ -611,6 +620,10 @@ class JobRun:
     def _commit(self, *, with_job: bool = False) -> None:
         """Hand the store the checkpoint gathered since the last one (written behind, in
         order: what is stored is always a state the job passed through)."""
+        if self._in_drain:
+            self._commit_due = True  # at the end of the slice (see _drain)
+            return
+        self._commit_due = False
         states = []
         for node in self._dirty:
             node.stored = True
