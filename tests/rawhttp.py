@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,8 +36,15 @@ class Answer:
         return json.loads(self.body)
 
 
+# A connection idle this long is closed rather than used again: the server closes idle ones after
+# its keep-alive timeout (15 s), and a request sent just as it does so would be lost. A client
+# cannot resend a POST on a fresh connection without perhaps sending it twice.
+IDLE_EXPIRY = 5.0
+
+
 class Connection:
-    """One connection, one request at a time; reopened if the server closed it."""
+    """One connection, one request at a time; reopened if the server closed it, or if it was
+    idle for ``IDLE_EXPIRY`` s."""
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
@@ -44,6 +52,7 @@ class Connection:
         self.host = parts.hostname
         self.port = parts.port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._last_used = 0.0
 
     async def request(
         self,
@@ -62,6 +71,8 @@ class Connection:
             head += "Content-Type: application/json\r\n"
         if body or method in ("POST", "PUT", "PATCH"):
             head += f"Content-Length: {len(body)}\r\n"
+        if self._streams is not None and time.monotonic() - self._last_used > IDLE_EXPIRY:
+            await self.close()
         async with asyncio.timeout(timeout):
             if self._streams is None:
                 self._streams = await asyncio.open_connection(self.host, self.port)
@@ -69,6 +80,7 @@ class Connection:
             writer.write(head.encode("latin-1") + b"\r\n" + body)
             await writer.drain()
             answer = await _read_answer(reader)
+        self._last_used = time.monotonic()
         if answer.headers.get("connection", "").lower() == "close":
             await self.close()
         return answer
