@@ -1,5 +1,5 @@
 """``python -m routilux``: the same as the ``routilux`` command."""
 
-from routilux.cli import main
+from routilux.commands import main
 
 main()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from routilux.cli import app
+from routilux.commands import app
 from tests.live import ROOT, LiveServer, live_server
 
 KEY = "cli-changes-key"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from routilux.cli import app
+from routilux.commands import app
 from tests.cli.test_cli import GREET, KEY, SLOW
 from tests.live import ROOT, LiveServer, free_port, live_server
 from tests.poll import wait_until

@@ -34,6 +34,9 @@ def test_every_operation_has_its_module_and_the_version_is_the_apis() -> None:
     assert project["name"] == "routilux-client"
     assert project["version"] == schema["info"]["version"]
     assert any(d.startswith("websockets") for d in project["dependencies"])
+    # The server's commands use this client: they depend on the version generated from this API.
+    server = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert f"routilux-client=={project['version']}" in server["dependencies"]
 
 
 def test_the_drift_check_names_each_stale_file_and_nothing_else(tmp_path: Path) -> None:

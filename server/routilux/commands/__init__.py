@@ -1,20 +1,6 @@
-"""The ``routilux`` commands that talk to a server, built on the generated client."""
+"""The ``routilux`` command: ``serve`` starts the server; the others talk to one through
+routilux-client (``root`` assembles them; one module per group of commands)."""
 
-from __future__ import annotations
+from routilux.commands.root import app, main
 
-import typer
-
-from routilux.commands import breakpoints, flows, jobs, logs, misc, revisions, workers
-from routilux.commands.context import connection_options
-
-
-def register(app: typer.Typer) -> None:
-    app.callback()(connection_options)
-    revisions.register(flows.app)
-    logs.register(jobs.app)
-    app.add_typer(flows.app, name="flows")
-    app.add_typer(jobs.app, name="jobs")
-    app.add_typer(workers.app, name="workers")
-    app.add_typer(breakpoints.app, name="breakpoints")
-    app.command("run")(jobs.run)
-    app.command("routine-types")(misc.routine_types)
+__all__ = ["app", "main"]

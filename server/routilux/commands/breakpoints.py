@@ -6,11 +6,22 @@ from typing import Annotated
 
 import typer
 
-from routilux.commands.context import remote, show
+from routilux.commands.context import Column, remote, show, show_list
+from routilux_client.api.breakpoints import (
+    create_breakpoint,
+    delete_breakpoint,
+    resume_breakpoint,
+)
+from routilux_client.api.breakpoints import (
+    list_breakpoints as list_operation,
+)
+from routilux_client.helpers import iterate, unwrap
+from routilux_client.models import Breakpoint, BreakpointCreate, BreakpointResume
+from routilux_client.types import UNSET
 
 app = typer.Typer(help="Breakpoints: pause jobs before a routine runs.", no_args_is_help=True)
 
-COLUMNS = [
+COLUMNS: list[Column[Breakpoint]] = [
     ("breakpoint_id", lambda b: b.breakpoint_id),
     ("flow_id", lambda b: b.flow_id),
     ("routine", lambda b: b.routine_id + (f".{b.slot}" if b.slot else "")),
@@ -26,13 +37,9 @@ def list_breakpoints(
     flow: Annotated[str | None, typer.Option(help="Only this flow's.")] = None,
 ) -> None:
     """List breakpoints, with their hit counts and the jobs waiting at them."""
-    from routilux_client.api.breakpoints import list_breakpoints as operation
-    from routilux_client.helpers import iterate
-    from routilux_client.types import UNSET
-
     with remote(ctx).client() as client:
-        found = list(iterate(operation.sync, client=client, flow_id=flow or UNSET))
-    show(ctx, found, columns=COLUMNS, title="Breakpoints")
+        found = list(iterate(list_operation.sync, client=client, flow_id=flow or UNSET))
+    show_list(ctx, found, COLUMNS, title="Breakpoints")
 
 
 @app.command()
@@ -47,11 +54,6 @@ def add(
     ] = None,
 ) -> None:
     """Add a breakpoint."""
-    from routilux_client.api.breakpoints import create_breakpoint
-    from routilux_client.helpers import unwrap
-    from routilux_client.models import BreakpointCreate
-    from routilux_client.types import UNSET
-
     body = BreakpointCreate(
         flow_id=flow,
         routine_id=routine,
@@ -70,9 +72,6 @@ def add(
 @app.command()
 def rm(ctx: typer.Context, breakpoint_id: str) -> None:
     """Remove a breakpoint; jobs waiting at it continue."""
-    from routilux_client.api.breakpoints import delete_breakpoint
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         unwrap(delete_breakpoint.sync_detailed(breakpoint_id, client=client))
     typer.echo(f"removed breakpoint {breakpoint_id}")
@@ -85,11 +84,6 @@ def resume(
     job: Annotated[str | None, typer.Option(help="Only this job (default: all waiting).")] = None,
 ) -> None:
     """Resume the jobs waiting at a breakpoint."""
-    from routilux_client.api.breakpoints import resume_breakpoint
-    from routilux_client.helpers import unwrap
-    from routilux_client.models import BreakpointResume
-    from routilux_client.types import UNSET
-
     with remote(ctx).client() as client:
         resumed = unwrap(
             resume_breakpoint.sync(

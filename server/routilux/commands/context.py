@@ -13,18 +13,33 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from enum import Enum
+from typing import Annotated, Any, NoReturn, Protocol, TypeAlias, TypeVar
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+from websockets.exceptions import InvalidStatus
+
+from routilux_client.errors import UnexpectedStatus
+from routilux_client.helpers import ProblemError, RoutiluxClient, StreamError, connect
+from routilux_client.types import Unset
 
 ID_LISTS = {"waiting"}  # table columns that list ids (those of one id end in _id)
 EXIT_JOB_FAILED = 1
 EXIT_SERVER = 3
 
-T = TypeVar("T")
+
+class Model(Protocol):
+    """What every model of the client has: its JSON form."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+M = TypeVar("M", bound=Model)
+Column: TypeAlias = tuple[str, Callable[[M], object]]
+"""A table column: its header, and what it shows of each row's model."""
 
 
 @dataclass
@@ -33,22 +48,17 @@ class Remote:
     api_key: str | None
     as_json: bool
 
-    def connect(self) -> Any:
-        from routilux_client.helpers import connect
-
+    def connect(self) -> RoutiluxClient:
         return connect(self.url, self.api_key)
 
     @contextmanager
-    def client(self) -> Iterator[Any]:
+    def client(self) -> Iterator[RoutiluxClient]:
         """A connected client; failures become a message and exit code 3."""
         with self.errors(), self.connect() as client:
             yield client
 
     @contextmanager
     def errors(self) -> Iterator[None]:
-        from routilux_client.errors import UnexpectedStatus
-        from routilux_client.helpers import ProblemError, StreamError
-
         try:
             yield
         except StreamError as error:
@@ -79,20 +89,19 @@ class Remote:
 KEY_HINT = "; pass the key with --api-key or ROUTILUX_API_KEY"
 
 
-def _handshake_status(error: Any) -> int | None:
+def _handshake_status(error: StreamError) -> int | None:
     """The HTTP status of a refused WebSocket handshake, if that is what ``error`` is."""
     if error.problem is not None:
-        return int(error.problem.status)
-    response = getattr(error.__cause__, "response", None)
-    status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
+        return error.problem.status
+    cause = error.__cause__
+    return cause.response.status_code if isinstance(cause, InvalidStatus) else None
 
 
 def _unreachable_cause(error: BaseException) -> bool:
     return isinstance(error.__cause__, (OSError, httpx.TransportError))
 
 
-def describe_problem(problem: Any) -> str:
+def describe_problem(problem: ProblemError) -> str:
     """A problem answer as one line: detail, code, each located error; hints where they help."""
     where = "; ".join(f"{location(e.loc)}: {e.msg}" for e in problem.errors)
     message = f"{problem.detail} [{problem.code}]" + (f" ({where})" if where else "")
@@ -102,7 +111,7 @@ def describe_problem(problem: Any) -> str:
     return message.replace("use force", "use --force")
 
 
-def location(loc: Sequence[Any]) -> str:
+def location(loc: Sequence[str | int]) -> str:
     """``body.routines.a.class`` as ``routines.a.class``; an empty location as ``(document)``."""
     parts = [str(part) for part in loc]
     if parts[:1] == ["body"]:
@@ -114,12 +123,10 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def stamp(value: Any) -> Any:
+def stamp(value: datetime) -> str:
     """A date-time as the API writes it: RFC 3339 in UTC with ``Z``."""
-    if isinstance(value, datetime):
-        text = value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
-        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-    return value
+    text = value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 _OFFSET_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
@@ -163,55 +170,62 @@ def remote(ctx: typer.Context) -> Remote:
     return obj
 
 
-def to_data(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return _zulu(value.to_dict())
-    if isinstance(value, list):
-        return [to_data(v) for v in value]
-    return _zulu(value)
+def to_data(value: Model | Sequence[Model]) -> Any:
+    """A model (or a list of them) as the API writes it in JSON."""
+    if isinstance(value, Sequence):
+        return [to_data(item) for item in value]
+    return _zulu(value.to_dict())
 
 
-def show(
-    ctx: typer.Context,
-    value: Any,
-    *,
-    columns: Sequence[tuple[str, Callable[[Any], Any]]] | None = None,
-    title: str | None = None,
-) -> None:
-    """Print ``value`` (a model or a list of them): JSON with --json, else a table or fields."""
+def _print_json(value: Model | Sequence[Model]) -> None:
+    sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
+
+
+def show(ctx: typer.Context, value: Model) -> None:
+    """Print one model: its fields, one a line, or JSON with --json."""
     if remote(ctx).as_json:
-        sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
+        _print_json(value)
         return
     console = Console(soft_wrap=True)
-    if isinstance(value, list):
-        assert columns is not None
-        table = Table(title=title, box=None, padding=(0, 1), header_style="bold underline")
-        rows = [[_cell(get(item)) for _, get in columns] for item in value]
-        for index, (name, _) in enumerate(columns):
-            if name.endswith("_id"):
-                # Ids are what the next command needs: never cut; the other columns give way.
-                widest = max([len(name), *(len(row[index]) for row in rows)])
-                table.add_column(name, no_wrap=True, min_width=widest, overflow="fold")
-            elif name in ID_LISTS:  # wraps between ids, never inside one
-                longest = max([len(name), *(len(w) for row in rows for w in row[index].split())])
-                table.add_column(name, min_width=longest, overflow="fold")
-            else:
-                table.add_column(name, overflow="fold", max_width=60)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        return
     for key, field in to_data(value).items():
         rendered = field if isinstance(field, str) else json.dumps(field, default=str)
         console.print(f"[bold]{key}[/bold]: {rendered}", highlight=False)
 
 
-def _cell(value: Any) -> str:
-    if value is None or type(value).__name__ == "Unset":
+def show_list(
+    ctx: typer.Context,
+    items: Sequence[M],
+    columns: Sequence[Column[M]],
+    *,
+    title: str | None = None,
+) -> None:
+    """Print models as a table of ``columns``, or a JSON list with --json."""
+    if remote(ctx).as_json:
+        _print_json(items)
+        return
+    table = Table(title=title, box=None, padding=(0, 1), header_style="bold underline")
+    rows = [[_cell(get(item)) for _, get in columns] for item in items]
+    for index, (name, _) in enumerate(columns):
+        if name.endswith("_id"):
+            # Ids are what the next command needs: never cut; the other columns give way.
+            widest = max([len(name), *(len(row[index]) for row in rows)])
+            table.add_column(name, no_wrap=True, min_width=widest, overflow="fold")
+        elif name in ID_LISTS:  # wraps between ids, never inside one
+            longest = max([len(name), *(len(w) for row in rows for w in row[index].split())])
+            table.add_column(name, min_width=longest, overflow="fold")
+        else:
+            table.add_column(name, overflow="fold", max_width=60)
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None or isinstance(value, Unset):
         return ""
     if isinstance(value, datetime):  # to the second in tables; --json gives every digit
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if hasattr(value, "value"):
+    if isinstance(value, Enum):
         return str(value.value)
     return str(value)
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
-from routilux.commands.context import fail, location, plural, remote, show
+from routilux.commands.context import Column, fail, location, plural, remote, show, show_list
+from routilux_client.api.flows import create_flow, delete_flow, get_flow
+from routilux_client.api.flows import list_flows as list_operation
+from routilux_client.helpers import ProblemError, create_flow_yaml, iterate, unwrap
+from routilux_client.models import Flow, FlowCreate
 
 app = typer.Typer(help="Flows: the documents that wire routines together.", no_args_is_help=True)
 
@@ -15,7 +19,7 @@ FileOption = Annotated[
     Path,
     typer.Option("--file", "-f", exists=True, dir_okay=False, help="A flow file, YAML or JSON."),
 ]
-FLOW_COLUMNS = [
+FLOW_COLUMNS: list[Column[Flow]] = [
     ("flow_id", lambda f: f.flow_id),
     ("name", lambda f: f.name),
     ("routines", lambda f: len(f.routines.to_dict())),
@@ -24,27 +28,21 @@ FLOW_COLUMNS = [
 ]
 
 
-def _media_type(path: Path) -> str:
+def _media_type(path: Path) -> Literal["json", "yaml"]:
     return "json" if path.suffix.lower() == ".json" else "yaml"
 
 
 @app.command("list")
 def list_flows(ctx: typer.Context) -> None:
     """List the server's flows, newest first."""
-    from routilux_client.api.flows import list_flows as operation
-    from routilux_client.helpers import iterate
-
     with remote(ctx).client() as client:
-        flows = list(iterate(operation.sync, client=client))
-    show(ctx, flows, columns=FLOW_COLUMNS, title="Flows")
+        flows = list(iterate(list_operation.sync, client=client))
+    show_list(ctx, flows, FLOW_COLUMNS, title="Flows")
 
 
 @app.command()
 def get(ctx: typer.Context, flow_id: str) -> None:
     """Show a flow's document."""
-    from routilux_client.api.flows import get_flow
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         show(ctx, unwrap(get_flow.sync(flow_id, client=client)))
 
@@ -54,9 +52,6 @@ def create(ctx: typer.Context, file: FileOption) -> None:
     """Create a flow from a YAML or JSON file (validated by the server)."""
     from routilux.engine.errors import FlowValidationError
     from routilux.engine.spec import load_document
-    from routilux_client.api.flows import create_flow
-    from routilux_client.helpers import ProblemError, create_flow_yaml, unwrap
-    from routilux_client.models import FlowCreate
 
     text = file.read_text(encoding="utf-8")
     with remote(ctx).client() as client:
@@ -86,9 +81,6 @@ def delete(
     force: Annotated[bool, typer.Option(help="Cancel its unfinished jobs first.")] = False,
 ) -> None:
     """Delete a flow (refused while it has unfinished jobs, unless --force)."""
-    from routilux_client.api.flows import delete_flow
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         unwrap(delete_flow.sync_detailed(flow_id, client=client, force=force))
     typer.echo(f"deleted flow {flow_id}")
@@ -104,7 +96,7 @@ def validate(file: FileOption) -> None:
     try:
         registry = RoutineRegistry.default()
         text = file.read_text(encoding="utf-8")
-        spec = load_flow(text, _media_type(file), registry)  # type: ignore[arg-type]
+        spec = load_flow(text, _media_type(file), registry)
         compile_flow(spec, registry, flow_id=spec.flow_id or "flow")
     except FlowValidationError as invalid:
         _report(file, [(location(e.loc), e.message) for e in invalid.errors], code=1)

@@ -5,31 +5,38 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from routilux.commands.context import (
     EXIT_JOB_FAILED,
-    Remote,
+    Column,
     parse_json_argument,
     remote,
     show,
+    show_list,
     to_data,
 )
+from routilux_client.api.flows import execute_flow
+from routilux_client.api.jobs import cancel_job, get_job, list_job_events, retry_job
+from routilux_client.api.jobs import list_jobs as list_operation
+from routilux_client.helpers import TERMINAL_JOB_EVENTS, RoutiluxClient, stream_events, unwrap
+from routilux_client.models import Event, Job, JobExecute, JobExecuteData, JobStatus
+from routilux_client.types import UNSET
 
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(help="Jobs: runs of flows.", no_args_is_help=True)
 
-JOB_COLUMNS = [
+JOB_COLUMNS: list[Column[Job]] = [
     ("job_id", lambda j: j.job_id),
     ("flow_id", lambda j: j.flow_id),
     ("status", lambda j: j.status),
     ("created_at", lambda j: j.created_at),
     ("finished_at", lambda j: j.finished_at),
 ]
-EVENT_COLUMNS = [
+EVENT_COLUMNS: list[Column[Event]] = [
     ("id", lambda e: e.id),
     ("time", lambda e: e.timestamp),
     ("type", lambda e: e.type_),
@@ -46,10 +53,10 @@ SYMBOLS = {
 }
 
 
-def describe(event: Any) -> str | None:
+def describe(event: Event) -> str | None:
     """One human line for the events a person watching a job cares about."""
-    kind = str(event.type_.value if hasattr(event.type_, "value") else event.type_)
-    data = event.data.to_dict() if hasattr(event.data, "to_dict") else {}
+    kind = event.type_.value
+    data = event.data.to_dict()
     if kind in SYMBOLS:
         detail = ""
         if kind in ("routine.failed", "routine.retrying") and "message" in data:
@@ -64,34 +71,30 @@ def describe(event: Any) -> str | None:
     return None
 
 
-def finish(ctx: typer.Context, job: Any) -> None:
+def finish(ctx: typer.Context, job: Job) -> None:
     """Print a finished job's outcome; exit 1 unless it completed."""
-    status = str(job.status.value if hasattr(job.status, "value") else job.status)
     if remote(ctx).as_json:
         show(ctx, job)
-    elif status == "completed":
+    elif job.status == JobStatus.COMPLETED:
         sys.stdout.write(json.dumps(to_data(job.output), indent=2) + "\n")
-    elif status == "cancelled":
+    elif job.status == JobStatus.CANCELLED:
         typer.echo(f"job {job.job_id} was cancelled", err=True)
     else:
         error = to_data(job.error) if job.error else {}
         reason = error.get("message") or error.get("code") or "no reason given"
-        typer.echo(f"job {job.job_id} {status}: {reason}", err=True)
-    if status != "completed":
+        typer.echo(f"job {job.job_id} {job.status.value}: {reason}", err=True)
+    if job.status != JobStatus.COMPLETED:
         raise typer.Exit(EXIT_JOB_FAILED)
 
 
-async def follow(target: Remote, client: Any, job_id: str, *, quiet: bool) -> Any:
+async def follow(client: RoutiluxClient, job_id: str, *, quiet: bool) -> Job:
     """Print the job's progress from the event stream until it ends; return the final job."""
-    from routilux_client.api.jobs import get_job
-    from routilux_client.helpers import TERMINAL_JOB_EVENTS, stream_events, unwrap
-
     async with stream_events(client, job_id=job_id, since=0) as events:
         async for event in events:
             line = describe(event)
             if line and not quiet:
                 typer.echo(line, err=True)
-            if str(getattr(event.type_, "value", event.type_)) in TERMINAL_JOB_EVENTS:
+            if event.type_ in TERMINAL_JOB_EVENTS:
                 break
     return unwrap(await get_job.asyncio(job_id, client=client))
 
@@ -109,11 +112,6 @@ def run(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 300,
 ) -> None:
     """Run a flow on an input; by default show its progress and print its output."""
-    from routilux_client.api.flows import execute_flow
-    from routilux_client.helpers import unwrap
-    from routilux_client.models import JobExecute, JobExecuteData
-    from routilux_client.types import UNSET
-
     data = parse_json_argument(input_, "--input")
     if not isinstance(data, dict):
         raise typer.BadParameter("--input must be a JSON object")
@@ -121,7 +119,7 @@ def run(
 
     started: list[str] = []
 
-    async def go() -> Any:
+    async def go() -> Job:
         async with target.connect() as client:
             body = JobExecute(data=JobExecuteData.from_dict(data), entry=entry or UNSET)
             job = unwrap(await execute_flow.asyncio(flow_id, client=client, body=body))
@@ -131,7 +129,7 @@ def run(
             if not target.as_json:
                 typer.echo(f"job {job.job_id} on worker {job.worker_id}", err=True)
             async with asyncio.timeout(timeout):
-                return await follow(target, client, job.job_id, quiet=target.as_json)
+                return await follow(client, job.job_id, quiet=target.as_json)
 
     try:
         with target.errors():
@@ -163,11 +161,6 @@ def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
 ) -> None:
     """List jobs, newest first."""
-    from routilux_client.api.jobs import list_jobs as operation
-    from routilux_client.helpers import unwrap
-    from routilux_client.models import JobStatus
-    from routilux_client.types import UNSET
-
     try:
         statuses = [JobStatus(s) for s in status] if status else UNSET
     except ValueError:
@@ -179,17 +172,14 @@ def list_jobs(
         ) from None
     with remote(ctx).client() as client:
         page = unwrap(
-            operation.sync(client=client, flow_id=flow or UNSET, status=statuses, limit=limit)
+            list_operation.sync(client=client, flow_id=flow or UNSET, status=statuses, limit=limit)
         )
-    show(ctx, list(page.items), columns=JOB_COLUMNS, title=f"Jobs ({page.total} in all)")
+    show_list(ctx, page.items, JOB_COLUMNS, title=f"Jobs ({page.total} in all)")
 
 
 @app.command()
 def get(ctx: typer.Context, job_id: str) -> None:
     """Show a job: status, input, output, error and progress."""
-    from routilux_client.api.jobs import get_job
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         show(ctx, unwrap(get_job.sync(job_id, client=client)))
 
@@ -197,9 +187,6 @@ def get(ctx: typer.Context, job_id: str) -> None:
 @app.command()
 def cancel(ctx: typer.Context, job_id: str) -> None:
     """Cancel a job."""
-    from routilux_client.api.jobs import cancel_job
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         job = unwrap(cancel_job.sync(job_id, client=client))
     if remote(ctx).as_json:
@@ -211,9 +198,6 @@ def cancel(ctx: typer.Context, job_id: str) -> None:
 @app.command()
 def retry(ctx: typer.Context, job_id: str) -> None:
     """Retry a failed job from its last checkpoint: what failed runs again."""
-    from routilux_client.api.jobs import retry_job
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         job = unwrap(retry_job.sync(job_id, client=client))
     if remote(ctx).as_json:
@@ -231,17 +215,14 @@ def watch(
     timeout: Annotated[float, typer.Option(help="Seconds to watch at most.")] = 300,
 ) -> None:
     """Follow a job's events until it ends (from its start), then print its output."""
-    from routilux_client.api.jobs import get_job
-    from routilux_client.helpers import unwrap
-
     target = remote(ctx)
 
-    async def go() -> Any:
+    async def go() -> Job:
         async with target.connect() as client, asyncio.timeout(timeout):
             # First contact fails fast: a mistyped --url or job id is reported at once; the
             # event stream retries (for 30 s) only a server that goes away mid-watch.
             unwrap(await get_job.asyncio(job_id, client=client))
-            return await follow(target, client, job_id, quiet=target.as_json)
+            return await follow(client, job_id, quiet=target.as_json)
 
     with target.errors():
         job = asyncio.run(go())
@@ -256,10 +237,7 @@ def events(
     limit: Annotated[int, typer.Option(min=1, help="How many at most, oldest first.")] = 1000,
 ) -> None:
     """List a job's events in order: what happened, routine by routine."""
-    from routilux_client.api.jobs import list_job_events
-    from routilux_client.helpers import unwrap
-
-    found: list[Any] = []
+    found: list[Event] = []
     with remote(ctx).client() as client:
         while len(found) < limit:
             page = unwrap(
@@ -268,7 +246,7 @@ def events(
                 )
             )
             found.extend(page.items)
-            if not isinstance(page.next_after, int):
+            if page.next_after is None:
                 break
             after = page.next_after
-    show(ctx, found, columns=EVENT_COLUMNS, title=f"Events of {job_id}")
+    show_list(ctx, found, EVENT_COLUMNS, title=f"Events of {job_id}")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from routilux.commands.context import remote, stamp, to_data
-
-if TYPE_CHECKING:
-    from routilux_client.models import JobLog
+from routilux_client.api.jobs import get_job, list_job_logs
+from routilux_client.helpers import FINISHED, unwrap
+from routilux_client.models import JobLog, JobStatus, LogLevel
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 FOLLOW_WAIT = 2.0  # seconds of each long poll while following: how soon new lines show
@@ -44,10 +44,6 @@ def logs(
     timeout: Annotated[float, typer.Option(help="Seconds to follow at most.")] = 3600,
 ) -> None:
     """Print what a job's routines logged; --follow keeps going until the job ends."""
-    from routilux_client.api.jobs import get_job, list_job_logs
-    from routilux_client.helpers import FINISHED, unwrap
-    from routilux_client.models import JobStatus, LogLevel
-
     if level not in LEVELS:
         raise typer.BadParameter(
             f"{level!r} is not one of {', '.join(LEVELS)}", param_hint="--level"

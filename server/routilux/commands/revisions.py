@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from routilux.commands.context import fail, remote, stamp, to_data
+from routilux.commands.context import fail, plural, remote, stamp, to_data
+from routilux_client.api.flows import get_flow, list_flow_revisions, update_flow
+from routilux_client.helpers import unwrap, update_flow_yaml
+from routilux_client.models import FlowCreate
+from routilux_client.types import UNSET, Unset
 
 # The server's bookkeeping: left out when two documents are compared.
 BOOKKEEPING = ("revision", "created_at", "updated_at")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _is_json(path: Path) -> bool:
@@ -55,11 +55,6 @@ def update(
     ] = None,
 ) -> None:
     """Replace a flow's document with a file: a new revision (running jobs keep theirs)."""
-    from routilux_client.api.flows import update_flow
-    from routilux_client.helpers import unwrap, update_flow_yaml
-    from routilux_client.models import FlowCreate
-    from routilux_client.types import UNSET
-
     document = _document_of(file)
     target_id = flow_id or document.get("flow_id")
     if not isinstance(target_id, str) or not target_id:
@@ -91,9 +86,6 @@ def revisions(
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
 ) -> None:
     """List a flow's revisions, newest first."""
-    from routilux_client.api.flows import list_flow_revisions
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         page = unwrap(list_flow_revisions.sync(flow_id, client=client, limit=limit))
     if remote(ctx).as_json:
@@ -103,8 +95,8 @@ def revisions(
     for item in page.items:
         connections = item.connections or []
         shape = (
-            f"{_count(len(item.routines.additional_properties), 'routine')}, "
-            f"{_count(len(connections), 'connection')}"
+            f"{plural(len(item.routines.additional_properties), 'routine')}, "
+            f"{plural(len(connections), 'connection')}"
         )
         typer.echo(f"{item.revision:>8}  {stamp(item.updated_at):<27}  {shape}")
     if page.total > len(page.items):
@@ -128,10 +120,6 @@ def diff(
     ] = None,
 ) -> None:
     """Show what changed between two revisions of a flow, or between the flow and a file."""
-    from routilux_client.api.flows import get_flow
-    from routilux_client.helpers import unwrap
-    from routilux_client.types import UNSET, Unset
-
     with remote(ctx).client() as client:
 
         def at(revision: int | Unset) -> dict[str, Any]:

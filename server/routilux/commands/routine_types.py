@@ -7,29 +7,26 @@ from typing import Any
 
 import typer
 
-from routilux.commands.context import remote, show
+from routilux.commands.context import Column, remote, show_list
+from routilux_client.api.routine_types import list_routine_types
+from routilux_client.helpers import unwrap
+from routilux_client.models import RoutineType
+
+COLUMNS: list[Column[RoutineType]] = [
+    ("name", lambda t: t.name),
+    ("aliases", lambda t: ", ".join(t.aliases)),
+    ("slots", lambda t: ", ".join(t.slots)),
+    ("events", lambda t: ", ".join(t.events)),
+    ("activation", lambda t: t.activation),
+    ("config", lambda t: config_summary(t.config_schema.to_dict())),
+]
 
 
 def routine_types(ctx: typer.Context) -> None:
     """List the routine types the server knows: slots, events and config fields (* required)."""
-    from routilux_client.api.routine_types import list_routine_types
-    from routilux_client.helpers import unwrap
-
     with remote(ctx).client() as client:
         page = unwrap(list_routine_types.sync(client=client))
-    show(
-        ctx,
-        list(page.items),
-        title="Routine types",
-        columns=[
-            ("name", lambda t: t.name),
-            ("aliases", lambda t: ", ".join(t.aliases)),
-            ("slots", lambda t: ", ".join(t.slots)),
-            ("events", lambda t: ", ".join(t.events)),
-            ("activation", lambda t: t.activation),
-            ("config", lambda t: config_summary(t.config_schema.to_dict())),
-        ],
-    )
+    show_list(ctx, page.items, COLUMNS, title="Routine types")
 
 
 def config_summary(schema: dict[str, Any]) -> str:

@@ -1,42 +1,13 @@
-"""The ``routilux`` command. ``serve`` starts the server; the other commands talk to one."""
+"""``routilux serve``: the server itself."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
-
-from routilux import __version__
-from routilux.commands import register
-
-ROOT_FLAGS = ("--json",)
 
 
-class RootGroup(TyperGroup):
-    """``--json`` is the root's option, yet works after the subcommand too
-    (``routilux jobs get ID --json``): it is moved in front before parsing."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        end = args.index("--") if "--" in args else len(args)
-        head, tail = args[:end], args[end:]
-        flags = [arg for arg in head if arg in ROOT_FLAGS]
-        rest = [arg for arg in head if arg not in ROOT_FLAGS]
-        return super().parse_args(ctx, [*dict.fromkeys(flags), *rest, *tail])
-
-
-app = typer.Typer(
-    cls=RootGroup,
-    name="routilux",
-    help="Routilux: run event-driven workflows, and talk to a Routilux server.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
@@ -52,6 +23,8 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
 ) -> None:
     """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
+    # Imported here: the server's stack (FastAPI, SQLAlchemy, the engine) takes a second or two
+    # to import, which every other command, talking to a server, would pay for nothing.
     from pydantic import ValidationError
 
     from routilux.server import Settings, create_app
@@ -85,16 +58,3 @@ def serve(
     status = run(create_app(settings), settings)
     if status:
         raise typer.Exit(status)
-
-
-@app.command()
-def version() -> None:
-    """Print the version."""
-    typer.echo(__version__)
-
-
-register(app)
-
-
-def main() -> None:
-    sys.exit(app())
