@@ -1,7 +1,7 @@
-"""Run this example from Python with httpx: create the flow (once), execute it on input.json,
-wait for the job to finish, and print its output.
+"""Run this example with routilux-client: create the flow (once), execute it on input.json, wait
+for the job to finish, and print its output.
 
-    pip install httpx
+    pip install ./client        # routilux-client, from the repository's root
     python examples/retry/client.py [--url http://127.0.0.1:8000] [--api-key KEY]
 """
 
@@ -9,35 +9,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
-from typing import Any
 
-import httpx
+from routilux_client.api.flows import execute_flow
+from routilux_client.helpers import (
+    ProblemError,
+    connect,
+    create_flow_yaml,
+    unwrap,
+    wait_for_job_sync,
+)
+from routilux_client.models import Job, JobExecute, JobExecuteData
 
 HERE = Path(__file__).resolve().parent
 FLOW_ID = "retry"
 
 
-def run(base_url: str, api_key: str | None = None, timeout: float = 30) -> dict[str, Any]:
+def run(base_url: str, api_key: str | None = None, timeout: float = 30) -> Job:
     """Create the flow unless it exists, run it on input.json, and return the finished job."""
-    headers = {"X-API-Key": api_key} if api_key else {}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
-        created = client.post(
-            "/api/v1/flows",
-            content=(HERE / "flow.yaml").read_bytes(),
-            headers={"Content-Type": "application/yaml"},
-        )
-        if created.status_code != 409:  # 409: created by an earlier run, nothing to do
-            created.raise_for_status()
-        data = json.loads((HERE / "input.json").read_text())
-        response = client.post(f"/api/v1/flows/{FLOW_ID}/execute", json={"data": data})
-        job: dict[str, Any] = response.raise_for_status().json()
-        deadline = time.monotonic() + timeout
-        while job["finished_at"] is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            job = client.get(f"/api/v1/jobs/{job['job_id']}").raise_for_status().json()
-        return job
+    with connect(base_url, api_key) as client:
+        try:  # flow.yaml as it is written: the server reports problems at its lines
+            unwrap(create_flow_yaml.sync(client=client, body=(HERE / "flow.yaml").read_bytes()))
+        except ProblemError as problem:
+            if problem.code != "flow_already_exists":  # else created by an earlier run: fine
+                raise
+        data = JobExecuteData.from_dict(json.loads((HERE / "input.json").read_text()))
+        job = unwrap(execute_flow.sync(FLOW_ID, client=client, body=JobExecute(data)))
+        # Long polls of get_job: answered as soon as the job has finished.
+        return wait_for_job_sync(client, job.job_id, timeout=timeout)
 
 
 def main() -> None:
@@ -46,8 +45,8 @@ def main() -> None:
     parser.add_argument("--api-key")
     args = parser.parse_args()
     job = run(args.url, args.api_key)
-    print(f"job {job['job_id']}: {job['status']}")
-    print(json.dumps(job["output"], indent=2))
+    print(f"job {job.job_id}: {job.status.value}")
+    print(json.dumps(job.output.to_dict(), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The client is generated, reproducibly, from the committed schema, with nothing left out; the
-drift check catches a stale schema or client; the example program type-checks and runs."""
+drift check catches a stale schema or client; the example programs type-check, and run."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from tests.live import LiveServer
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "client"
 EXAMPLE = ROOT / "examples" / "client_example.py"
+# The examples' clients (tests/examples runs them) are routilux-client programs too.
+EXAMPLE_CLIENTS = sorted((ROOT / "examples").glob("*/client.py"))
 
 
 def drift_check(root: Path) -> subprocess.CompletedProcess[str]:
@@ -65,8 +67,11 @@ def test_the_drift_check_names_each_stale_file_and_nothing_else(tmp_path: Path) 
     ]
 
 
-def test_the_example_passes_mypy_strict() -> None:
-    command = [sys.executable, "-m", "mypy", "--strict", str(EXAMPLE.relative_to(ROOT))]
+def test_the_examples_pass_mypy_strict() -> None:
+    assert len(EXAMPLE_CLIENTS) == 3
+    programs = [str(path.relative_to(ROOT)) for path in (EXAMPLE, *EXAMPLE_CLIENTS)]
+    # Package bases: each client.py is its folder's module (examples.etl.client ...).
+    command = [sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases", *programs]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
