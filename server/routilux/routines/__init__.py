@@ -7,8 +7,9 @@ from typing import Any
 from routilux.engine.routine import Routine
 from routilux.routines.conditional import ConditionalRouter, Filter
 from routilux.routines.errors import RoutineFailure
+from routilux.routines.faults import Fail
 from routilux.routines.grouping import Aggregator, Batcher, Debouncer
-from routilux.routines.passthrough import Delay, Fail, Identity
+from routilux.routines.passthrough import Delay, Identity
 from routilux.routines.transform import Mapper, Splitter
 from routilux.routines.validation import SchemaValidator
 

@@ -1,8 +1,10 @@
 """Routines that choose where a payload goes by CEL conditions: Filter and ConditionalRouter.
 
-Conditions are compiled once per routine instance. A condition that fails to evaluate (a missing
-field, a type mismatch) fails the activation, so the routine's error handler decides; guard with
-``has(data.field)`` when a field may be absent.
+A condition is compiled when the flow is validated (``ConditionSource``), so that a bad one is a
+located error at flow creation (for example ``routines.keep.config.condition``) instead of a
+failure of the first job that reaches it; then once per routine instance. A condition that fails
+to evaluate (a missing field, a type mismatch) fails the activation, so the routine's error
+handler decides; guard with ``has(data.field)`` when a field may be absent.
 
 Both run on the event loop when their conditions are cheap for the payload (the usual case), and
 in the thread pool otherwise (``Condition.inline``). An evaluation whose estimated work exceeds
@@ -12,14 +14,43 @@ in the thread pool otherwise (``Condition.inline``). An evaluation whose estimat
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
 
-from routilux.engine.expressions import MAX_EVALUATION_COST, Budget, Condition, inline
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from routilux.engine.expressions import (
+    MAX_EVALUATION_COST,
+    MAX_EXPRESSION_LENGTH,
+    Budget,
+    Condition,
+    ExpressionError,
+    inline,
+)
 from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
 from routilux.engine.spec import PORT_NAME_PATTERN
-from routilux.routines.conditions import ConditionSource
 
 EVENT_NAME_PATTERN = f"^{PORT_NAME_PATTERN}$"
+
+
+def _compiles(source: str) -> str:
+    try:
+        Condition.compile(source)
+    except ExpressionError as exc:
+        raise ValueError(exc.message) from None
+    return source
+
+
+ConditionSource = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_EXPRESSION_LENGTH,
+        description="A CEL expression over the payload, which is the variable `data`.",
+        examples=["data.amount > 100", "has(data.user) && data.user.active"],
+    ),
+    AfterValidator(_compiles),
+]
+"""A condition field of a routine's config: a CEL source, compiled when the flow is validated."""
 
 
 class FilterConfig(RoutineConfig):
