@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, Response
 
 from routilux.server.convert import to_breakpoint
 from routilux.server.deps import RuntimeDep
+from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
-from routilux.server.responses import problems
 from routilux.server.schemas.breakpoints import (
     Breakpoint,
     BreakpointCreate,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Header, Request, Response
 from routilux.server.convert import flow_json, page_json
 from routilux.server.deps import RuntimeDep, SettingsDep, StoreDep
 from routilux.server.jsonio import JSONBytes
+from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
-from routilux.server.responses import problems
 from routilux.server.routes.flows import (
     FlowId,
     _documents,

@@ -25,8 +25,8 @@ from routilux.server.deps import (
 from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
 from routilux.server.jsonio import JSONBytes, dumps
+from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
-from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN
 from routilux.server.schemas.flows import Flow, FlowCreated, FlowPage, FlowWarning
 from routilux.server.schemas.jobs import Job, JobExecute

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from routilux import __version__
 from routilux.server.deps import StoreDep
 from routilux.server.errors import ApiError
-from routilux.server.responses import public_problems
+from routilux.server.openapi_problems import public_problems
 from routilux.server.schemas.health import Health
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"])

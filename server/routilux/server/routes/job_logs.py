@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from routilux.engine.joblogs import LEVELS
 from routilux.server.deps import RuntimeDep, StoreDep
-from routilux.server.responses import problems
+from routilux.server.openapi_problems import problems
 from routilux.server.routes.jobs import JobId
 from routilux.server.schemas.common import MAX_INT64
 from routilux.server.schemas.job_logs import JobLog, JobLogPage, LogLevel

@@ -10,8 +10,8 @@ from routilux.engine.models import JobStatus
 from routilux.server.convert import event_page_json, job_json, page_json
 from routilux.server.deps import RuntimeDep, StoreDep, runtime_of, store_of
 from routilux.server.jsonio import JSONBytes
+from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
-from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN, MAX_INT64, Timestamp
 from routilux.server.schemas.events import EventPage
 from routilux.server.schemas.jobs import Job, JobPage

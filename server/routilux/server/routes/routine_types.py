@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from routilux.engine.registry import RoutineRegistry
 from routilux.server.deps import RuntimeDep
-from routilux.server.responses import problems
+from routilux.server.openapi_problems import problems
 from routilux.server.schemas.routine_types import RoutineType, RoutineTypePage
 
 router = APIRouter(prefix="/api/v1/routine-types", tags=["routine-types"])

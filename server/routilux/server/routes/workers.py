@@ -10,8 +10,8 @@ from routilux.engine.errors import WorkerStopped
 from routilux.engine.models import WorkerStatus
 from routilux.server.convert import to_worker
 from routilux.server.deps import RuntimeDep
+from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
-from routilux.server.responses import problems
 from routilux.server.schemas.common import ID_PATTERN
 from routilux.server.schemas.workers import Worker, WorkerPage
 

@@ -1,4 +1,5 @@
-"""OpenAPI ``responses`` entries for problems, so each route declares exactly what it returns."""
+"""OpenAPI ``responses`` entries for problems (a route's ``responses=``), so that each route
+declares exactly the problem answers it can give."""
 
 from __future__ import annotations
 
