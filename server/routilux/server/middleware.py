@@ -1,11 +1,12 @@
-"""The gate every request passes first: request id, Host check, rate limit, auth, body size,
-last-resort 500.
+"""The gate every request and WebSocket handshake passes first (``Gate``; its docstring lists its
+jobs in the order they run): log line and metrics, request id, the loopback-only rule without
+keys, rate limit, auth, body size, last-resort 500.
 
-It is plain ASGI (no BaseHTTPMiddleware) so that it costs little per request and sees WebSocket
-handshakes too. Auth comes before anything else, routing included: an unauthenticated caller gets
-the same 401 for a path that exists and one that does not. Only the rate limit comes first, keyed
-on who the caller verifiably is (the matched key, else the client address), so that neither a
-flood of wrong keys nor one of varying keys escapes it.
+It is plain ASGI (no BaseHTTPMiddleware, and one layer rather than one per job) so that it costs
+little per request and sees WebSocket handshakes too. Auth comes before anything else, routing
+included: an unauthenticated caller gets the same 401 for a path that exists and one that does
+not. Only the rate limit comes first, keyed on who the caller verifiably is (the matched key, else
+the client address), so that neither a flood of wrong keys nor one of varying keys escapes it.
 
 Paths under ``PUBLIC_PREFIXES`` need no key and are not rate limited (health checks, the docs and
 their assets, the console's assets): add an entry there for anything else that must load without a
@@ -23,9 +24,10 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from routilux.server.errors import problem_response
@@ -50,7 +52,35 @@ class BodyTooLarge(Exception):
     pass
 
 
+class ProblemAnswer(NamedTuple):
+    """A problem the gate answers with itself (a refusal, 413, the last-resort 500)."""
+
+    status: int
+    code: str
+    detail: str
+    headers: dict[str, str] | None = None
+
+
 class Gate:
+    """What every request passes first. Its jobs, in the order they run:
+
+    1. **Log line and metrics** (``__call__``): whatever happens next, one log line per request
+       or WebSocket handshake, and one observation for the metrics, labelled by route template.
+    2. **Request id** (``_request_id``): the caller's ``X-Request-ID`` when well formed, else a new
+       one; kept in the scope's state, and sent back on every answer (step 7 adds the header).
+    3. **The key** (``_supplied_key``): ``X-API-Key`` or ``Authorization: Bearer``; a WebSocket may
+       offer it as a subprotocol, or (old clients) as an ``api_key`` query parameter, which is
+       taken out of the query string before anything logs it.
+    4. **Loopback only, without keys** (``_address_refusal``, ``_host_refusal``): the local
+       address the connection arrived on, then the ``Host`` and ``Origin`` names.
+    5. **Rate limit** (``_rate_limit_refusal``): per matched key, else per client address; public
+       paths are not limited.
+    6. **Auth** (``_auth_refusal``): 401, or a refused WebSocket handshake; public paths pass.
+    7. **Body size, request id header, last-resort 500** (``_serve_http``, HTTP only): 413 on a
+       ``Content-Length`` or on received bytes over the bound; ``X-Request-ID`` on the response;
+       an unhandled error is logged and answered with the 500 problem, if nothing was sent yet.
+    """
+
     def __init__(
         self,
         app: ASGIApp,
@@ -120,82 +150,87 @@ class Gate:
             observe()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Steps 2 to 7 of the class docstring, in order."""
         headers = _headers(scope)
-        supplied = headers.get("x-request-id", "")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        path: str = scope["path"]
+        request_id = _request_id(scope, headers)
         websocket = scope["type"] == "websocket"
-
-        key = headers.get("x-api-key")
-        if key is None and headers.get("authorization", "").startswith("Bearer "):
-            # What Prometheus and most HTTP tools can send without extra configuration.
-            key = headers["authorization"][len("Bearer ") :]
-        if websocket:
-            offered = _subprotocol_key(scope)
-            # Taken out of the query string before anything logs it (uvicorn's handshake lines
-            # show the path with its query) or reads it.
-            queried = _pop_query_param(scope, "api_key")
-            if key is None:
-                key = offered if offered is not None else queried
+        key = _supplied_key(scope, headers)
 
         if not self.api_keys:
             refusal = self._address_refusal(scope) or self._host_refusal(headers)
             if refusal is not None:
-                refused, code, detail = refusal
-                await self._refuse(scope, send, request_id, refused, code, detail)
+                await self._refuse(scope, send, request_id, refusal)
                 return
 
         index = self._match(key)
-        public = path.startswith(PUBLIC_PREFIXES)
+        public = scope["path"].startswith(PUBLIC_PREFIXES)
         limited = self.rate_limit is not None and not public
         identity = ""
         if limited or websocket:  # who the caller is: the rate limit and WebSocket slots ask
             identity = (
                 key_identity(index) if index is not None else address_identity(_client(scope))
             )
-            state["identity"] = identity
+            scope["state"]["identity"] = identity
 
-        if limited and self.rate_limit is not None:
-            # Before auth: a caller without a valid key is limited by its address, so guessing
-            # keys (or sending a new one each time) is limited like anything else.
-            wait = self.rate_limit.take(identity)
-            if wait > 0:
-                retry = str(max(1, int(wait + 0.999)))
-                await self._refuse(
-                    scope,
-                    send,
-                    request_id,
-                    429,
-                    "rate_limited",
-                    "too many requests; slow down",
-                    {"Retry-After": retry},
-                )
-                return
+        refusal = self._rate_limit_refusal(identity) if limited else None
+        if refusal is not None:
+            await self._refuse(scope, send, request_id, refusal)
+            return
 
-        if self.api_keys and not public and index is None:
+        refusal = self._auth_refusal(key, index, public)
+        if refusal is not None:
             if websocket:
                 # Refuse the handshake itself: nothing about any job or flow is sent.
                 await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
-                return
-            detail = "a valid X-API-Key header is required"
-            if key is not None:
-                detail = "the X-API-Key header does not hold a valid key"
-            await self._problem(
-                scope,
-                send,
-                request_id,
-                401,
-                "unauthorized",
-                detail,
-                {"WWW-Authenticate": 'ApiKey realm="routilux", header="X-API-Key"'},
-            )
-            return
-        if websocket:
-            await self.app(scope, receive, send)
+            else:
+                await self._problem(scope, send, request_id, refusal)
             return
 
+        if websocket:
+            await self.app(scope, receive, send)
+        else:
+            await self._serve_http(scope, receive, send, headers, request_id)
+
+    def _rate_limit_refusal(self, identity: str) -> ProblemAnswer | None:
+        """429 with ``Retry-After`` once the caller has used its burst.
+
+        Before auth: a caller without a valid key is limited by its address, so guessing keys
+        (or sending a new one each time) is limited like anything else."""
+        assert self.rate_limit is not None
+        wait = self.rate_limit.take(identity)
+        if wait <= 0:
+            return None
+        retry = str(max(1, int(wait + 0.999)))
+        return ProblemAnswer(
+            429, "rate_limited", "too many requests; slow down", {"Retry-After": retry}
+        )
+
+    def _auth_refusal(
+        self, key: str | None, index: int | None, public: bool
+    ) -> ProblemAnswer | None:
+        """401 when keys are set, the path is not public and no configured key was supplied."""
+        if not self.api_keys or public or index is not None:
+            return None
+        detail = "a valid X-API-Key header is required"
+        if key is not None:
+            detail = "the X-API-Key header does not hold a valid key"
+        return ProblemAnswer(
+            401,
+            "unauthorized",
+            detail,
+            {"WWW-Authenticate": 'ApiKey realm="routilux", header="X-API-Key"'},
+        )
+
+    async def _serve_http(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        request_id: str,
+    ) -> None:
+        """The app, with the body bounded, ``X-Request-ID`` on the response, and the last-resort
+        500."""
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await self._too_large(scope, send, request_id)
@@ -232,22 +267,18 @@ class Gate:
             log.exception(
                 "unhandled error on %s %s",
                 scope.get("method"),
-                path,
+                scope["path"],
                 extra={"request_id": request_id},
             )
             if not started:
-                await self._problem(
-                    scope,
-                    send,
-                    request_id,
-                    500,
-                    "internal_error",
-                    "the server failed to handle this request",
+                error = ProblemAnswer(
+                    500, "internal_error", "the server failed to handle this request"
                 )
+                await self._problem(scope, send, request_id, error)
 
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         detail = f"the body exceeds {self.max_body_bytes} bytes"
-        await self._problem(scope, send, request_id, 413, "body_too_large", detail)
+        await self._problem(scope, send, request_id, ProblemAnswer(413, "body_too_large", detail))
 
     def _match(self, key: str | None) -> int | None:
         """The index of the configured key that ``key`` is, or None."""
@@ -261,7 +292,7 @@ class Gate:
                 matched = index
         return matched if matched >= 0 else None
 
-    def _address_refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+    def _address_refusal(self, scope: Scope) -> ProblemAnswer | None:
         """With keys unset, only connections that arrived on a loopback address are served,
         whatever started the app (``uvicorn ... --host 0.0.0.0`` too): the ASGI server puts the
         local address a connection arrived on in ``scope["server"]``."""
@@ -281,7 +312,7 @@ class Gate:
                     "loopback only. Set ROUTILUX_API_KEYS, or listen on 127.0.0.1",
                     address,
                 )
-            return (
+            return ProblemAnswer(
                 403,
                 "api_keys_required",
                 f"this server has no API keys, so it serves only connections to a loopback "
@@ -291,12 +322,12 @@ class Gate:
         self._served_address = address  # nearly every request arrives on the same address
         return None
 
-    def _host_refusal(self, headers: dict[str, str]) -> tuple[int, str, str] | None:
+    def _host_refusal(self, headers: dict[str, str]) -> ProblemAnswer | None:
         """With keys unset, a web page must not reach the server through a name of its own
         (DNS rebinding: 421) nor from its own origin (cross-site requests: 403)."""
         raw = headers.get("host", "")
         if raw != self._served_host and not self._allowed(_bare(_host_name(raw))):
-            return (
+            return ProblemAnswer(
                 421,
                 "host_not_allowed",
                 "this server answers to localhost and loopback addresses only, without API "
@@ -305,7 +336,7 @@ class Gate:
         self._served_host = raw  # nearly every request names the same host: parse it once
         origin = headers.get("origin")
         if origin is not None and not self._allowed(_origin_host(origin)):
-            return (
+            return ProblemAnswer(
                 403,
                 "origin_not_allowed",
                 "requests from web pages of other origins are refused without API keys "
@@ -317,27 +348,17 @@ class Gate:
         return bool(host) and is_loopback(host or "", self.local_names)
 
     async def _refuse(
-        self,
-        scope: Scope,
-        send: Send,
-        request_id: str,
-        status: int,
-        code: str,
-        detail: str,
-        headers: dict[str, str] | None = None,
+        self, scope: Scope, send: Send, request_id: str, answer: ProblemAnswer
     ) -> None:
         """A problem response; to a WebSocket handshake too, where the server can send one."""
         if scope["type"] == "http":
-            await self._problem(scope, send, request_id, status, code, detail, headers)
+            await self._problem(scope, send, request_id, answer)
             return
         if "websocket.http.response" not in scope.get("extensions", {}):
-            close = 1013 if status == 429 else 1008
-            await send({"type": "websocket.close", "code": close, "reason": code})
+            close = 1013 if answer.status == 429 else 1008
+            await send({"type": "websocket.close", "code": close, "reason": answer.code})
             return
-        response = problem_response(
-            None, status, code, detail, headers=headers, path=scope["path"], request_id=request_id
-        )
-        response.headers["x-request-id"] = request_id
+        response = _problem_response(scope, request_id, answer)
         await send(
             {
                 "type": "websocket.http.response.start",
@@ -348,28 +369,51 @@ class Gate:
         await send({"type": "websocket.http.response.body", "body": response.body})
 
     async def _problem(
-        self,
-        scope: Scope,
-        send: Send,
-        request_id: str,
-        status: int,
-        code: str,
-        detail: str,
-        headers: dict[str, str] | None = None,
+        self, scope: Scope, send: Send, request_id: str, answer: ProblemAnswer
     ) -> None:
-        response = problem_response(
-            None, status, code, detail, headers=headers, path=scope["path"], request_id=request_id
-        )
-        response.headers["x-request-id"] = request_id
-
         async def no_body() -> Message:
             return {"type": "http.disconnect"}
 
-        await response(scope, no_body, send)
+        await _problem_response(scope, request_id, answer)(scope, no_body, send)
+
+
+def _problem_response(scope: Scope, request_id: str, answer: ProblemAnswer) -> Response:
+    status, code, detail, headers = answer
+    response = problem_response(
+        None, status, code, detail, headers=headers, path=scope["path"], request_id=request_id
+    )
+    response.headers["x-request-id"] = request_id
+    return response
 
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _request_id(scope: Scope, headers: dict[str, str]) -> str:
+    """The caller's ``X-Request-ID`` when well formed, else a new one; kept in the scope's state
+    (the log line and problem documents read it there)."""
+    supplied = headers.get("x-request-id", "")
+    request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id
+
+
+def _supplied_key(scope: Scope, headers: dict[str, str]) -> str | None:
+    """The API key the caller sent, or None: ``X-API-Key``, else ``Authorization: Bearer``; a
+    WebSocket handshake may offer it as a subprotocol instead, or in its query string."""
+    key = headers.get("x-api-key")
+    if key is None and headers.get("authorization", "").startswith("Bearer "):
+        # What Prometheus and most HTTP tools can send without extra configuration.
+        key = headers["authorization"][len("Bearer ") :]
+    if scope["type"] == "websocket":
+        offered = _subprotocol_key(scope)
+        # Taken out of the query string before anything logs it (uvicorn's handshake lines show
+        # the path with its query) or reads it.
+        queried = _pop_query_param(scope, "api_key")
+        if key is None:
+            key = offered if offered is not None else queried
+    return key
 
 
 def _pop_query_param(scope: Scope, name: str) -> str | None:
