@@ -19,8 +19,9 @@ from websockets.sync.client import connect as ws_connect
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
 from routilux.engine.spec import validate_spec
+from routilux.jsonutil import dumps
 from routilux.server.convert import event_page_json, job_json
-from routilux.server.jsonio import count_values, dumps, loads
+from routilux.server.jsonio import count_values, loads
 from tests.live import live_server
 from tests.poll import wait_until
 from tests.server.conftest import AppFactory, assert_problem, finished, runtime_of

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from routilux.engine import models as m
 from routilux.engine.events import Event, EventType
 from routilux.engine.spec import FlowSpec
+from routilux.jsonutil import dumps
 from routilux.server.convert import (
     FlowDocuments,
     etag,
@@ -22,7 +23,6 @@ from routilux.server.convert import (
     to_flow,
     to_job,
 )
-from routilux.server.jsonio import dumps
 from routilux.server.schemas.events import Event as WireEvent
 from routilux.server.schemas.flows import FlowPage
 from routilux.server.schemas.jobs import JobError, JobPage, PausedAt, RoutineProgress

@@ -1,4 +1,4 @@
-"""Idempotency keys, and what retention drops: oldest events first, expired keys."""
+"""What retention drops: oldest events first, expired idempotency keys."""
 
 from __future__ import annotations
 
@@ -11,21 +11,10 @@ from tests.poll import until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
 
-async def test_idempotency_save_and_find(store: SqlStore) -> None:
-    await store.insert_job(make_job(1), Idempotency("key-1", "fp-1"))
-    assert await store.find_idempotency("key-1", "default") == ("fp-1", "job_000001")
-    assert await store.find_idempotency("key-1", "other-scope") is None
-    assert await store.find_idempotency("key-2", "default") is None
-
-    await store.save_idempotency(Idempotency("key-1", "fp-2", scope="tenant-b"), "flow-x")
-    assert await store.find_idempotency("key-1", "tenant-b") == ("fp-2", "flow-x")
-    assert await store.find_idempotency("key-1", "default") == ("fp-1", "job_000001")
-
-
 async def test_idempotency_keys_expire(open_store: StoreFactory) -> None:
     store = await open_store(idempotency_ttl=0.2)
-    await store.save_idempotency(Idempotency("k", "fp"), "job_1")
-    assert await store.find_idempotency("k", "default") == ("fp", "job_1")
+    await store.insert_job(make_job(1), Idempotency("k", "fp"))
+    assert await store.find_idempotency("k", "default") == ("fp", "job_000001")
 
     async def expired() -> bool:
         return await store.find_idempotency("k", "default") is None
@@ -34,8 +23,8 @@ async def test_idempotency_keys_expire(open_store: StoreFactory) -> None:
     await store.prune()
     assert await _count(store, tables.idempotency) == 0
     # An expired key may be used again.
-    await store.save_idempotency(Idempotency("k", "fp-new"), "job_2")
-    assert await store.find_idempotency("k", "default") == ("fp-new", "job_2")
+    await store.insert_job(make_job(2), Idempotency("k", "fp-new"))
+    assert await store.find_idempotency("k", "default") == ("fp-new", "job_000002")
 
 
 async def test_retention_per_job_and_total(open_store: StoreFactory) -> None:

@@ -6,7 +6,6 @@ or failed the request, or could not be reached.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from websockets.exceptions import InvalidStatus
 
+from routilux.jsonutil import dumps_str, loads
 from routilux_client.errors import UnexpectedStatus
 from routilux_client.helpers import ProblemError, RoutiluxClient, StreamError, connect
 from routilux_client.types import Unset
@@ -178,7 +178,7 @@ def to_data(value: Model | Sequence[Model]) -> Any:
 
 
 def _print_json(value: Model | Sequence[Model]) -> None:
-    sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
+    sys.stdout.write(dumps_str(to_data(value), indent=True) + "\n")
 
 
 def show(ctx: typer.Context, value: Model) -> None:
@@ -188,7 +188,7 @@ def show(ctx: typer.Context, value: Model) -> None:
         return
     console = Console(soft_wrap=True)
     for key, field in to_data(value).items():
-        rendered = field if isinstance(field, str) else json.dumps(field, default=str)
+        rendered = field if isinstance(field, str) else dumps_str(field)
         console.print(f"[bold]{key}[/bold]: {rendered}", highlight=False)
 
 
@@ -240,6 +240,6 @@ def parse_json_argument(value: str, what: str) -> Any:
         except OSError as error:
             raise typer.BadParameter(f"cannot read {value[1:]}: {error.strerror}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
+        return loads(text)
+    except ValueError as error:
         raise typer.BadParameter(f"{what} is not valid JSON: {error}") from None

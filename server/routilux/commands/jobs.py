@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from routilux.commands.context import (
     show_list,
     to_data,
 )
+from routilux.jsonutil import dumps_str
 from routilux_client.api.flows import execute_flow
 from routilux_client.api.jobs import cancel_job, get_job, list_job_events, retry_job
 from routilux_client.api.jobs import list_jobs as list_operation
@@ -41,7 +41,7 @@ EVENT_COLUMNS: list[Column[Event]] = [
     ("time", lambda e: e.timestamp),
     ("type", lambda e: e.type_),
     ("routine_id", lambda e: e.routine_id),
-    ("data", lambda e: json.dumps(to_data(e.data), default=str)),
+    ("data", lambda e: dumps_str(to_data(e.data))),
 ]
 SYMBOLS = {
     "routine.started": "▶",
@@ -63,7 +63,7 @@ def describe(event: Event) -> str | None:
             detail = f": {data['message']}"
         if kind == "breakpoint.hit":
             detail = (
-                f" at breakpoint {data.get('breakpoint_id')} with {json.dumps(data.get('payload'))}"
+                f" at breakpoint {data.get('breakpoint_id')} with {dumps_str(data.get('payload'))}"
             )
         return f"{SYMBOLS[kind]} {event.routine_id} {kind.split('.')[1]}{detail}"
     if kind.startswith("job."):
@@ -76,7 +76,7 @@ def finish(ctx: typer.Context, job: Job) -> None:
     if remote(ctx).as_json:
         show(ctx, job)
     elif job.status == JobStatus.COMPLETED:
-        sys.stdout.write(json.dumps(to_data(job.output), indent=2) + "\n")
+        sys.stdout.write(dumps_str(to_data(job.output), indent=True) + "\n")
     elif job.status == JobStatus.CANCELLED:
         typer.echo(f"job {job.job_id} was cancelled", err=True)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from routilux.commands.context import remote, stamp, to_data
+from routilux.jsonutil import dumps_str
 from routilux_client.api.jobs import get_job, list_job_logs
 from routilux_client.helpers import FINISHED, unwrap
 from routilux_client.models import JobLog, JobStatus, LogLevel
@@ -61,7 +61,7 @@ def logs(
                 )
                 for entry in page.items:
                     if target.as_json:
-                        sys.stdout.write(json.dumps(to_data(entry)) + "\n")  # one per line
+                        sys.stdout.write(dumps_str(to_data(entry)) + "\n")  # one per line
                     else:
                         typer.echo(line(entry))
                     after = entry.id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,6 +10,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from routilux.commands.context import fail, plural, remote, stamp, to_data
+from routilux.jsonutil import dumps_str
 from routilux_client.api.flows import get_flow, list_flow_revisions, update_flow
 from routilux_client.helpers import unwrap, update_flow_yaml
 from routilux_client.models import FlowCreate
@@ -75,7 +75,7 @@ def update(
                 )
             )
     if remote(ctx).as_json:
-        sys.stdout.write(json.dumps(to_data(flow), indent=2) + "\n")
+        sys.stdout.write(dumps_str(to_data(flow), indent=True) + "\n")
     else:
         typer.echo(f"updated flow {flow.flow_id}: revision {flow.revision}")
 
@@ -89,7 +89,7 @@ def revisions(
     with remote(ctx).client() as client:
         page = unwrap(list_flow_revisions.sync(flow_id, client=client, limit=limit))
     if remote(ctx).as_json:
-        sys.stdout.write(json.dumps(to_data(page.items), indent=2) + "\n")
+        sys.stdout.write(dumps_str(to_data(page.items), indent=True) + "\n")
         return
     typer.echo(f"{'revision':>8}  {'updated_at':<27}  shape")
     for item in page.items:
@@ -158,7 +158,7 @@ def _lines(document: dict[str, Any]) -> list[str]:
         )
     except ValueError:
         pass  # the server will say what is wrong; compare the text as it is
-    return json.dumps(kept, indent=2, sort_keys=True).splitlines()
+    return dumps_str(kept, indent=True, sort_keys=True).splitlines()
 
 
 def register(app: typer.Typer) -> None:

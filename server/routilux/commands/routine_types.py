@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
 from routilux.commands.context import Column, remote, show_list
+from routilux.jsonutil import dumps_str
 from routilux_client.api.routine_types import list_routine_types
 from routilux_client.helpers import unwrap
 from routilux_client.models import RoutineType
@@ -39,6 +39,6 @@ def config_summary(schema: dict[str, Any]) -> str:
         )
         line = f"{name}{'*' if name in required else ''}: {kind or 'any'}"
         if "default" in field:
-            line += f" = {json.dumps(field['default'])}"
+            line += f" = {dumps_str(field['default'])}"
         lines.append(line)
     return "\n".join(lines) or "-"

@@ -259,7 +259,10 @@ class Runtime:
 
     # -- flows ---------------------------------------------------------------------------------
 
-    async def create_flow(self, spec: FlowSpec) -> FlowRecord:
+    async def create_flow(
+        self, spec: FlowSpec, *, idempotency: Idempotency | None = None
+    ) -> FlowRecord:
+        """Store a new flow (with ``idempotency``, its key: committed together)."""
         flow_id = spec.flow_id or new_id("flow")
         if flow_id in self._flows:
             raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
@@ -279,7 +282,7 @@ class Runtime:
         self._flows[flow_id] = _FlowEntry(record, compiled)
         self._count_flow(flow_id, size)
         try:
-            await self.store.save_flow(record)
+            await self.store.save_flow(record, idempotency)
         except BaseException:
             del self._flows[flow_id]
             self._count_flow(flow_id, None)

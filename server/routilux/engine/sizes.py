@@ -11,10 +11,9 @@ element of a list or dict (its references), a constant for a number.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
+from routilux import jsonutil
 
 DELIVERY_OVERHEAD = 400
 """Bytes per queued delivery whatever it carries: activation, inputs tuple, item, empty dict."""
@@ -35,10 +34,6 @@ def payload_size(payload: dict[str, Any]) -> int:
 
 
 def json_size(value: Any) -> int:
-    """Bytes of ``value`` as compact UTF-8 JSON, what the HTTP layer measures: orjson's encoder
-    where it can, the standard library's for what it cannot (integers beyond 64 bits)."""
-    try:
-        return len(orjson.dumps(value))
-    except TypeError:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-        return len(text.encode(errors="surrogatepass"))
+    """Bytes of ``value`` as compact UTF-8 JSON, what the HTTP layer measures: see
+    :func:`routilux.jsonutil.size`."""
+    return jsonutil.size(value)

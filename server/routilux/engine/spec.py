@@ -13,7 +13,6 @@ its exact location in the document.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from routilux import jsonutil
 from routilux.engine.errors import FlowValidationError, SpecError
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.routine import ActivationPolicy, Routine
@@ -459,7 +459,7 @@ def load_document(text: str | bytes, media_type: Literal["json", "yaml"]) -> Any
     """Decode a flow document, refusing duplicate keys (a duplicate routine id is an error)."""
     try:
         if media_type == "json":
-            return json.loads(text, object_pairs_hook=_no_duplicates)
+            return jsonutil.loads(text, object_pairs_hook=_no_duplicates)
         if isinstance(text, bytes) and text.isascii():
             text = text.decode()  # the same messages as for a file read as text: "<unicode string>"
         return yaml.load(text, Loader=_StrictLoader)

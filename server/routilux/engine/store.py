@@ -20,7 +20,7 @@ from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worke
 
 @dataclass
 class Idempotency:
-    """A client's ``Idempotency-Key``, stored with the job it created."""
+    """A client's ``Idempotency-Key``, stored with the job or flow it created, in one write."""
 
     key: str
     fingerprint: str
@@ -41,7 +41,9 @@ class StoredState:
 class Store(Protocol):
     async def load(self) -> StoredState: ...
 
-    async def save_flow(self, flow: FlowRecord) -> None: ...
+    async def save_flow(self, flow: FlowRecord, idempotency: Idempotency | None = None) -> None:
+        """The flow's revision, with the key that created it if any: committed together."""
+        ...
 
     async def delete_flow(self, flow_id: str) -> None: ...
 
@@ -108,9 +110,11 @@ class MemoryStore:
             last_event_id=self.events[-1].id if self.events else 0,
         )
 
-    async def save_flow(self, flow: FlowRecord) -> None:
+    async def save_flow(self, flow: FlowRecord, idempotency: Idempotency | None = None) -> None:
         self.flows[flow.flow_id] = flow
         self.revisions[flow.flow_id, flow.revision] = flow
+        if idempotency is not None:
+            self.idempotency[idempotency.key, idempotency.scope] = (idempotency, flow.flow_id)
 
     async def delete_flow(self, flow_id: str) -> None:
         self.flows.pop(flow_id, None)

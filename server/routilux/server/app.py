@@ -24,7 +24,7 @@ from routilux.server import bodies, console, errors, metrics, strictquery
 from routilux.server.convert import FlowDocuments
 from routilux.server.fastpath import FastPath
 from routilux.server.head import HeadAsGet, with_head
-from routilux.server.idempotency import KeyLocks
+from routilux.server.idempotency import IdempotencyKeys
 from routilux.server.jsonio import FastJSONResponse
 from routilux.server.logs import log_event
 from routilux.server.middleware import Gate
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.bus.add_sink(log_event)
         app.state.store = store
         app.state.runtime = runtime
+        app.state.idempotency = IdempotencyKeys(store)
         try:
             yield
         finally:
@@ -131,7 +132,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[strictquery.STRICT_QUERY, bodies.CHECK_JSON_BODY],
     )
     app.state.settings = settings
-    app.state.idempotency_locks = KeyLocks()
     app.state.flow_documents = FlowDocuments()
     # Made here, not in the lifespan, so that the server can close its clients before that ends.
     app.state.ws_hub = ConnectionHub(

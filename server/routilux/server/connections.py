@@ -25,13 +25,13 @@ import asyncio
 from typing import Any
 
 import httptools
-import orjson
 from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
+from routilux.jsonutil import dumps
 from routilux.server.ratelimit import address_identity
 
 
@@ -90,7 +90,7 @@ class BoundedConfig(Config):
 
 def _response(status: int, phrase: str, code: str, detail: str, extra: str = "") -> bytes:
     """A whole problem+json response that closes the connection (the app never saw it)."""
-    body = orjson.dumps(
+    body = dumps(
         {
             "type": f"urn:routilux:problem:{code}",
             "title": phrase,

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
-import orjson
-
 from routilux.engine import models as m
 from routilux.engine.events import Event as EngineEvent
-from routilux.server.jsonio import dumps, dumps_any
+from routilux.jsonutil import dumps
 from routilux.server.schemas.breakpoints import Breakpoint
 from routilux.server.schemas.events import Event
 from routilux.server.schemas.flows import Flow
@@ -38,20 +36,16 @@ def etag(record: m.FlowRecord) -> str:
     """A strong ETag over the flow's content and identity."""
     flow = to_flow(record)
     try:
-        content = dumps(flow.model_dump(mode="json"))
-    except (ValueError, TypeError, RecursionError):
-        content = dumps_any(flow)
-    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+        content: object = flow.model_dump(mode="json")
+    except (ValueError, TypeError, RecursionError):  # beyond pydantic: the model's fields
+        content = flow
+    return f'"{hashlib.sha256(dumps(content)).hexdigest()[:32]}"'
 
 
 def flow_json(record: m.FlowRecord) -> bytes:
     """The flow as the ``Flow`` wire model's JSON, whatever its document holds (one stored by an
     older server may hold what no longer passes: it still reads)."""
-    flow = to_flow(record)
-    try:
-        return dumps(flow.model_dump(mode="json", by_alias=True))
-    except (ValueError, TypeError, RecursionError):
-        return dumps_any(flow)
+    return dumps(to_flow(record))
 
 
 def to_job(job: m.Job) -> Job:
@@ -62,8 +56,8 @@ def job_json(job: m.Job) -> bytes:
     """The job as the ``Job`` wire model's JSON (its field order, RFC 3339 UTC datetimes).
 
     The nested records (error, paused_at, progress) are dataclasses with the same fields, in the
-    same order, as their wire models, and orjson writes them as such. A payload that orjson
-    cannot write as pydantic would (a huge integer, a set, a model) takes the model's own path.
+    same order, as their wire models, and :func:`~routilux.jsonutil.dumps` writes them as such,
+    whatever the payloads hold.
     """
     document = {
         "job_id": job.job_id,
@@ -83,21 +77,12 @@ def job_json(job: m.Job) -> bytes:
         "flow_revision": job.flow_revision,
         "recoveries": job.recoveries,
     }
-    try:
-        return orjson.dumps(document, option=orjson.OPT_UTC_Z)
-    except TypeError:
-        pass
-    try:
-        return dumps(to_job(job).model_dump(mode="json", by_alias=True))
-    except (ValueError, TypeError, RecursionError):
-        # Beyond what orjson and pydantic write (nested too deeply, a lone surrogate): a stored
-        # value is always readable.
-        return dumps_any(document)
+    return dumps(document)
 
 
 def page_json(items: list[bytes], next_cursor: str | None, total: int) -> bytes:
     """A list page (``PageBase`` fields, then ``items``) around items already encoded."""
-    head = orjson.dumps({"next_cursor": next_cursor, "total": total})
+    head = dumps({"next_cursor": next_cursor, "total": total})
     return b"".join((head[:-1], b',"items":[', b",".join(items), b"]}"))
 
 
@@ -140,15 +125,8 @@ def to_event(event: EngineEvent) -> Event:
 
 def event_json(event: EngineEvent) -> bytes:
     """The event as the ``Event`` wire model's JSON: the engine's event is a dataclass with the
-    wire model's fields, in its order; a payload orjson cannot write takes the model's path."""
-    try:
-        return orjson.dumps(event, option=orjson.OPT_UTC_Z)
-    except TypeError:
-        pass
-    try:
-        return dumps(to_event(event).model_dump(mode="json", by_alias=True))
-    except (ValueError, TypeError, RecursionError):
-        return dumps_any(event)
+    wire model's fields, in its order."""
+    return dumps(event)
 
 
 def event_page_json(events: list[EngineEvent], next_after: int | None) -> bytes:

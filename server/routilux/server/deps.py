@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from routilux.engine.runtime import Runtime
-from routilux.server.idempotency import KeyLocks
+from routilux.server.idempotency import IdempotencyKeys
 from routilux.server.settings import Settings
 from routilux.store import SqlStore
 
@@ -33,9 +33,9 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def locks_of(request: Request) -> KeyLocks:
-    locks: KeyLocks = request.app.state.idempotency_locks
-    return locks
+def idempotency_of(request: Request) -> IdempotencyKeys:
+    keys: IdempotencyKeys = request.app.state.idempotency
+    return keys
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -50,11 +50,11 @@ async def get_settings(request: Request) -> Settings:
     return settings_of(request)
 
 
-async def get_locks(request: Request) -> KeyLocks:
-    return locks_of(request)
+async def get_idempotency(request: Request) -> IdempotencyKeys:
+    return idempotency_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 StoreDep = Annotated[SqlStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-LocksDep = Annotated[KeyLocks, Depends(get_locks)]
+IdempotencyDep = Annotated[IdempotencyKeys, Depends(get_idempotency)]

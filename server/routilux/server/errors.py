@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from routilux.engine import errors as engine
 from routilux.engine.expressions import ExpressionError
-from routilux.server.jsonio import dumps
+from routilux.jsonutil import dumps
 
 log = logging.getLogger("routilux.server")
 

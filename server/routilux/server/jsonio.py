@@ -1,134 +1,27 @@
-"""JSON in and out.
+"""JSON over HTTP: responses encoded by :mod:`routilux.jsonutil`, and what a body may hold.
 
-Out: orjson, with datetimes as RFC 3339 and pydantic models dumped; what orjson cannot write
-(an integer beyond 64 bits, a value nested deeper than its limit, a lone surrogate) takes slower
-paths, the last of which writes any value, so that a stored value can always be read back.
-
-In: :func:`refusals` finds what a request body may not hold (values nested too deeply, lone
+:func:`refusals` finds what a request body may not hold (values nested too deeply, lone
 surrogates, non-finite numbers, duplicate keys, too many values), each at its location; the
 ``routilux.server.bodies`` applies it to every body before a route runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import json
 import math
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-import orjson
-import pydantic_core
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
-
-def _default(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z)
-    except TypeError:
-        pass
-    try:
-        # orjson refuses integers beyond 64 bits, which JSON (and a job's input) may hold.
-        return pydantic_core.to_json(value, by_alias=True)
-    except (ValueError, TypeError, RecursionError):
-        return dumps_any(value)
-
-
-# -- the encoder of last resort -------------------------------------------------------------------
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-class _Raw(bytes):
-    """Bytes to write as they are (punctuation and encoded scalars on the encoder's stack)."""
-
-
-def _string(text: str) -> bytes:
-    try:
-        return orjson.dumps(text)
-    except TypeError:  # a lone surrogate: not UTF-8, and no JSON reader takes it; U+FFFD instead
-        return orjson.dumps(_SURROGATES.sub("\ufffd", text))
-
-
-def _key(key: Any) -> bytes:
-    if isinstance(key, enum.Enum):
-        key = key.value
-    return _string(key if isinstance(key, str) else str(key))
-
-
-def _fields(value: Any) -> Iterator[tuple[str, Any]] | None:
-    """A record's fields, in order, as orjson or pydantic would write them; None if no record."""
-    if isinstance(value, BaseModel):
-        return (
-            (field.serialization_alias or field.alias or name, getattr(value, name))
-            for name, field in type(value).model_fields.items()
-        )
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
-    return None
-
-
-def dumps_any(value: Any) -> bytes:
-    """Write any value as JSON, at any depth, without recursion: the encoder of last resort.
-
-    Lone surrogates become U+FFFD, non-finite numbers ``null``, datetimes RFC 3339 (UTC as
-    ``Z``), enums their value, models and dataclasses their fields, anything else its ``str``.
-    """
-    out: list[bytes] = []
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if type(item) is _Raw:
-            out.append(item)
-        elif item is None or item is True or item is False:
-            out.append(b"null" if item is None else b"true" if item else b"false")
-        elif isinstance(item, str):
-            out.append(_string(item))
-        elif isinstance(item, enum.Enum):
-            stack.append(item.value)
-        elif isinstance(item, int):
-            out.append(str(int(item)).encode())
-        elif isinstance(item, float):
-            out.append(orjson.dumps(item) if math.isfinite(item) else b"null")
-        elif isinstance(item, datetime | date):
-            out.append(orjson.dumps(item, option=orjson.OPT_UTC_Z))
-        elif (pairs := item.items() if isinstance(item, dict) else _fields(item)) is not None:
-            entries = list(pairs)
-            stack.append(_Raw(b"}"))
-            for index in range(len(entries) - 1, -1, -1):
-                key, member = entries[index]
-                stack.append(member)
-                stack.append(_Raw((b"," if index else b"") + _key(key) + b":"))
-            stack.append(_Raw(b"{"))
-        elif isinstance(item, list | tuple | set | frozenset):
-            members = list(item)
-            stack.append(_Raw(b"]"))
-            for index in range(len(members) - 1, -1, -1):
-                stack.append(members[index])
-                if index:
-                    stack.append(_Raw(b","))
-            stack.append(_Raw(b"["))
-        else:
-            out.append(_string(str(item)))
-    return b"".join(out)
+from routilux import jsonutil
+from routilux.jsonutil import LONE_SURROGATE
 
 
 class FastJSONResponse(JSONResponse):
-    """A JSONResponse that renders with orjson."""
+    """A JSONResponse that renders with :func:`routilux.jsonutil.dumps`."""
 
     def render(self, content: Any) -> bytes:
-        return dumps(content)
+        return jsonutil.dumps(content)
 
 
 class JSONBytes(Response):
@@ -171,7 +64,7 @@ def loads(data: bytes | str) -> Any:
     Raises ``ValueError`` for text that is not JSON and ``RecursionError`` for nesting deeper
     than the interpreter's recursion limit.
     """
-    return json.loads(data, object_pairs_hook=_pairs)
+    return jsonutil.loads(data, object_pairs_hook=_pairs)
 
 
 def count_values(value: Any) -> int:
@@ -226,7 +119,7 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
                 stack.append((member, depth + 1, (link, key)))
             elif (kind is str and not member.isascii()) or kind is float:
                 _check_scalar(member, (link, key), found)
-            if type(key) is str and not key.isascii() and _SURROGATES.search(key):
+            if type(key) is str and not key.isascii() and LONE_SURROGATE.search(key):
                 msg = "a key holds a lone surrogate (not valid Unicode)"
                 found.append(Refusal(_loc((link, key)), msg, "lone_surrogate"))
     return found[:limit]
@@ -234,7 +127,7 @@ def refusals(value: Any, *, max_depth: int, max_values: int, limit: int = 20) ->
 
 def _check_scalar(value: Any, link: Any, found: list[Refusal]) -> None:
     if isinstance(value, str):
-        if _SURROGATES.search(value):
+        if LONE_SURROGATE.search(value):
             msg = "a string holds a lone surrogate (not valid Unicode)"
             found.append(Refusal(_loc(link), msg, "lone_surrogate"))
     elif isinstance(value, float) and not math.isfinite(value):

@@ -17,10 +17,9 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-import orjson
-
 from routilux.engine import logcontext
 from routilux.engine.events import Event, EventType
+from routilux.jsonutil import dumps_str
 
 access_log = logging.getLogger("routilux.access")
 events_log = logging.getLogger("routilux.events")
@@ -106,7 +105,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return redact(orjson.dumps(entry, default=str).decode())
+        return redact(dumps_str(entry))
 
 
 class TextFormatter(logging.Formatter):

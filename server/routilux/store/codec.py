@@ -9,13 +9,11 @@ as read back (JSON columns already decoded, datetimes aware UTC) and rebuild the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
-
+from routilux import jsonutil
 from routilux.engine.checkpoint import Checkpoint, Delivery, RoutineState, Running
 from routilux.engine.events import Event, EventType
 from routilux.engine.joblogs import JobLog
@@ -45,26 +43,17 @@ class RawJson(str):
     __slots__ = ()
 
 
-def dumps(value: Any) -> str:
-    """Encode JSON fast; fall back to the standard library for what orjson refuses (huge ints)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-    except TypeError:
-        return json.dumps(value, default=str, allow_nan=False)
-
-
 def raw(value: Any) -> RawJson:
-    return RawJson(dumps(value))
+    return RawJson(jsonutil.dumps_str(value))
 
 
 def serialize(value: Any) -> str:
     """The engine-wide ``json_serializer``: pre-encoded text as is, anything else encoded now."""
-    return value if type(value) is RawJson else dumps(value)
+    return value if type(value) is RawJson else jsonutil.dumps_str(value)
 
 
 def deserialize(text: str | bytes) -> Any:
-    # The standard library, not orjson: orjson turns integers beyond 64 bits into floats.
-    return json.loads(text)
+    return jsonutil.loads(text)  # integers beyond 64 bits come back exact
 
 
 # -- jobs ---------------------------------------------------------------------------------------
@@ -163,7 +152,7 @@ def checkpoint_rows(checkpoint: Checkpoint) -> Row:
                 "routine_id": s.routine_id,
                 "state": raw(s.state),
                 "deadline": s.deadline,
-                "running": raw({seq: [r.started, r.attempt] for seq, r in s.running.items()}),
+                "running": raw({str(seq): [r.started, r.attempt] for seq, r in s.running.items()}),
             }
             for s in checkpoint.states
         ],

@@ -182,12 +182,16 @@ class SqlStore:
 
     # -- engine protocol: writes ---------------------------------------------------------------
 
-    async def save_flow(self, flow: FlowRecord) -> None:
-        """The flow and its revision; beyond ``revisions_per_flow`` revisions, the oldest go."""
+    async def save_flow(self, flow: FlowRecord, idempotency: Idempotency | None = None) -> None:
+        """The flow and its revision (and the idempotency key that created it) in one
+        transaction; beyond ``revisions_per_flow`` revisions, the oldest go."""
         keep = self.revisions_per_flow
         if keep is not None and flow.revision > keep and self._state == "open":
             self._writer.submit(Kind.REVISIONS_PRUNE, (flow.flow_id, flow.revision - keep + 1))
-        await self._durable(Kind.FLOW, codec.flow_row(flow))
+        key = None
+        if idempotency is not None:
+            key = codec.idempotency_row(idempotency, flow.flow_id, utcnow())
+        await self._durable(Kind.FLOW, (codec.flow_row(flow), key))
 
     async def delete_flow(self, flow_id: str) -> None:
         await self._durable(Kind.FLOW_DELETE, flow_id)
@@ -282,10 +286,6 @@ class SqlStore:
             return
         self._writer.submit(Kind.LOG, codec.log_row(log))
 
-    async def save_idempotency(self, idempotency: Idempotency, resource_id: str) -> None:
-        row = codec.idempotency_row(idempotency, resource_id, utcnow())
-        await self._durable(Kind.IDEMPOTENCY, row)
-
     async def flush(self) -> None:
         """Return once everything written before this call is committed."""
         if self._state == "open":
@@ -354,7 +354,9 @@ class SqlStore:
     async def list_job_logs(
         self, job_id: str, *, after: int = 0, limit: int = 100, min_level: int = 0
     ) -> list[JobLog]:
-        """What a job's routines logged, in order, the lines with an id above ``after``."""
+        """What a job's routines logged, in order, the lines with an id above ``after``: every
+        line logged before the call included (written behind, it is committed first)."""
+        await self.flush()
         table = tables.job_logs
         stmt = select(table).where(table.c.job_id == job_id, table.c.id > after)
         if min_level > 0:
@@ -410,7 +412,9 @@ class SqlStore:
     async def list_job_events(
         self, job_id: str, *, after: int = 0, limit: int = 100
     ) -> list[Event]:
-        """A job's events in id order, those with an id above ``after``."""
+        """A job's events in id order, those with an id above ``after``: every event published
+        before the call included (written behind, it is committed first)."""
+        await self.flush()
         events = tables.events
         stmt = (
             select(events)

@@ -39,14 +39,13 @@ Row = dict[str, Any]
 
 
 class Kind(IntEnum):
-    FLOW = 1
+    FLOW = 1  # payload: (flow row, idempotency row or None), committed together
     FLOW_DELETE = 2
     BREAKPOINT = 3
     BREAKPOINT_DELETE = 4
     WORKER = 5
     JOB = 6
     JOB_INSERT = 7  # payload: (job row, idempotency row or None), committed together
-    IDEMPOTENCY = 8
     EVENT = 9
     BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
     PRUNE = 11  # resolves after a full retention pass
@@ -327,11 +326,12 @@ def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
             jobs[job["job_id"]] = job
             if key is not None:
                 keys[(key["key"], key["scope"])] = key
-        elif kind is Kind.IDEMPOTENCY:
-            keys[(payload["key"], payload["scope"])] = payload
         elif kind is Kind.FLOW:
-            flows[payload["flow_id"]] = payload
-            revisions.setdefault(payload["flow_id"], (False, []))[1].append(payload)
+            flow, key = payload
+            flows[flow["flow_id"]] = flow
+            revisions.setdefault(flow["flow_id"], (False, []))[1].append(flow)
+            if key is not None:
+                keys[(key["key"], key["scope"])] = key
         elif kind is Kind.FLOW_DELETE:
             flows[payload] = None
             revisions[payload] = (True, [])

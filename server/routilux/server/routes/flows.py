@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from routilux.engine.models import FlowRecord
+from routilux.engine.models import Job as EngineJob
 from routilux.engine.runtime import Runtime
 from routilux.engine.spec import FlowSpec, load_document, validate_spec
-from routilux.engine.store import Idempotency
+from routilux.jsonutil import size as json_size
 from routilux.server.bodies import check_document
 from routilux.server.convert import FlowDocuments, etag, flow_json, job_json, page_json, to_flow
 from routilux.server.deps import (
-    LocksDep,
+    IdempotencyDep,
     RuntimeDep,
     SettingsDep,
-    StoreDep,
-    locks_of,
+    idempotency_of,
     runtime_of,
     settings_of,
     store_of,
 )
 from routilux.server.errors import ApiError, ProblemError
-from routilux.server.idempotency import IdempotencyKey, fingerprint, idempotent
-from routilux.server.jsonio import JSONBytes, dumps
+from routilux.server.idempotency import IdempotencyKey, request_key
+from routilux.server.jsonio import JSONBytes
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.schemas.common import ID_PATTERN
@@ -102,9 +102,8 @@ async def create_flow(
     request: Request,
     response: Response,
     runtime: RuntimeDep,
-    store: StoreDep,
     settings: SettingsDep,
-    locks: LocksDep,
+    idempotency: IdempotencyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> FlowCreated:
     """Create a flow from a Routilux flow document.
@@ -115,18 +114,15 @@ async def create_flow(
     together, each with its location. `flow_id` is generated when absent.
     """
     spec = await read_document(request, runtime, settings)
-    key = None
-    if idempotency_key is not None:
-        key = Idempotency(key=idempotency_key, scope="create_flow", fingerprint=fingerprint(spec))
-    async with locks.hold(key):
-        existing = await idempotent(store, key) if key else None
-        if existing is not None and runtime.has_flow(existing):
-            record = runtime.get_flow(existing)
-        else:
-            # First use of the key, or the flow it created was deleted since: create it (again).
-            record = await runtime.create_flow(spec)
-            if key is not None:
-                await store.save_idempotency(key, record.flow_id)
+
+    async def find(flow_id: str) -> FlowRecord | None:
+        return runtime.get_flow(flow_id) if runtime.has_flow(flow_id) else None
+
+    record = await idempotency.once(
+        request_key(idempotency_key, "create_flow", spec),
+        find,
+        lambda key: runtime.create_flow(spec, idempotency=key),
+    )
     _describe(response, record, _documents(request))
     return with_warnings(runtime, record)
 
@@ -291,8 +287,8 @@ async def execute_flow(
     """
     runtime, store, settings = runtime_of(request), store_of(request), settings_of(request)
     # The input limit covers what the job keeps of the body: its data and its metadata.
-    data_size = len(dumps(body.data))
-    size = data_size + (len(dumps(body.metadata)) if body.metadata else 0)
+    data_size = json_size(body.data)
+    size = data_size + (json_size(body.metadata) if body.metadata else 0)
     if size > settings.max_job_input_bytes:
         field = "data" if data_size > settings.max_job_input_bytes else "metadata"
         raise ApiError(
@@ -302,26 +298,21 @@ async def execute_flow(
             f"the limit is {settings.max_job_input_bytes}",
             errors=[ProblemError(loc=["body", field], msg="input too large", type="too_large")],
         )
-    key = None
-    if idempotency_key is not None:
-        payload: dict[str, Any] = body.model_dump(mode="json")
-        key = Idempotency(
-            key=idempotency_key,
-            scope=f"execute_flow:{flow_id}",
-            fingerprint=fingerprint(payload),
-        )
-    async with locks_of(request).hold(key):
-        existing = await idempotent(store, key) if key else None
-        job = (runtime.live_job(existing) or await store.get_job(existing)) if existing else None
-        if job is None:
-            # First use of the key, or its job was deleted by retention since: run it (again).
-            job = await runtime.execute(
-                flow_id,
-                body.data,
-                entry=body.entry,
-                metadata=body.metadata,
-                idempotency=key,
-                input_bytes=size,
-            )
+
+    async def find(job_id: str) -> EngineJob | None:
+        return runtime.live_job(job_id) or await store.get_job(job_id)
+
+    job = await idempotency_of(request).once(
+        request_key(idempotency_key, f"execute_flow:{flow_id}", body.model_dump(mode="json")),
+        find,
+        lambda key: runtime.execute(
+            flow_id,
+            body.data,
+            entry=body.entry,
+            metadata=body.metadata,
+            idempotency=key,
+            input_bytes=size,
+        ),
+    )
     location = {"Location": f"/api/v1/jobs/{job.job_id}"}
     return JSONBytes(job_json(job), status_code=202, headers=location)

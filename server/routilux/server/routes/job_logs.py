@@ -37,7 +37,6 @@ async def list_job_logs(
     running job, pass the last `id` seen as `after` (or `next_after`) and ask again.
     """
     await runtime.get_job(job_id)
-    await store.flush()
     lines = await store.list_job_logs(
         job_id, after=after, limit=limit, min_level=LEVELS[level.value]
     )

@@ -131,7 +131,6 @@ async def list_job_events(
 ) -> Response:
     """List a job's events in id order (the same envelope as the WebSocket stream)."""
     await runtime.get_job(job_id)
-    await store.flush()
     events = await store.list_job_events(job_id, after=after, limit=limit)
     next_after = events[-1].id if len(events) == limit else None
     # Encoded here, not through the model: a stored payload is readable whatever it holds.

@@ -6,13 +6,13 @@ Everything a client sends is checked here and turned into typed requests or a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from routilux.engine.events import EventFilter, EventType
+from routilux.jsonutil import dumps_str, loads
 from routilux.server.schemas.common import ID_PATTERN
 
 CLOSE_GOING_AWAY = 1001
@@ -133,7 +133,7 @@ def parse_message(message: Mapping[str, Any]) -> ClientMessage:
     if len(text) > MAX_MESSAGE_CHARS:
         raise ProtocolError("message_too_large", f"a message is at most {MAX_MESSAGE_CHARS} chars")
     try:
-        body = json.loads(text)
+        body = loads(text)
     except ValueError as exc:
         raise ProtocolError("invalid_json", f"not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -157,7 +157,7 @@ def parse_message(message: Mapping[str, Any]) -> ClientMessage:
                 "invalid_message", "unsubscribe: subscription_id must be an integer"
             )
         return Unsubscribe(subscription_id)
-    shown = json.dumps(kind)[:64]
+    shown = dumps_str(kind)[:64]
     raise ProtocolError(
         "unknown_type", f"unknown message type {shown}; expected subscribe, unsubscribe or ping"
     )

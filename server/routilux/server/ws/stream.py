@@ -18,7 +18,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from routilux.engine.events import Event, EventBus, EventFilter, Subscription
-from routilux.server.jsonio import dumps
+from routilux.jsonutil import dumps_str
 from routilux.server.ws import protocol as p
 from routilux.server.ws.hub import ConnectionHub
 from routilux.server.ws.subscriptions import Subscriptions
@@ -266,4 +266,4 @@ class EventStream:
 
 
 def _json(frame: dict[str, Any]) -> str:
-    return dumps(frame).decode()
+    return dumps_str(frame)
