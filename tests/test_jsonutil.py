@@ -49,7 +49,8 @@ def nested(levels: int) -> Any:
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(-(2**63), 2**64 - 1),
+    st.integers(),  # beyond 64 bits too
+    st.sampled_from(["\ud800", "a\udfffb"]),  # lone surrogates
     st.floats(),
     st.text(),
     st.datetimes(timezones=st.just(UTC)),
@@ -58,11 +59,20 @@ SCALARS = st.one_of(
     ),
     st.builds(Point, x=st.integers(0, 9), name=st.text(max_size=3)),
 )
+KEYS = st.one_of(
+    st.text(max_size=4),
+    st.just("\ud801"),
+    st.integers(-5, 5),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.just(Color.RED),
+    st.datetimes(timezones=st.just(UTC)),
+)
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.text(max_size=4), inner, max_size=4),
+        st.dictionaries(KEYS, inner, max_size=4),
         st.builds(Record, st.integers(0, 9), inner),
         st.tuples(inner, inner),
     ),
@@ -73,8 +83,14 @@ VALUES = st.recursive(
 @hypothesis.settings(max_examples=400, derandomize=True, deadline=None, database=None)
 @hypothesis.given(value=VALUES, sort_keys=st.booleans(), indent=st.booleans())
 def test_the_fallback_writes_what_orjson_writes(value: Any, sort_keys: bool, indent: bool) -> None:
+    """Walking a whole value writes what orjson writes (and what the fallback, which hands
+    orjson what it accepts, writes), for every option."""
     fast = dumps(value, sort_keys=sort_keys, indent=indent)
-    assert jsonutil._encode_any(value, sort_keys=sort_keys, indent=indent) == fast
+    option = orjson.OPT_UTC_Z
+    option |= orjson.OPT_SORT_KEYS if sort_keys else 0
+    option |= orjson.OPT_INDENT_2 if indent else 0
+    assert jsonutil._encode_any(value, option, members_to_orjson=False) == fast
+    assert jsonutil._encode_any(value, option) == fast
 
 
 def test_what_orjson_refuses_is_written() -> None:
