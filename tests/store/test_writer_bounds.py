@@ -1,14 +1,22 @@
 """The write-behind queue's bounds: a job's routine-level events stored up to a number, a bounded
 lane of events that leaves routine-level ones out when full, and durable writes that never wait
-behind the events' backlog."""
+behind the events' backlog, nor behind another job's checkpoints."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from routilux.engine.checkpoint import Checkpoint, Delivery
 from routilux.engine.events import EventType
-from routilux.store.writer import EVENTS_PER_BATCH, Kind
+from routilux.engine.models import JobStatus
+from routilux.store.writer import (
+    CHECKPOINT_ROWS_PER_BATCH,
+    CHECKPOINT_ROWS_WHILE_WAITED,
+    EVENTS_PER_BATCH,
+    Kind,
+    _bounded,
+)
 from tests.poll import until_true, wait_until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
@@ -81,3 +89,89 @@ async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFact
         what="the events written",
     )
     assert [len(batch) for batch in batches[2:]] == [EVENTS_PER_BATCH] * 3
+
+
+def _step(job_id: str, first: int, count: int, taken: list[int] | None = None) -> Checkpoint:
+    """A step of ``job_id`` that delivered ``count`` payloads, seqs from ``first``."""
+    added = [
+        Delivery(seq, "sink", "input", {"seq": seq}, 0.0) for seq in range(first, first + count)
+    ]
+    return Checkpoint(job_id, first + count - 1, {}, added=added, taken=taken or [])
+
+
+async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: StoreFactory) -> None:
+    """A busy job's checkpoints (30 steps of 100 deliveries) are written a bounded part per
+    batch, in order, with the job's own later writes after them; another job's insert, steps
+    and final state go through in the first batch that follows."""
+    store = await open_store()
+    writer = store._writer
+    batches: list[list[tuple[Kind, str | None]]] = []
+    hold = threading.Event()
+    original = writer._write
+
+    def recording_write(conn: Any, entries: Any) -> None:
+        hold.wait(10)
+        batches.append([(kind, _job(kind, payload)) for kind, payload, _ in entries])
+        original(conn, entries)
+
+    busy, other = make_job(1, status=JobStatus.RUNNING), make_job(2)
+    await store.insert_job(busy)
+    writer._write = recording_write  # type: ignore[method-assign]
+    store.save_event_later(make_event(1, job_id=busy.job_id))  # taken by the held writer
+    wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
+    for step in range(30):
+        store.checkpoint_later(
+            _step(busy.job_id, 1 + 100 * step, 100, taken=[100 * step] if step else [])
+        )
+    busy.status = JobStatus.FAILED
+    store.save_job_later(busy)
+    inserted = store.insert_job(other)
+    hold.set()
+    await inserted
+    other.status = JobStatus.RUNNING
+    store.checkpoint_later(_step(other.job_id, 1, 3))
+    other.status = JobStatus.COMPLETED
+    await store.save_job(other)
+    await store.flush()
+
+    # The insert went in the first batch after the held one, with one step of the busy job.
+    second = batches[1]
+    assert (Kind.JOB_INSERT, other.job_id) in second
+    assert second.count((Kind.CHECKPOINT, busy.job_id)) * 101 <= max(
+        CHECKPOINT_ROWS_WHILE_WAITED, 101
+    )
+    # No batch took more of the busy job than the budget; its writes kept their order.
+    for batch in batches:
+        assert batch.count((Kind.CHECKPOINT, busy.job_id)) * 101 <= CHECKPOINT_ROWS_PER_BATCH
+    busy_writes = [kind for batch in batches for kind, job in batch if job == busy.job_id]
+    assert busy_writes == [Kind.CHECKPOINT] * 30 + [Kind.JOB]
+    # The other job finished before the busy job's backlog was through.
+    done = next(i for i, b in enumerate(batches) if (Kind.JOB, other.job_id) in b)
+    last = max(i for i, b in enumerate(batches) if (Kind.CHECKPOINT, busy.job_id) in b)
+    assert done < last
+    stored = await store.get_job(busy.job_id)
+    assert stored is not None and stored.status is JobStatus.FAILED
+    checkpoint = await store.load_checkpoint(busy.job_id)
+    taken = {100 * step for step in range(1, 30)}
+    assert [d.seq for d in checkpoint.deliveries] == [
+        seq for seq in range(1, 3001) if seq not in taken
+    ]
+
+
+def test_a_barrier_waits_for_what_is_held_before_it() -> None:
+    step = {"job_id": "a", "added": [{}] * 500, "taken": [], "states": []}
+    queue: list[Any] = [(Kind.CHECKPOINT, step, None)] * 5 + [(Kind.BARRIER, None, None)]
+    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH)
+    assert len(batch) == 1  # 501 rows each: one fits, one more would not
+    assert held == queue[1:]  # the barrier follows the steps held back
+    queue = [(Kind.BARRIER, None, None), *queue[:2]]
+    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH)
+    assert batch == queue[:2] and held == queue[2:]
+
+
+def _job(kind: Kind, payload: Any) -> str | None:
+    if kind in (Kind.CHECKPOINT, Kind.JOB):
+        return str(payload["job_id"])
+    if kind is Kind.JOB_INSERT:
+        return str(payload[0]["job_id"])
+    return None

@@ -515,6 +515,9 @@ class Runtime:
             worker = self._new_worker_run(record, flow)
             self._workers[record.worker_id] = worker
             self._flow_workers[flow.flow_id] = worker
+            # Queued ahead of the job that needs it: the writer commits in order, so a job
+            # that is durable always finds its worker after a crash.
+            self.store.save_worker_later(record)
         return worker
 
     def live_job(self, job_id: str) -> Job | None:

@@ -58,6 +58,11 @@ Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
 
 EVENTS_PER_BATCH = 500
 """Events written in one transaction at most (with everything else queued)."""
+CHECKPOINT_ROWS_PER_BATCH = 1_000
+"""Checkpoint rows (deliveries made and taken, routine states) of one job that one batch takes
+at most; its checkpoints past them wait for the next batch with every later write of the job."""
+CHECKPOINT_ROWS_WHILE_WAITED = 100
+"""The same while someone waits for their write, every other batch."""
 REST_AT_MOST = 0.05
 """Seconds the writer rests at most between two batches while events pile up."""
 DROP_LOG_INTERVAL = 10.0
@@ -101,6 +106,7 @@ class Writer:
         self.dropped_events = 0
         self._next_drop_log = 0.0
         self._stopping = False
+        self._backlog_skipped = False
         self._thread: threading.Thread | None = None
         self.connected = True  # False while the database cannot be reached (not ready)
 
@@ -169,7 +175,13 @@ class Writer:
         with self._cond:
             if not self._queue and not self._events and not self._stopping and timeout > 0:
                 self._cond.wait(timeout)
-            entries, self._queue = self._queue, []
+            # Someone waits: their batch goes first, with little of the checkpoints' backlog,
+            # every other batch (so that a stream of callers cannot hold the backlog back).
+            waiting = any(future is not None for _, _, future in self._queue)
+            short = waiting and not self._backlog_skipped
+            budget = CHECKPOINT_ROWS_WHILE_WAITED if short else CHECKPOINT_ROWS_PER_BATCH
+            entries, self._queue = _bounded(self._queue, budget)
+            self._backlog_skipped = short and bool(self._queue)
             events = self._events
             if (
                 len(events) <= EVENTS_PER_BATCH
@@ -238,10 +250,10 @@ class Writer:
             if entries:
                 started = time.monotonic()
                 self._write(conn, entries)
-                if self._events and not stopping:
-                    # Events are piling up: rest as long as the batch took, so that the event
-                    # loop gets the interpreter at least half of the time (durable writes end
-                    # the rest at once).
+                if (self._events or self._queue) and not stopping:
+                    # Events or checkpoints are piling up: rest as long as the batch took, so
+                    # that the event loop gets the interpreter at least half of the time
+                    # (durable writes end the rest at once).
                     self._rest(time.monotonic() - started)
             if more or prune_waiters or time.monotonic() >= next_prune:
                 more = self._prune(conn, full=bool(prune_waiters))
@@ -252,7 +264,8 @@ class Writer:
 
     def _rest(self, seconds: float) -> None:
         with self._cond:
-            if not self._queue and not self._stopping:
+            # Checkpoints held back may be queued; only a caller waiting ends the rest.
+            if not self._stopping and all(future is None for _, _, future in self._queue):
                 self._cond.wait(min(seconds, REST_AT_MOST))
 
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
@@ -293,6 +306,49 @@ class Writer:
         except Exception:
             log.exception("pruning the store failed")
             return False
+
+
+def _bounded(queue: list[Entry], budget: int) -> tuple[list[Entry], list[Entry]]:
+    """Split the queue into this batch and what waits for the next: each job's checkpoints up to
+    ``budget`` rows (at least one checkpoint per job), then nothing more of that job. A job's
+    writes thus stay in their order (each checkpoint extends the one before it, and a job row
+    must never be overtaken by an older state), while one job's backlog delays the other jobs'
+    writes by one bounded batch at most. A barrier or a prune is written once everything queued
+    before it is: it waits while anything before it is held."""
+    batch: list[Entry] = []
+    held: list[Entry] = []
+    rows: dict[str, int] = {}
+    held_jobs: set[str] = set()
+    for entry in queue:
+        kind, payload, _ = entry
+        if kind is Kind.BARRIER or kind is Kind.PRUNE:
+            (held if held else batch).append(entry)
+            continue
+        job_id = _job_of(kind, payload)
+        if job_id is not None and job_id not in held_jobs and kind is Kind.CHECKPOINT:
+            taken = rows.get(job_id, 0)
+            size = _checkpoint_rows(payload)
+            if taken and taken + size > budget:
+                held_jobs.add(job_id)
+            else:
+                rows[job_id] = taken + size
+        if job_id is not None and job_id in held_jobs:
+            held.append(entry)
+        else:
+            batch.append(entry)
+    return batch, held
+
+
+def _checkpoint_rows(payload: Row) -> int:
+    return len(payload["added"]) + len(payload["taken"]) + len(payload["states"]) + 1
+
+
+def _job_of(kind: Kind, payload: Any) -> str | None:
+    if kind is Kind.CHECKPOINT or kind is Kind.JOB:
+        return str(payload["job_id"])
+    if kind is Kind.JOB_INSERT:
+        return str(payload[0]["job_id"])
+    return None
 
 
 def _apply(conn: Connection, entries: list[Entry]) -> list[Row]:
