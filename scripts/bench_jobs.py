@@ -11,13 +11,14 @@ the server publishes only once the final state is committed); without the stream
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from bench_common import CLIENT_CPUS, cpu_seconds, log, on_cpus, ours, percentile, pipeline
+from bench_common import CLIENT_CPUS, ROOT, cpu_seconds, log, on_cpus, ours, percentile, pipeline
 from websockets.asyncio.client import ClientConnection, connect
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
@@ -135,8 +136,31 @@ def _stream_available(server_ws: str) -> bool:
 
 
 def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
-    log("jobs: this server")
-    with ours(workdir, workdir / "ours-jobs") as server, on_cpus(CLIENT_CPUS):
+    """The section on the embedded SQLite database, then the same on PostgreSQL (a throwaway
+    server of its own, in a temp folder, stopped at the end), under ``postgresql``."""
+    result = _one(workdir, "sqlite", jobs, clients)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # the tests' throwaway PostgreSQL (tests/pg.py)
+    from tests.pg import throwaway_server
+
+    try:
+        with throwaway_server() as pg:
+            url = pg.url(pg.create_database())
+            result["postgresql"] = _one(
+                workdir, "postgresql", jobs, clients, env={"ROUTILUX_DATABASE_URL": url}
+            )
+    except Exception as exc:  # no PostgreSQL binaries here: the SQLite figures still stand
+        log(f"jobs on PostgreSQL: FAILED: {exc!r}")
+        result["postgresql"] = {"error": repr(exc)}
+    return result
+
+
+def _one(
+    workdir: Path, database: str, jobs: int, clients: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    log(f"jobs: this server on {database}")
+    data_dir = workdir / f"ours-jobs-{database}"
+    with ours(workdir, data_dir, env=env or {}) as server, on_cpus(CLIENT_CPUS):
         with httpx.Client(base_url=server.base_url) as client:
             flow = pipeline("jobs", concurrency=clients)
             client.post("/api/v1/flows", json=flow).raise_for_status()
@@ -149,8 +173,9 @@ def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
     result["server_cpu_ms_per_job"] = round(cpu / result["jobs"] * 1000, 3)
     result["server_cpu"] = round(cpu / result["elapsed_s"], 3)
     result["clients"] = clients
+    result["database"] = database
     log(
-        f"jobs: {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
+        f"jobs ({database}): {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms ({result['completion_seen_by']})"
     )
     return result

@@ -119,12 +119,23 @@ def _jobs(r: dict[str, Any]) -> list[str]:
         "",
         "| server | jobs/s | p50 ms | p99 ms | max ms | outcomes | server CPU | clients' CPU |",
         "|---|--:|--:|--:|--:|---|--:|--:|",
-        f"| this server | {_num(r['jobs_per_s'], 1)} | {_num(r['p50_ms'], 2)} | "
-        f"{_num(r['p99_ms'], 2)} | {_num(r['max_ms'], 2)} | "
-        f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} | "
-        f"{r.get('server_cpu', 0):.0%} | {r.get('client_cpu', 0):.0%} |",
+        *_jobs_row("this server, SQLite", r),
+        *_jobs_row("this server, PostgreSQL", r.get("postgresql")),
         "| Routilux 1.1.0 | not measurable | — | — | — | its jobs never finish by themselves: "
         "they stay `running` until a client calls `POST /jobs/{id}/complete` | — | — |",
+    ]
+
+
+def _jobs_row(label: str, r: dict[str, Any] | None) -> list[str]:
+    if r is None:
+        return []
+    if "error" in r:
+        return [f"| {label} | failed: {r['error'][:120]} | — | — | — | — | — | — |"]
+    return [
+        f"| {label} | {_num(r['jobs_per_s'], 1)} | {_num(r['p50_ms'], 2)} | "
+        f"{_num(r['p99_ms'], 2)} | {_num(r['max_ms'], 2)} | "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} | "
+        f"{r.get('server_cpu', 0):.0%} | {r.get('client_cpu', 0):.0%} |"
     ]
 
 

@@ -5,6 +5,7 @@ behind the events' backlog, nor behind another job's checkpoints."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from routilux.engine.checkpoint import Checkpoint, Delivery
@@ -59,6 +60,39 @@ async def test_a_full_lane_leaves_out_routine_events_only(open_store: StoreFacto
     await store.flush()
     ids = [e.id for e in await store.list_job_events("job_a", limit=5000)]
     assert ids == [*range(1, 1002), 3000]
+
+
+async def test_the_lane_is_bounded_in_bytes_too(open_store: StoreFactory) -> None:
+    """Events of 100 KB each: a 1 MB lane holds about ten routine-level ones; job events still go
+    in; once written, the lane's bytes are counted down again."""
+    store = await open_store(queued_event_bytes=1024 * 1024)
+    writer = store._writer
+    hold = threading.Event()
+    original = writer._write
+
+    def slow_write(conn: Any, entries: Any) -> None:
+        hold.wait(10)
+        original(conn, entries)
+
+    writer._write = slow_write  # type: ignore[method-assign]
+    big = {"payload": "x" * 100_000}
+    try:
+        store.save_event_later(make_event(1, job_id="job_a"))  # taken by the held writer
+        wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
+        for i in range(2, 52):
+            store.save_event_later(replace(make_event(i, job_id="job_a"), data=big))
+        assert writer.queued_events == 10
+        assert writer.dropped_events == 40
+        assert 10 * 100_000 < writer.queued_event_bytes <= 1024 * 1024
+        final = replace(make_event(60, job_id="job_a", type=EventType.JOB_COMPLETED), data=big)
+        store.save_event_later(final)
+        assert writer.queued_events == 11  # a job's own events always go in
+    finally:
+        hold.set()
+    await store.flush()
+    assert writer.queued_event_bytes == 0
+    ids = [e.id for e in await store.list_job_events("job_a", limit=100)]
+    assert ids == [*range(1, 12), 60]
 
 
 async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFactory) -> None:

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             job_retention=settings.job_retention_seconds,
             jobs_kept=settings.jobs_kept,
             queued_events=settings.store_queue_events,
+            queued_event_bytes=settings.store_queue_event_bytes,
             routine_events_per_job=settings.events_per_job,
             statement_timeout_ms=settings.database_statement_timeout_ms,
         )

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         description="Events waiting to be written to the database; beyond, routine-level "
         "events are left out of the stored history (job, flow and worker events never are).",
     )
+    store_queue_event_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of event data and log lines (as JSON) waiting to be written; beyond, "
+        "routine-level events and log lines are left out as when the count is reached.",
+    )
     max_routines_per_flow: int = Field(200, ge=1, le=200, description="Routines in one flow.")
     max_connections_per_flow: int = Field(
         1000, ge=0, le=1000, description="Connections in one flow."

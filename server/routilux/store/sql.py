@@ -33,7 +33,7 @@ from routilux.engine.models import (
 from routilux.engine.store import Idempotency, StoredState
 from routilux.store import codec, database, tables
 from routilux.store.retention import Retention
-from routilux.store.writer import Kind, Writer
+from routilux.store.writer import Kind, Writer, lane_bytes
 
 T = TypeVar("T")
 
@@ -89,6 +89,7 @@ class SqlStore:
         readers: int = 8,
         revisions_per_flow: int | None = None,
         queued_events: int = 50_000,
+        queued_event_bytes: int = 64 * 1024 * 1024,
         routine_events_per_job: int | None = None,
         statement_timeout_ms: int = database.STATEMENT_TIMEOUT_MS,
     ) -> None:
@@ -120,7 +121,11 @@ class SqlStore:
         )
         self.retention = retention
         self._writer = Writer(
-            self._write_engine, retention, prune_interval=prune_interval, max_events=queued_events
+            self._write_engine,
+            retention,
+            prune_interval=prune_interval,
+            max_events=queued_events,
+            max_event_bytes=queued_event_bytes,
         )
         # None: every event is written (and retention keeps the newest ``events_per_job``).
         self._routine_events_per_job = routine_events_per_job or 2**62
@@ -273,18 +278,26 @@ class SqlStore:
             self._routine_events[job_id] = count + 1
         elif event.type in TERMINAL_JOB_EVENTS:
             self._routine_events.pop(event.job_id, None)
-        if not self._writer.drop_event(droppable):
-            self._writer.submit(Kind.EVENT, codec.event_row(event))
+        if self._writer.drop_event(droppable):
+            return
+        row = codec.event_row(event)
+        if not self._writer.drop_event(droppable, lane_bytes(Kind.EVENT, row)):
+            self._writer.submit(Kind.EVENT, row)
 
     def save_log_later(self, log: JobLog) -> None:
         """Job log lines share the events' bounded lane: while the database cannot keep up and
         it is full, they are left out (counted) rather than held in memory."""
         if self._state != "open":
             return
-        if self._writer.queued_events >= self._writer.max_events:
+        writer = self._writer
+        if writer.queued_events >= writer.max_events:
             self.logs_left_out += 1
             return
-        self._writer.submit(Kind.LOG, codec.log_row(log))
+        row = codec.log_row(log)
+        if writer.queued_event_bytes + lane_bytes(Kind.LOG, row) > writer.max_event_bytes:
+            self.logs_left_out += 1
+            return
+        writer.submit(Kind.LOG, row)
 
     async def flush(self) -> None:
         """Return once everything written before this call is committed."""

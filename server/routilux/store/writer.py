@@ -95,6 +95,7 @@ class Writer:
         *,
         prune_interval: float,
         max_events: int = 50_000,
+        max_event_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._engine = engine
         self._retention = retention
@@ -103,6 +104,8 @@ class Writer:
         self._queue: list[Entry] = []
         self._events: list[Entry] = []  # the events' lane, bounded by max_events
         self.max_events = max_events
+        self.max_event_bytes = max_event_bytes
+        self.queued_event_bytes = 0  # the events' lane, as JSON (see lane_bytes)
         self.dropped_events = 0
         self._next_drop_log = 0.0
         self._stopping = False
@@ -122,15 +125,22 @@ class Writer:
             if self._stopping:
                 log.debug("store closed; dropping a %s write", kind.name)
                 return
-            lane = self._events if kind is Kind.EVENT or kind is Kind.LOG else self._queue
-            lane.append((kind, payload, None))
+            if kind is Kind.EVENT or kind is Kind.LOG:
+                self._events.append((kind, payload, None))
+                self.queued_event_bytes += lane_bytes(kind, payload)
+            else:
+                self._queue.append((kind, payload, None))
             if len(self._queue) + len(self._events) == 1:
                 self._cond.notify()
 
-    def drop_event(self, droppable: bool) -> bool:
+    def drop_event(self, droppable: bool, size: int = 0) -> bool:
         """Whether to leave an event out of the history: only a ``droppable`` one, when the
-        events' lane is full (the database cannot keep up). Call it before making the row."""
-        if not droppable or len(self._events) < self.max_events:
+        events' lane is full (the database cannot keep up), by count (ask before making the row)
+        or by bytes (ask again with the row's ``size``)."""
+        if not droppable or (
+            len(self._events) < self.max_events
+            and self.queued_event_bytes + size <= self.max_event_bytes
+        ):
             return False
         self.dropped_events += 1
         now = time.monotonic()
@@ -193,6 +203,10 @@ class Writer:
                 events = []  # someone waits: their batch goes first, without the backlog
             else:
                 events, self._events = events[:EVENTS_PER_BATCH], events[EVENTS_PER_BATCH:]
+            if self._events:
+                self.queued_event_bytes -= sum(lane_bytes(k, p) for k, p, _ in events)
+            else:
+                self.queued_event_bytes = 0
             entries += events
             return entries, self._stopping
 
@@ -237,8 +251,12 @@ class Writer:
         if not behind:
             return
         with self._cond:
-            self._events = [e for e in behind if e[0] is Kind.EVENT] + self._events
-            self._queue = [e for e in behind if e[0] is not Kind.EVENT] + self._queue
+            lane = [e for e in behind if e[0] is Kind.EVENT or e[0] is Kind.LOG]
+            self.queued_event_bytes += sum(lane_bytes(k, p) for k, p, _ in lane)
+            self._events = lane + self._events
+            self._queue = [
+                e for e in behind if e[0] is not Kind.EVENT and e[0] is not Kind.LOG
+            ] + self._queue
 
     def _serve(self, conn: Connection) -> None:
         next_prune = time.monotonic() + self._prune_interval
@@ -306,6 +324,14 @@ class Writer:
         except Exception:
             log.exception("pruning the store failed")
             return False
+
+
+def lane_bytes(kind: Kind, row: Row) -> int:
+    """What an event's or a log line's row holds beyond its fixed fields: its JSON data, or its
+    message and traceback."""
+    if kind is Kind.EVENT:
+        return len(row["data"])
+    return len(row["message"]) + len(row["exception"] or "")
 
 
 def _bounded(queue: list[Entry], budget: int) -> tuple[list[Entry], list[Entry]]:
