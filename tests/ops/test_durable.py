@@ -69,7 +69,7 @@ def test_a_job_killed_twenty_times_ends_as_an_uninterrupted_run(
     try:
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             for flow_id in ("quick", "durable"):
-                delay = 0.0 if flow_id == "quick" else 0.01
+                delay = 0.0 if flow_id == "quick" else 0.02
                 assert client.post("/api/v1/flows", json=flow(flow_id, delay)).status_code == 201
             quick = client.post("/api/v1/flows/quick/execute", json={"data": data}).json()
             job_id = client.post("/api/v1/flows/durable/execute", json={"data": data}).json()[

@@ -190,7 +190,10 @@ class Writer:
             waiting = any(future is not None for _, _, future in self._queue)
             short = waiting and not self._backlog_skipped
             budget = CHECKPOINT_ROWS_WHILE_WAITED if short else CHECKPOINT_ROWS_PER_BATCH
-            entries, self._queue = _bounded(self._queue, budget)
+            if self._stopping:
+                entries, self._queue = self._queue, []  # the last batch: everything
+            else:
+                entries, self._queue = _bounded(self._queue, budget)
             self._backlog_skipped = short and bool(self._queue)
             events = self._events
             if (
