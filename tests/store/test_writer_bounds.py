@@ -193,13 +193,13 @@ async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: Store
 
 
 def test_a_barrier_waits_for_what_is_held_before_it() -> None:
-    step = {"job_id": "a", "added": [{}] * 500, "taken": [], "states": []}
+    step = {"job_id": "a", "added": [{}] * 500, "taken": [], "states": [], "taken_after": -1}
     queue: list[Any] = [(Kind.CHECKPOINT, step, None)] * 5 + [(Kind.BARRIER, None, None)]
-    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH)
+    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
     assert len(batch) == 1  # 501 rows each: one fits, one more would not
     assert held == queue[1:]  # the barrier follows the steps held back
     queue = [(Kind.BARRIER, None, None), *queue[:2]]
-    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH)
+    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
     assert batch == queue[:2] and held == queue[2:]
 
 
@@ -209,3 +209,39 @@ def _job(kind: Kind, payload: Any) -> str | None:
     if kind is Kind.JOB_INSERT:
         return str(payload[0]["job_id"])
     return None
+
+
+async def test_a_fresh_checkpoint_waits_one_batch_unless_its_job_is_waited_for(
+    open_store: StoreFactory,
+) -> None:
+    """A checkpoint queued while a batch was being written goes in the batch after next, so that
+    a job ending meanwhile has it coalesced away; one whose job's final write is awaited goes
+    with that write at once."""
+    store = await open_store()
+    writer = store._writer
+    batches: list[list[tuple[Kind, str | None]]] = []
+    hold = threading.Event()
+    original = writer._write
+
+    def recording_write(conn: Any, entries: Any) -> None:
+        hold.wait(10)
+        batches.append([(kind, _job(kind, payload)) for kind, payload, _ in entries])
+        original(conn, entries)
+
+    idle, ending = make_job(1, status=JobStatus.RUNNING), make_job(2, status=JobStatus.RUNNING)
+    await store.insert_job(idle)
+    await store.insert_job(ending)
+    writer._write = recording_write  # type: ignore[method-assign]
+    store.save_event_later(make_event(1, job_id=idle.job_id))  # taken by the held writer
+    wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
+    store.checkpoint_later(_step(idle.job_id, 1, 2))
+    store.checkpoint_later(_step(ending.job_id, 1, 2))
+    ending.status = JobStatus.COMPLETED
+    saved = store.save_job(ending)
+    hold.set()
+    await saved
+    await store.flush()
+    assert batches[1] == [(Kind.CHECKPOINT, ending.job_id), (Kind.JOB, ending.job_id)]
+    assert (Kind.CHECKPOINT, idle.job_id) in batches[2]
+    assert [d.seq for d in (await store.load_checkpoint(idle.job_id)).deliveries] == [1, 2]
+    assert (await store.load_checkpoint(ending.job_id)).deliveries == []

@@ -110,6 +110,7 @@ class Writer:
         self._next_drop_log = 0.0
         self._stopping = False
         self._backlog_skipped = False
+        self._takes = 0  # batches taken so far
         self._thread: threading.Thread | None = None
         self.connected = True  # False while the database cannot be reached (not ready)
 
@@ -125,6 +126,8 @@ class Writer:
             if self._stopping:
                 log.debug("store closed; dropping a %s write", kind.name)
                 return
+            if kind is Kind.CHECKPOINT:
+                payload["taken_after"] = self._takes
             if kind is Kind.EVENT or kind is Kind.LOG:
                 self._events.append((kind, payload, None))
                 self.queued_event_bytes += lane_bytes(kind, payload)
@@ -193,7 +196,8 @@ class Writer:
             if self._stopping:
                 entries, self._queue = self._queue, []  # the last batch: everything
             else:
-                entries, self._queue = _bounded(self._queue, budget)
+                entries, self._queue = _bounded(self._queue, budget, self._takes)
+            self._takes += 1
             self._backlog_skipped = short and bool(self._queue)
             events = self._events
             if (
@@ -337,13 +341,18 @@ def lane_bytes(kind: Kind, row: Row) -> int:
     return len(row["message"]) + len(row["exception"] or "")
 
 
-def _bounded(queue: list[Entry], budget: int) -> tuple[list[Entry], list[Entry]]:
-    """Split the queue into this batch and what waits for the next: each job's checkpoints up to
-    ``budget`` rows (at least one checkpoint per job), then nothing more of that job. A job's
-    writes thus stay in their order (each checkpoint extends the one before it, and a job row
+def _bounded(queue: list[Entry], budget: int, takes: int) -> tuple[list[Entry], list[Entry]]:
+    """Split the queue into this batch and what waits for the next.
+
+    Each job's checkpoints are taken up to ``budget`` rows (at least one per job), then nothing
+    more of that job. A checkpoint queued since the last batch was taken (``takes``) waits for
+    the next one, unless someone waits for a write of its job: a job that ends meanwhile then
+    has its checkpoints coalesced away with its final state instead of written and deleted. A
+    job's writes stay in their order (each checkpoint extends the one before it, and a job row
     must never be overtaken by an older state), while one job's backlog delays the other jobs'
     writes by one bounded batch at most. A barrier or a prune is written once everything queued
     before it is: it waits while anything before it is held."""
+    urgent = {_job_of(kind, payload) for kind, payload, future in queue if future is not None}
     batch: list[Entry] = []
     held: list[Entry] = []
     rows: dict[str, int] = {}
@@ -357,7 +366,9 @@ def _bounded(queue: list[Entry], budget: int) -> tuple[list[Entry], list[Entry]]
         if job_id is not None and job_id not in held_jobs and kind is Kind.CHECKPOINT:
             taken = rows.get(job_id, 0)
             size = _checkpoint_rows(payload)
-            if taken and taken + size > budget:
+            if (taken and taken + size > budget) or (
+                payload["taken_after"] == takes and job_id not in urgent
+            ):
                 held_jobs.add(job_id)
             else:
                 rows[job_id] = taken + size
