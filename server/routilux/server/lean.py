@@ -46,12 +46,13 @@ from fastapi.dependencies.utils import (
     request_params_to_args,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, APIRouter, request_response
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.routing import Route as StarletteRoute
+from starlette.routing import request_response
 from starlette.types import Scope
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Response]])
@@ -88,8 +89,9 @@ class LeanRoute(StarletteRoute):
         for depends in reversed(dependencies):
             sub = get_parameterless_sub_dependant(depends=depends, path=declared.path_format)
             dependant.dependencies.insert(0, sub)
-        # FastAPI's request_response: the app's exception handlers turn every error into its
-        # problem document, exactly as for the declared route.
+        # Starlette's request_response: the app's exception handlers turn every error into its
+        # problem document, as for the declared route (FastAPI's copy of it adds exit stacks for
+        # ``yield`` dependencies, which a lean operation does not have).
         self.app = request_response(lean_handler(dependant, declared.path_format))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
