@@ -26,7 +26,15 @@ from routilux.server.schemas.flows import FLOW_EXAMPLE
 from tests.contract.harness import load_config
 
 LEAN = ("get_job", "list_jobs", "list_job_events", "list_flows", "get_worker")
-COMPARED = ("content-type", "content-length", "etag", "cache-control", "last-modified", "allow")
+COMPARED = (
+    "content-type",
+    "content-length",
+    "etag",
+    "cache-control",
+    "last-modified",
+    "allow",
+    "location",
+)
 REQUEST_ID = "lean-equivalence"
 
 
@@ -174,6 +182,25 @@ def test_generated_requests_get_the_same_answers(pair: Pair, operation_id: str) 
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_chosen_requests_get_the_same_answers(pair: Pair, path: str, method: str) -> None:
+    pair.compare({"method": method, "url": path.format(**pair.ids)})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/jobs/{done}"),
+        ("DELETE", "/api/v1/jobs"),
+        ("PUT", "/api/v1/flows"),
+        ("PATCH", "/api/v1/workers/{worker}"),
+        ("POST", "/api/v1/jobs/{done}/events"),
+        ("GET", "/api/v1/jobs/{done}/"),
+        ("GET", "/api/v1/flows/"),
+    ],
+)
+def test_other_methods_and_near_paths_get_the_same_answers(
+    pair: Pair, method: str, path: str
+) -> None:
+    """405 with the same Allow, and the same redirect or 404, whether a lean route matched."""
     pair.compare({"method": method, "url": path.format(**pair.ids)})
 
 

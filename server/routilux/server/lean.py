@@ -14,7 +14,7 @@ and route): what it skips, and why that is safe,
 
 * FastAPI's routing through included routers (two passes, and per-inclusion route contexts):
   the lean route is a plain Starlette route, one regular expression. It is matched first, so
-  :func:`install` refuses a lean path that another GET operation's path could also match.
+  :func:`install` refuses a lean path that another operation with the same method could answer.
 * FastAPI's request handler, which reads a body, solves a dependency graph (with a cache and an
   exit stack for ``yield`` dependencies), offers background tasks and a sub-response, then
   validates and serializes what the function returns: a lean operation has no body and no
@@ -50,9 +50,8 @@ from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, request_response
 from starlette.routing import Route as StarletteRoute
-from starlette.routing import request_response
 from starlette.types import Scope
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Response]])
@@ -81,9 +80,8 @@ class LeanRoute(StarletteRoute):
 
     def __init__(self, declared: APIRoute, dependencies: Sequence[params.Depends]) -> None:
         super().__init__(declared.path, declared.endpoint, methods=declared.methods)
-        self.methods = set(
-            declared.methods or ()
-        )  # not Starlette's added HEAD: the gate's HeadAsGet
+        # The declared methods, without the HEAD Starlette adds: HeadAsGet serves HEAD as GET.
+        self.methods = set(declared.methods or ())
         self.declared = declared
         dependant = get_dependant(path=declared.path_format, call=declared.endpoint)
         for depends in reversed(dependencies):
