@@ -20,9 +20,8 @@ from routilux import __version__
 from routilux.engine.job import JobLimits
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
-from routilux.server import bodies, console, errors, metrics, strictquery
+from routilux.server import bodies, console, errors, lean, metrics, strictquery
 from routilux.server.convert import FlowDocuments
-from routilux.server.fastpath import FastPath
 from routilux.server.head import HeadAsGet, with_head
 from routilux.server.idempotency import IdempotencyKeys
 from routilux.server.jsonio import FastJSONResponse
@@ -157,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _label_unrouted(app)
     app.router.default = _not_found(app.router.default)
     app_metrics = metrics.install(app)  # GET /metrics, behind the API-key gate like the API
+    if settings.lean_routes:
+        lean.install(app, routers)  # the busiest reads, ahead of the routes (server/lean.py)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -164,8 +165,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    # Inside the gate (auth, request id, metrics, log line apply), ahead of FastAPI's routing.
-    app.add_middleware(FastPath)
     app.add_middleware(HeadAsGet)  # HEAD on every GET route
     rate_limit = None
     if settings.rate_limit_per_second > 0:

@@ -115,6 +115,23 @@ def to_worker(worker: m.Worker) -> Worker:
     return Worker.model_validate(worker, from_attributes=True)
 
 
+def worker_json(worker: m.Worker) -> bytes:
+    """The worker as the ``Worker`` wire model's JSON (its field order)."""
+    return dumps(
+        {
+            "worker_id": worker.worker_id,
+            "flow_id": worker.flow_id,
+            "status": worker.status,
+            "concurrency": worker.concurrency,
+            "active_jobs": worker.active_jobs,
+            "queued_jobs": worker.queued_jobs,
+            "jobs_processed": worker.jobs_processed,
+            "jobs_failed": worker.jobs_failed,
+            "created_at": worker.created_at,
+        }
+    )
+
+
 def to_breakpoint(bp: m.Breakpoint) -> Breakpoint:
     return Breakpoint.model_validate(bp, from_attributes=True)
 

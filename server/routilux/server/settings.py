@@ -190,6 +190,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     log_json: bool = False
+    lean_routes: bool = Field(
+        True,
+        description="Serve the busiest reads with the lean request handler (server/lean.py); "
+        "off: FastAPI's own, for comparison. The answers are the same.",
+    )
 
     @field_validator("api_keys", "routine_modules", "allowed_hosts", mode="before")
     @classmethod

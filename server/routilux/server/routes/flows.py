@@ -25,6 +25,7 @@ from routilux.server.deps import (
 from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, request_key
 from routilux.server.jsonio import JSONBytes
+from routilux.server.lean import lean
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.schemas.common import ID_PATTERN
@@ -61,6 +62,7 @@ def _documents(request: Request) -> FlowDocuments:
 
 
 @router.get("", response_model=FlowPage, responses=problems(422))
+@lean
 async def list_flows(
     request: Request, limit: Limit = FIRST_PAGE, cursor: Cursor = None
 ) -> Response:
@@ -69,7 +71,7 @@ async def list_flows(
 
 
 def flow_page(runtime: Runtime, documents: FlowDocuments, limit: int, cursor: str | None) -> bytes:
-    """A page of flows as JSON (also served by ``fastpath``)."""
+    """A page of flows as JSON."""
     records = runtime.list_flows()
     page, next_cursor = page_in_memory(records, lambda r: (r.created_at, r.flow_id), limit, cursor)
     return page_json([documents.body(r) for r in page], next_cursor, len(records))

@@ -10,6 +10,7 @@ from routilux.engine.models import JobStatus
 from routilux.server.convert import event_page_json, job_json, page_json
 from routilux.server.deps import RuntimeDep, StoreDep, runtime_of, store_of
 from routilux.server.jsonio import JSONBytes
+from routilux.server.lean import lean
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
 from routilux.server.schemas.common import ID_PATTERN, MAX_INT64, Timestamp
@@ -23,6 +24,7 @@ IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=128)]
 
 
 @router.get("", response_model=JobPage, responses=problems(422))
+@lean
 async def list_jobs(
     request: Request,
     flow_id: IdFilter = None,
@@ -53,6 +55,7 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=Job, responses=problems(404, 422))
+@lean
 async def get_job(
     job_id: JobId,
     request: Request,
@@ -120,6 +123,7 @@ async def retry_job(job_id: JobId, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/{job_id}/events", response_model=EventPage, responses=problems(404, 422))
+@lean
 async def list_job_events(
     job_id: JobId,
     runtime: RuntimeDep,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from routilux.engine.errors import WorkerStopped
 from routilux.engine.models import WorkerStatus
-from routilux.server.convert import to_worker
+from routilux.server.convert import to_worker, worker_json
 from routilux.server.deps import RuntimeDep
+from routilux.server.jsonio import JSONBytes
+from routilux.server.lean import lean
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.schemas.common import ID_PATTERN
@@ -32,10 +34,11 @@ async def list_workers(runtime: RuntimeDep, limit: Limit = 50, cursor: Cursor = 
     )
 
 
-@router.get("/{worker_id}", responses=problems(404, 422))
-async def get_worker(worker_id: WorkerId, runtime: RuntimeDep) -> Worker:
+@router.get("/{worker_id}", response_model=Worker, responses=problems(404, 422))
+@lean
+async def get_worker(worker_id: WorkerId, runtime: RuntimeDep) -> Response:
     """Get a worker: status, concurrency, active and queued jobs, counters."""
-    return to_worker(runtime.get_worker(worker_id))
+    return JSONBytes(worker_json(runtime.get_worker(worker_id)))
 
 
 @router.post("/{worker_id}/pause", responses=problems(404, 409, 422))
