@@ -60,7 +60,7 @@ from routilux.engine.registry import RoutineRegistry
 from routilux.engine.routine import Inputs
 from routilux.engine.sizes import json_size
 from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
-from routilux.engine.store import Idempotency, MemoryStore, Store
+from routilux.engine.storage import Idempotency, MemoryStore, Store
 from routilux.engine.worker import QueueBudget, WorkerRun
 
 log = logging.getLogger("routilux.engine")

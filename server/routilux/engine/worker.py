@@ -15,7 +15,7 @@ from routilux.engine.job import JobLimits, JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
 from routilux.engine.routine import Inputs
 from routilux.engine.spec import CompiledFlow
-from routilux.engine.store import Store
+from routilux.engine.storage import Store
 
 BreakpointMatcher = Callable[[Job, str, Inputs], Breakpoint | None]
 
