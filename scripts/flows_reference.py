@@ -30,6 +30,7 @@ from routilux.engine.spec import (  # noqa: E402
     FlowSpec,
     RoutineSpec,
 )
+from routilux.routines import default_registry  # noqa: E402
 
 TARGET = ROOT / "docs" / "flows.md"
 
@@ -240,7 +241,7 @@ def types_section(registry: RoutineRegistry) -> str:
 
 
 def render() -> str:
-    registry = RoutineRegistry.default(entry_points_enabled=False)
+    registry = default_registry(entry_points_enabled=False)
     sections = [INTRO, document_section(), errors_section(), cel_section(), types_section(registry)]
     return "\n".join(sections).rstrip() + "\n"
 

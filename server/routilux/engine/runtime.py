@@ -102,11 +102,11 @@ class Runtime:
 
     def __init__(
         self,
-        registry: RoutineRegistry | None = None,
+        registry: RoutineRegistry,
         store: Store | None = None,
         settings: RuntimeSettings | None = None,
     ) -> None:
-        self.registry = registry or RoutineRegistry.default()
+        self.registry = registry
         self.store: Store = store if store is not None else MemoryStore()
         self.settings = settings or RuntimeSettings()
         self.bus = EventBus(buffer_size=self.settings.event_buffer)

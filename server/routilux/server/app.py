@@ -18,8 +18,8 @@ from starlette.websockets import WebSocket
 
 from routilux import __version__
 from routilux.engine.job import JobLimits
-from routilux.engine.registry import RoutineRegistry
 from routilux.engine.runtime import Runtime, RuntimeSettings
+from routilux.routines import default_registry
 from routilux.server import bodies, console, errors, metrics, strictquery
 from routilux.server.convert import FlowDocuments
 from routilux.server.fastpath import FastPath
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.database_statement_timeout_ms,
         )
         await store.open()
-        registry = RoutineRegistry.default(settings.routine_modules)
+        registry = default_registry(settings.routine_modules)
         runtime = Runtime(
             registry,
             store,
