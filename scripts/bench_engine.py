@@ -26,8 +26,8 @@ from typing import Any
 from bench_common import SERVER_CPUS, SERVER_SOURCE, log, pinned
 
 from routilux.engine import Runtime
+from routilux.engine.bounds import JobLimits
 from routilux.engine.interpreter_settings import prepare_process
-from routilux.engine.job import JobLimits
 from routilux.engine.models import JobStatus
 from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.spec import FlowSpec

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime
+from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import FlowValidationError
-from routilux.engine.job import JobLimits
 from routilux.engine.models import Job
 from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.sizes import DELIVERY_OVERHEAD, payload_size

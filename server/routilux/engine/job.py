@@ -1,4 +1,5 @@
-"""One job travelling through a flow: its own slot buffers, timers, routine state and progress.
+"""One job travelling through a flow: its routines' inboxes (see :mod:`routilux.engine.inbox`),
+their activations, its checkpoints and its end.
 
 Nothing here is shared between jobs. Each routine of a job is an actor: it runs one activation at a
 time, in arrival order, while different routines run concurrently. The job keeps a count of the
@@ -12,17 +13,20 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Coroutine
+from dataclasses import replace
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import anyio
 import anyio.to_thread
 
-from routilux.engine import logcontext
-from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, RoutineState, Running
+from routilux.engine import bounds, logcontext
+from routilux.engine.bounds import JobLimits
+from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
-from routilux.engine.events import EventType
+from routilux.engine.events import EventBus, EventType
+from routilux.engine.inbox import Activation, Inbox, entry_distances
 from routilux.engine.models import (
     Breakpoint,
     Job,
@@ -32,21 +36,10 @@ from routilux.engine.models import (
     RoutineProgress,
     RoutineStatus,
 )
-from routilux.engine.routine import (
-    AllSlotsReady,
-    Batch,
-    Debounce,
-    Immediate,
-    Inputs,
-    Item,
-    Payload,
-    RoutineContext,
-)
+from routilux.engine.routine import Inputs, Payload, RoutineContext
 from routilux.engine.sizes import json_size, payload_size
 from routilux.engine.spec import CompiledFlow, CompiledRoutine
-
-if TYPE_CHECKING:
-    from routilux.engine.worker import WorkerRun
+from routilux.engine.storage import Store
 
 log = logging.getLogger("routilux.engine")
 
@@ -58,54 +51,40 @@ _WINDING_DOWN = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class JobLimits:
-    """Server-wide bounds on the work of one job; a job that passes one fails with its code."""
+class JobHost(Protocol):
+    """What a job needs from the worker that runs it (a :class:`~routilux.engine.worker.
+    WorkerRun`): where it writes and publishes, its bounds, and the runtime's breakpoints."""
 
-    max_activations: int = 50_000
-    """Activations one job may start (``too_many_activations``)."""
-    max_backlog: int = 100_000
-    """Deliveries queued in one job, not yet taken by an activation (``job_backlog_exceeded``)."""
-    max_backlog_bytes: int = 32 * 1024 * 1024
-    """Their estimated bytes (see :mod:`routilux.engine.sizes`) (``job_backlog_exceeded``)."""
-    max_seconds: float = 3600.0
-    """Wall time of a job; a flow's ``execution.timeout`` may only lower it (``job_timeout``)."""
+    store: Store
+    bus: EventBus
+    limiter: anyio.CapacityLimiter
+    limits: JobLimits
+    max_output_bytes: int
 
+    @property
+    def paused(self) -> bool: ...
 
-@dataclass(slots=True)
-class _Activation:
-    inputs: Inputs
-    seqs: tuple[int, ...]  # the deliveries it consumes (the first one names it)
-    size: int = 0  # estimated bytes of its deliveries, counted in the job's backlog
-    passed_breakpoint: bool = False
+    def match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
+        """The breakpoint an activation of ``routine_id`` with ``inputs`` stops at, if any."""
 
+    def breakpoint_hit(self, breakpoint: Breakpoint, run: JobRun) -> None:
+        """``run`` paused at ``breakpoint`` (whose hit count changed)."""
 
-@dataclass(eq=False)
-class _Node:
-    """Per-job state of one routine."""
+    def job_finished(self, run: JobRun) -> None:
+        """``run`` ended, its final state stored."""
 
-    spec: CompiledRoutine
-    progress: RoutineProgress
-    queue: deque[_Activation] = field(default_factory=deque)
-    busy: bool = False
-    slot_items: dict[str, deque[Delivery]] = field(default_factory=dict)
-    pending: list[Delivery] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = None
-    flush: Callable[[_Node], None] | None = None  # what the timer does when it fires
-    deadline: float | None = None  # the timer's, in seconds since the epoch
-    state: dict[str, Any] = field(default_factory=dict)
-    running: dict[int, Running] = field(default_factory=dict)  # activations outside the loop
-    stored: bool = False  # a checkpoint holds state of this routine (to be kept current)
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run bookkeeping in the background."""
 
 
 class JobRun:
     """Executes one job. Created by a worker; driven entirely by the event loop."""
 
-    def __init__(self, job: Job, flow: CompiledFlow, worker: WorkerRun) -> None:
+    def __init__(self, job: Job, flow: CompiledFlow, worker: JobHost) -> None:
         self.job = job
         self.flow = flow
         self.worker = worker
-        self._nodes: dict[str, _Node] = {}
+        self._nodes: dict[str, Inbox] = {}
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._timeout: asyncio.TimerHandle | None = None
@@ -119,13 +98,13 @@ class JobRun:
         self._backlog = 0  # deliveries queued or buffered, not yet taken by an activation
         self._backlog_bytes = 0
         self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
-        self._ready: deque[tuple[_Node, _Activation]] = deque()  # inline activations to run
+        self._ready: deque[tuple[Inbox, Activation]] = deque()  # inline activations to run
         self._draining = False
         # The checkpoint being gathered (see routilux.engine.checkpoint).
         self._seq = 0  # the last delivery's sequence number
         self._added: list[Delivery] = []
         self._taken: list[int] = []
-        self._dirty: set[_Node] = set()
+        self._dirty: set[Inbox] = set()
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
         self._in_drain = False  # steps taken inside one drain slice share one checkpoint
         self._commit_due = False
@@ -178,8 +157,7 @@ class JobRun:
         for routine_id, saved in checkpoint.states.items():
             if routine_id not in self.flow.routines:
                 continue
-            node = self._node(routine_id)
-            node.state, node.running, node.stored = saved.state, saved.running, True
+            self._node(routine_id).load(saved)
         for delivery in checkpoint.deliveries:
             if delivery.routine_id is None:
                 self._output(delivery.slot, delivery.payload)
@@ -188,13 +166,9 @@ class JobRun:
         now = time.time()
         for routine_id, saved in checkpoint.states.items():
             armed = self._nodes.get(routine_id)
-            if armed is None or armed.timer is None or armed.flush is None:
-                continue
-            if saved.deadline is not None:
+            if armed is not None:
                 # Timers fire at their original deadlines (at once if that has passed).
-                flush = armed.flush
-                self._disarm(armed)
-                self._arm(armed, max(0.0, saved.deadline - now), flush)
+                armed.rearm_at(saved.deadline, now)
         paused_at = job.paused_at
         if job.status is JobStatus.PAUSED and paused_at is not None:
             waiting = self._nodes.get(paused_at.routine_id)
@@ -233,9 +207,7 @@ class JobRun:
             self._timeout.cancel()
             self._timeout = None
         for node in self._nodes.values():
-            if node.timer is not None:
-                node.timer.cancel()
-                node.timer = None
+            node.stop_timer()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -276,13 +248,12 @@ class JobRun:
 
     # -- data flow -----------------------------------------------------------------------------
 
-    def _node(self, routine_id: str) -> _Node:
+    def _node(self, routine_id: str) -> Inbox:
         node = self._nodes.get(routine_id)
         if node is None:
             spec = self.flow.routines[routine_id]
             progress = self.job.progress.setdefault(routine_id, RoutineProgress())
-            node = _Node(spec=spec, progress=progress)
-            node.slot_items = {slot: deque() for slot in spec.slots}
+            node = Inbox(spec=spec, progress=progress, owner=self)
             self._nodes[routine_id] = node
         return node
 
@@ -305,76 +276,27 @@ class JobRun:
             self._backlog_exceeded(routine_id)
             return
         node = self._node(routine_id)
-        policy = node.spec.policy
-        if isinstance(policy, Immediate):
-            self._outstanding += 1
-            node.queue.append(_Activation(Inputs((Item(slot, payload),)), (delivery.seq,), size))
-        elif isinstance(policy, AllSlotsReady):
-            node.slot_items[slot].append(delivery)
-            if all(node.slot_items.values()):
-                self._disarm(node)
-                self._enqueue(node, [q.popleft() for q in node.slot_items.values()])
-            if policy.timeout is not None and node.timer is None and any(node.slot_items.values()):
-                self._arm(node, policy.timeout, self._flush_join)
-        elif isinstance(policy, Batch):
-            node.pending.append(delivery)
-            if policy.size is not None and len(node.pending) >= policy.size:
-                self._disarm(node)
-                batch, node.pending = node.pending[: policy.size], node.pending[policy.size :]
-                self._enqueue(node, batch)
-            if policy.timeout is not None and node.timer is None and node.pending:
-                self._arm(node, policy.timeout, self._flush_pending)
-        elif isinstance(policy, Debounce):
-            node.pending.append(delivery)
-            self._disarm(node)
-            self._arm(node, policy.wait, self._flush_pending)
+        node.put(delivery, size)
         self._pump(node)
 
-    def _enqueue(self, node: _Node, deliveries: list[Delivery]) -> None:
-        """Queue an activation of buffered deliveries (a join, a batch, a debounced set)."""
+    # -- what an inbox tells its job (see routilux.engine.inbox.InboxOwner) --------------------
+
+    def work_added(self) -> None:
         self._outstanding += 1
-        items = tuple(Item(d.slot, d.payload) for d in deliveries)
-        size = sum(payload_size(d.payload) for d in deliveries)
-        node.queue.append(_Activation(Inputs(items), tuple(d.seq for d in deliveries), size))
 
-    def _arm(self, node: _Node, delay: float, flush: Callable[[_Node], None]) -> None:
-        self._outstanding += 1
-        node.flush = flush
-        node.deadline = time.time() + delay
-        node.timer = asyncio.get_running_loop().call_later(delay, self._fire, node)
-        self._dirty.add(node)
+    def timer_disarmed(self) -> None:
+        self._outstanding -= 1
 
-    def _disarm(self, node: _Node) -> None:
-        if node.timer is not None:
-            node.timer.cancel()
-            node.timer = None
-            node.deadline = None
-            self._dirty.add(node)
-            self._outstanding -= 1
+    def changed(self, inbox: Inbox) -> None:
+        self._dirty.add(inbox)
 
-    def _fire(self, node: _Node) -> None:
-        node.timer = None
-        node.deadline = None
-        self._dirty.add(node)
-        flush = node.flush
+    def timer_fired(self, inbox: Inbox) -> None:
+        flush = inbox.flush
         if self._live() and flush is not None:
-            flush(node)
-            self._pump(node)
+            flush()
+            self._pump(inbox)
         self._outstanding -= 1
         self._check_done()
-
-    def _flush_pending(self, node: _Node) -> None:
-        if node.pending:
-            deliveries, node.pending = node.pending, []
-            self._enqueue(node, deliveries)
-
-    def _flush_join(self, node: _Node) -> None:
-        deliveries = [q.popleft() for q in node.slot_items.values() if q]
-        if deliveries:
-            self._enqueue(node, deliveries)
-        policy = node.spec.policy
-        if any(node.slot_items.values()) and isinstance(policy, AllSlotsReady) and policy.timeout:
-            self._arm(node, policy.timeout, self._flush_join)  # the next partial set waits too
 
     # -- running routines ----------------------------------------------------------------------
 
@@ -386,7 +308,7 @@ class JobRun:
             self._pump(node)
         self._check_done()
 
-    def _pump(self, node: _Node) -> None:
+    def _pump(self, node: Inbox) -> None:
         if node.busy or not node.queue or not self._can_start():
             return
         activation = node.queue[0]
@@ -419,7 +341,7 @@ class JobRun:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _pause_at(self, breakpoint: Breakpoint, node: _Node, inputs: Inputs) -> None:
+    def _pause_at(self, breakpoint: Breakpoint, node: Inbox, inputs: Inputs) -> None:
         item = next((i for i in inputs.items if breakpoint.slot in (None, i.slot)), inputs.items[0])
         self.job.status = JobStatus.PAUSED
         self.job.paused_at = PausedAt(
@@ -467,7 +389,7 @@ class JobRun:
         else:
             self._draining = False
 
-    def _run_inline(self, node: _Node, activation: _Activation) -> None:
+    def _run_inline(self, node: Inbox, activation: Activation) -> None:
         """An activation of inline logic, whole, in one callback of the loop."""
         if not self._live():
             return  # the job ended first: as for a task cancelled before it started
@@ -495,7 +417,7 @@ class JobRun:
                 self._end(node)
 
     async def _run(
-        self, node: _Node, activation: _Activation, *, retry: tuple[int, float] | None = None
+        self, node: Inbox, activation: Activation, *, retry: tuple[int, float] | None = None
     ) -> None:
         """An activation as a task: async logic, logic in a thread, or the retries of an inline
         activation (``retry``: the attempt to make, after its delay)."""
@@ -544,13 +466,13 @@ class JobRun:
         finally:
             self._end(node)
 
-    def _running(self, node: _Node, activation: _Activation, started: float, attempt: int) -> None:
+    def _running(self, node: Inbox, activation: Activation, started: float, attempt: int) -> None:
         """Checkpoint that an activation outside the loop runs, at ``attempt``."""
         node.running[activation.seqs[0]] = Running(started, attempt)
         self._dirty.add(node)
         self._commit()
 
-    def _begin(self, node: _Node) -> None:
+    def _begin(self, node: Inbox) -> None:
         routine_id = node.spec.routine_id
         # This task's (or callback's) own context: its log lines, the routine's too, name the
         # job and routine.
@@ -561,7 +483,7 @@ class JobRun:
         self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
 
     def _context(
-        self, node: _Node, activation: _Activation, attempt: int, started: float
+        self, node: Inbox, activation: Activation, attempt: int, started: float
     ) -> RoutineContext:
         logcontext.activation.set((node.progress.activations, attempt))
         routine_id = node.spec.routine_id
@@ -577,7 +499,7 @@ class JobRun:
         )
 
     def _after_failure(
-        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
+        self, node: Inbox, activation: Activation, exc: Exception, attempt: int
     ) -> float | None:
         """After a failed attempt: the delay before the next one, or None when there is none
         (the failure is then recorded, unless the job is ending anyway)."""
@@ -596,7 +518,7 @@ class JobRun:
         self._routine_failed(node, activation, exc, attempt)
         return None
 
-    def _completed(self, node: _Node, activation: _Activation, ctx: RoutineContext) -> None:
+    def _completed(self, node: Inbox, activation: Activation, ctx: RoutineContext) -> None:
         self._route(node, ctx.emitted)
         progress = node.progress
         progress.completed += 1
@@ -608,7 +530,7 @@ class JobRun:
         )
         self._consumed(node, activation)
 
-    def _consumed(self, node: _Node, activation: _Activation) -> None:
+    def _consumed(self, node: Inbox, activation: Activation) -> None:
         """An activation is over for good: checkpoint what it took, made and changed."""
         if self._finishing:
             return  # the job ends (a bound): its last checkpoint stays the one to resume from
@@ -624,12 +546,7 @@ class JobRun:
             self._commit_due = True  # at the end of the slice (see _drain)
             return
         self._commit_due = False
-        states = []
-        for node in self._dirty:
-            node.stored = True
-            states.append(
-                RoutineState(node.spec.routine_id, node.state, node.deadline, node.running)
-            )
+        states = [node.saved() for node in self._dirty]
         self._dirty.clear()
         checkpoint = Checkpoint(
             self.job.job_id,
@@ -643,7 +560,7 @@ class JobRun:
         self._added, self._taken = [], []
         self.worker.store.checkpoint_later(checkpoint)
 
-    def _end(self, node: _Node) -> None:
+    def _end(self, node: Inbox) -> None:
         node.busy = False
         self._outstanding -= 1
         if self._live():
@@ -665,7 +582,7 @@ class JobRun:
             raise
 
     def _routine_failed(
-        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
+        self, node: Inbox, activation: Activation, exc: Exception, attempt: int
     ) -> None:
         routine_id = node.spec.routine_id
         progress = node.progress
@@ -702,7 +619,7 @@ class JobRun:
             )
             self._fail(error)
 
-    def _route(self, node: _Node, emitted: list[tuple[str, Payload]]) -> None:
+    def _route(self, node: Inbox, emitted: list[tuple[str, Payload]]) -> None:
         routine_id = node.spec.routine_id
         targets = self.flow.targets
         for event, payload in emitted:
@@ -730,14 +647,8 @@ class JobRun:
         """Add to the job's output; False if that passed its bound (the job failed)."""
         self._output_bytes += json_size(payload)
         if self._output_bytes > self.worker.max_output_bytes:
-            self._fail(
-                JobError(
-                    code="output_too_large",
-                    type="OutputTooLarge",
-                    message=f"the job's output exceeds {self.worker.max_output_bytes} bytes",
-                    routine_id=key.rpartition(".")[0],
-                )
-            )
+            routine_id = key.rpartition(".")[0]
+            self._fail(bounds.output_too_large(self.worker.max_output_bytes, routine_id))
             return False
         self.job.output.setdefault(key, []).append(payload)
         return True
@@ -758,19 +669,14 @@ class JobRun:
         Aggregator with no timeout, or whose timeout is longer than the job) to its routine as
         it is, rather than dropping it: nearest the entry first, one routine at a time, so that a
         chain of them flushes in order. True if one was flushed."""
-        partial = [
-            node for node in self._nodes.values() if node.pending or any(node.slot_items.values())
-        ]
+        partial = [node for node in self._nodes.values() if node.partial()]
         if not partial:
             return False
         if not self._can_start():
             return True  # paused: flushed on resume
         distance = self._distances()
         node = min(partial, key=lambda n: distance.get(n.spec.routine_id, len(distance)))
-        if node.pending:
-            self._flush_pending(node)
-        else:
-            self._enqueue(node, [q.popleft() for q in node.slot_items.values() if q])
+        node.flush_partial()
         self._pump(node)
         return True
 
@@ -778,59 +684,21 @@ class JobRun:
         """Each routine's distance in connections from the job's entry (breadth first)."""
         if self._distance is None:
             entry = self.flow.parse_entry(self.job.entry) if self.job.entry else self.flow.entry
-            following: dict[str, set[str]] = {}
-            for (source, _), destinations in self.flow.targets.items():
-                following.setdefault(source, set()).update(t for t, _ in destinations)
-            distance = {routine_id: 0 for routine_id, _ in entry}
-            frontier = list(distance)
-            while frontier:
-                after: list[str] = []
-                for routine_id in frontier:
-                    for target in following.get(routine_id, ()):
-                        if target not in distance:
-                            distance[target] = distance[routine_id] + 1
-                            after.append(target)
-                frontier = after
-            self._distance = distance
+            self._distance = entry_distances(self.flow, entry)
         return self._distance
 
     def _timed_out(self) -> None:
         self._timeout = None
         if self._live():
             timeout = self.timeout
-            whose = "the flow's" if timeout == self.flow.timeout else "the server's"
-            self._fail(
-                JobError(
-                    code="job_timeout",
-                    type="JobTimeout",
-                    message=f"the job ran longer than {whose} limit of {timeout:g} s",
-                )
-            )
+            self._fail(bounds.job_timeout(timeout, flows=timeout == self.flow.timeout))
 
-    def _too_many_activations(self, node: _Node) -> None:
-        limit = self.limits.max_activations
-        self._fail(
-            JobError(
-                code="too_many_activations",
-                type="TooManyActivations",
-                message=f"the job started {limit} activations, the most one job may start "
-                "(a cycle with nothing that stops it?)",
-                routine_id=node.spec.routine_id,
-            )
-        )
+    def _too_many_activations(self, node: Inbox) -> None:
+        self._fail(bounds.too_many_activations(self.limits, node.spec.routine_id))
 
     def _backlog_exceeded(self, routine_id: str) -> None:
-        limits = self.limits
-        self._fail(
-            JobError(
-                code="job_backlog_exceeded",
-                type="JobBacklogExceeded",
-                message=f"the job queued more than {limits.max_backlog} deliveries or "
-                f"{limits.max_backlog_bytes} bytes not yet taken by a routine "
-                f"({self._backlog} deliveries, about {self._backlog_bytes} bytes)",
-                routine_id=routine_id,
-            )
-        )
+        error = bounds.backlog_exceeded(self.limits, self._backlog, self._backlog_bytes, routine_id)
+        self._fail(error)
 
     def _fail(self, error: JobError) -> None:
         self._stop_everything()
@@ -844,17 +712,11 @@ class JobRun:
         # bound is a few hundred thousand objects, whose freeing would hold the loop).
         held: list[deque[Any]] = []
         for node in self._nodes.values():
-            self._disarm(node)
             self._outstanding -= len(node.queue)
-            held.append(node.queue)
-            node.queue = deque()
-            node.pending = []
-            for slot in node.slot_items:
-                held.append(node.slot_items[slot])
-                node.slot_items[slot] = deque()
+            held.extend(node.clear())
         held.append(self._ready)  # taken, not started: as a task cancelled before it started
         self._ready = deque()
-        _release(held)
+        bounds.release(held)
         self._backlog = self._backlog_bytes = 0
         for task in self._tasks:
             task.cancel()
@@ -933,28 +795,6 @@ class JobRun:
             routine_id=routine_id,
             data=data,
         )
-
-
-RELEASE_SLICE = 5000
-"""Queued items freed per turn of the event loop when a job ends with a backlog."""
-
-
-def _release(held: list[deque[Any]]) -> None:
-    """Free the items of ``held`` a slice per turn of the loop, so that no turn is long."""
-    held = [items for items in held if items]
-    if not held:
-        return
-    budget = RELEASE_SLICE
-    while held and budget > 0:
-        items = held[-1]
-        take = min(budget, len(items))
-        for _ in range(take):
-            items.pop()
-        budget -= take
-        if not items:
-            held.pop()
-    if held:
-        asyncio.get_running_loop().call_soon(_release, held)
 
 
 def _describe(exc: BaseException) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 
+from routilux.engine.bounds import JobLimits
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
@@ -43,7 +44,7 @@ from routilux.engine.expressions import (
     Condition,
     ExpressionError,
 )
-from routilux.engine.job import JobLimits, JobRun
+from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
     Breakpoint,
@@ -593,7 +594,7 @@ class Runtime:
 
     async def _cancel_run(self, run: JobRun) -> None:
         if run.job.status is JobStatus.QUEUED:
-            run.worker.remove_queued(run)
+            self._workers[run.job.worker_id].remove_queued(run)
             run.cancel()
             await run.finished.wait()
         else:

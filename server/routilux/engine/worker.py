@@ -9,9 +9,10 @@ from typing import Any
 
 import anyio
 
+from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import QueuedInputFull, QueueFull, WorkerStopped
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.job import JobLimits, JobRun
+from routilux.engine.job import JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
 from routilux.engine.routine import Inputs
 from routilux.engine.spec import CompiledFlow

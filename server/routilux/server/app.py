@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from routilux import __version__
-from routilux.engine.job import JobLimits
+from routilux.engine.bounds import JobLimits
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.routines import default_registry
 from routilux.server import bodies, console, errors, metrics, strictquery
