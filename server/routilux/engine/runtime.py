@@ -1,5 +1,9 @@
 """The runtime: flows, workers, jobs and breakpoints behind one object, persisted through a Store.
 
+Its parts keep their own state: the flows (:mod:`routilux.engine.flows`), the breakpoints
+(:mod:`routilux.engine.breakpoints`), the recently finished jobs (:mod:`routilux.engine.finished`);
+the runtime orders their changes with the store's writes, the workers and the event bus.
+
 Use it as an async context manager (or ``start()`` / ``shutdown()``). It owns no globals: two
 runtimes in one process share nothing.
 """
@@ -8,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
@@ -16,34 +19,25 @@ from typing import Any
 import anyio
 
 from routilux.engine.bounds import JobLimits
+from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
-    BreakpointNotFound,
     FlowAlreadyExists,
     FlowHasActiveJobs,
-    FlowNotFound,
     FlowRevisionNotFound,
-    FlowStorageFull,
-    FlowValidationError,
     InvalidInput,
     JobNotCancellable,
     JobNotFound,
     JobNotRetryable,
     NoJobWaiting,
     SpecError,
-    TooManyBreakpoints,
-    TooManyFlows,
     WorkerNotFound,
     WorkerStopped,
 )
 from routilux.engine.events import Event, EventBus, EventType
-from routilux.engine.expressions import (
-    BREAKPOINT_EVALUATION_COST,
-    Budget,
-    Condition,
-    ExpressionError,
-)
+from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
+from routilux.engine.flows import FlowCatalog, FlowEntry, document_bytes
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
@@ -58,9 +52,8 @@ from routilux.engine.models import (
     WorkerStatus,
 )
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.routine import Inputs
 from routilux.engine.sizes import json_size
-from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
+from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
 from routilux.engine.worker import QueueBudget, WorkerRun
 
@@ -91,13 +84,6 @@ class RuntimeSettings:
     job_retention_seconds: float | None = None
 
 
-@dataclass
-class _FlowEntry:
-    record: FlowRecord
-    compiled: CompiledFlow | None
-    problem: str | None = None
-
-
 class Runtime:
     """Executes flows. Commands are coroutines; reads of live state are plain methods."""
 
@@ -113,15 +99,25 @@ class Runtime:
         self.bus = EventBus(buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
         self.limiter = anyio.CapacityLimiter(self.settings.threads)
-        self._flows: dict[str, _FlowEntry] = {}
+        self._flows = FlowCatalog(
+            registry,
+            limits=self.settings.job_limits,
+            max_flows=self.settings.max_flows,
+            max_flow_bytes=self.settings.max_flow_bytes,
+        )
         self._workers: dict[str, WorkerRun] = {}
         self._flow_workers: dict[str, WorkerRun] = {}
         self._runs: dict[str, JobRun] = {}
-        self._finished: OrderedDict[str, Job] = OrderedDict()
-        self._finished_weight: dict[str, int] = {}  # bytes each cached finished job holds
-        self.finished_bytes = 0
-        self._breakpoints: dict[str, Breakpoint] = {}
-        self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
+        self._finished = FinishedJobs(
+            count=self.settings.finished_jobs_cached,
+            size=self.settings.finished_jobs_cached_bytes,
+            retention=self.settings.job_retention_seconds,
+        )
+        self._breakpoints = BreakpointTable(
+            self._runs_of,
+            max_total=self.settings.max_breakpoints,
+            max_per_flow=self.settings.max_breakpoints_per_flow,
+        )
         self._started = False
         self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
         # get_job?wait: who waits for which job to finish or pause (woken by _wake_waiters).
@@ -131,8 +127,16 @@ class Runtime:
             self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
         )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
-        self._flow_bytes: dict[str, int] = {}  # each flow's document size, as JSON
-        self.flow_bytes = 0
+
+    @property
+    def flow_bytes(self) -> int:
+        """What the stored flows' documents take, as JSON."""
+        return self._flows.total_bytes
+
+    @property
+    def finished_bytes(self) -> int:
+        """What the finished jobs kept in memory take."""
+        return self._finished.bytes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -159,15 +163,8 @@ class Runtime:
         self.bus.add_sink(self._wake_waiters)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
-            self._count_flow(record.flow_id, _document_bytes(record.spec))
-            try:
-                compiled = compile_flow(record.spec, self.registry, flow_id=record.flow_id)
-                self._flows[record.flow_id] = _FlowEntry(record, compiled)
-            except FlowValidationError as exc:
-                log.warning("flow %s cannot run after restart: %s", record.flow_id, exc)
-                self._flows[record.flow_id] = _FlowEntry(record, None, str(exc))
-        for bp in state.breakpoints:
-            self._breakpoints[bp.breakpoint_id] = bp
+            self._flows.load(record)
+        self._breakpoints.load(state.breakpoints)
         for worker in state.workers:
             worker.active_jobs = worker.queued_jobs = 0
             entry = self._flows.get(worker.flow_id)
@@ -250,7 +247,7 @@ class Runtime:
             limiter=self.limiter,
             max_queued=self.settings.max_queued_per_worker,
             max_output_bytes=self.settings.max_output_bytes,
-            match_breakpoint=self._match_breakpoint,
+            match_breakpoint=self._breakpoints.match,
             on_breakpoint_hit=self._breakpoint_hit,
             on_job_finished=self._job_finished,
             max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
@@ -267,9 +264,9 @@ class Runtime:
         flow_id = spec.flow_id or new_id("flow")
         if flow_id in self._flows:
             raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
-        compiled = self._compile(spec, flow_id)
-        size = _document_bytes(spec)
-        self.check_flow_room(size)
+        compiled = self._flows.compile(spec, flow_id)
+        size = document_bytes(spec)
+        self._flows.check_room(size)
         now = utcnow()
         record = FlowRecord(
             flow_id=flow_id,
@@ -280,13 +277,13 @@ class Runtime:
         )
         # Claim the id (and its room) before the first await so that a concurrent create of it
         # gets a 409, and concurrent creates cannot pass the limits together.
-        self._flows[flow_id] = _FlowEntry(record, compiled)
-        self._count_flow(flow_id, size)
+        self._flows.entries[flow_id] = FlowEntry(record, compiled)
+        self._flows.count(flow_id, size)
         try:
             await self.store.save_flow(record, idempotency)
         except BaseException:
-            del self._flows[flow_id]
-            self._count_flow(flow_id, None)
+            del self._flows.entries[flow_id]
+            self._flows.count(flow_id, None)
             raise
         self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
         return record
@@ -300,9 +297,9 @@ class Runtime:
                 f"the document's flow_id {spec.flow_id!r} is not the flow's id {flow_id!r}",
                 loc=("flow_id",),
             )
-        compiled = self._compile(spec, flow_id)
-        size = _document_bytes(spec)
-        self.check_flow_room(size, replacing=flow_id)
+        compiled = self._flows.compile(spec, flow_id)
+        size = document_bytes(spec)
+        self._flows.check_room(size, replacing=flow_id)
         previous = entry.record
         record = FlowRecord(
             flow_id=flow_id,
@@ -312,16 +309,16 @@ class Runtime:
             updated_at=utcnow(),
         )
         # Swapped before the first await, so that concurrent updates apply one after the other.
-        updated = _FlowEntry(record, compiled)
-        self._flows[flow_id] = updated
-        previous_size = self._flow_bytes.get(flow_id)
-        self._count_flow(flow_id, size)
+        updated = FlowEntry(record, compiled)
+        self._flows.entries[flow_id] = updated
+        previous_size = self._flows.size(flow_id)
+        self._flows.count(flow_id, size)
         try:
             await self.store.save_flow(record)
         except BaseException:
             if self._flows.get(flow_id) is updated:
-                self._flows[flow_id] = entry
-                self._count_flow(flow_id, previous_size)
+                self._flows.entries[flow_id] = entry
+                self._flows.count(flow_id, previous_size)
             raise
         worker = self._flow_workers.get(flow_id)
         if worker is not None:
@@ -355,14 +352,7 @@ class Runtime:
 
     async def _compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
         record = await self.store.get_flow_revision(flow_id, revision)
-        if record is None:
-            log.warning("flow %s has no stored revision %d", flow_id, revision)
-            return None
-        try:
-            return compile_flow(record.spec, self.registry, flow_id=flow_id)
-        except FlowValidationError as exc:
-            log.warning("flow %s revision %d cannot run: %s", flow_id, revision, exc)
-            return None
+        return self._flows.compile_revision(record, flow_id, revision)
 
     def get_flow(self, flow_id: str) -> FlowRecord:
         return self._flow_entry(flow_id).record
@@ -371,7 +361,7 @@ class Runtime:
         return flow_id in self._flows
 
     def list_flows(self) -> list[FlowRecord]:
-        return [entry.record for entry in self._flows.values()]
+        return self._flows.records()
 
     async def delete_flow(self, flow_id: str, *, force: bool = False) -> None:
         self._flow_entry(flow_id)
@@ -389,33 +379,12 @@ class Runtime:
         if worker is not None:
             worker.stop()
             del self._flow_workers[flow_id]
-        for bp_id in [b.breakpoint_id for b in self._breakpoints.values() if b.flow_id == flow_id]:
+        for bp_id in self._breakpoints.of_flow(flow_id):
             await self.delete_breakpoint(bp_id)
         await self.store.delete_flow(flow_id)
-        del self._flows[flow_id]
-        self._count_flow(flow_id, None)
+        del self._flows.entries[flow_id]
+        self._flows.count(flow_id, None)
         self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
-
-    def _compile(self, spec: FlowSpec, flow_id: str) -> CompiledFlow:
-        """Compile a new flow (or revision), also checking it against the server's job bounds;
-        every problem is reported together."""
-        problems = []
-        timeout, limit = spec.execution.timeout, self.settings.job_limits.max_seconds
-        if timeout is not None and timeout > limit:
-            problems.append(
-                SpecError(
-                    ("execution", "timeout"),
-                    f"a job may run at most {limit:g} s on this server (ROUTILUX_MAX_JOB_SECONDS)",
-                    "less_than_equal",
-                )
-            )
-        try:
-            compiled = compile_flow(spec, self.registry, flow_id=flow_id)
-        except FlowValidationError as exc:
-            raise FlowValidationError([*exc.errors, *problems]) from None
-        if problems:
-            raise FlowValidationError(problems)
-        return compiled
 
     def flow_warnings(self, flow_id: str) -> list[FlowWarning]:
         """What looks wrong in a flow without making it invalid: cycles nothing can stop."""
@@ -424,33 +393,10 @@ class Runtime:
 
     def check_flow_room(self, size: int, *, replacing: str | None = None) -> None:
         """Raise unless one more flow of ``size`` bytes (or ``replacing``'s new revision) fits."""
-        limit = self.settings.max_flows
-        if replacing is None and limit is not None and len(self._flows) >= limit:
-            raise TooManyFlows(
-                f"this server stores at most {limit} flows; delete one first", limit=limit
-            )
-        limit = self.settings.max_flow_bytes
-        if limit is not None:
-            total = self.flow_bytes - self._flow_bytes.get(replacing or "", 0) + size
-            if total > limit:
-                raise FlowStorageFull(
-                    f"flow documents would take {total} bytes; this server stores at most "
-                    f"{limit} (this document: {size} bytes); delete flows first",
-                    limit=limit,
-                )
+        self._flows.check_room(size, replacing=replacing)
 
-    def _count_flow(self, flow_id: str, size: int | None) -> None:
-        """Record a flow's document size (None: it is gone)."""
-        self.flow_bytes -= self._flow_bytes.pop(flow_id, 0)
-        if size is not None:
-            self._flow_bytes[flow_id] = size
-            self.flow_bytes += size
-
-    def _flow_entry(self, flow_id: str) -> _FlowEntry:
-        entry = self._flows.get(flow_id)
-        if entry is None:
-            raise FlowNotFound(f"flow {flow_id!r} does not exist", flow_id=flow_id)
-        return entry
+    def _flow_entry(self, flow_id: str) -> FlowEntry:
+        return self._flows.entry(flow_id)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -526,14 +472,7 @@ class Runtime:
         run = self._runs.get(job_id)
         if run is not None:
             return run.job
-        job = self._finished.get(job_id)
-        retention = self.settings.job_retention_seconds
-        if job is not None and retention is not None and job.finished_at is not None:
-            if (utcnow() - job.finished_at).total_seconds() > retention:
-                del self._finished[job_id]
-                self.finished_bytes -= self._finished_weight.pop(job_id, 0)
-                return None
-        return job
+        return self._finished.get(job_id, utcnow())
 
     async def get_job(self, job_id: str) -> Job:
         job = self.live_job(job_id) or await self.store.get_job(job_id)
@@ -645,8 +584,7 @@ class Runtime:
             if progress.status is RoutineStatus.FAILED:
                 progress.status = RoutineStatus.IDLE
         await self.store.save_job(job)
-        self._finished.pop(job_id, None)
-        self.finished_bytes -= self._finished_weight.pop(job_id, 0)
+        self._finished.forget(job_id)
         self.bus.publish(
             EventType.JOB_RETRIED,
             flow_id=job.flow_id,
@@ -665,22 +603,7 @@ class Runtime:
         self._runs.pop(job.job_id, None)
         self.log_capture.finish(job.job_id, job.flow_id)
         weight = FINISHED_JOB_OVERHEAD + run.input_bytes + run.output_bytes
-        self._cache_finished(job, weight)
-
-    def _cache_finished(self, job: Job, weight: int) -> None:
-        """Keep a finished job for fast reads, within a count and a byte bound (oldest out).
-        A job too big for the cache is read from the store, where it is durable already."""
-        limit = self.settings.finished_jobs_cached_bytes
-        if weight > limit // 16:
-            return
-        self._finished[job.job_id] = job
-        self._finished_weight[job.job_id] = weight
-        self.finished_bytes += weight
-        while (
-            len(self._finished) > self.settings.finished_jobs_cached or self.finished_bytes > limit
-        ):
-            job_id, _ = self._finished.popitem(last=False)
-            self.finished_bytes -= self._finished_weight.pop(job_id)
+        self._finished.add(job, weight)
 
     def unfinished_jobs(self) -> list[Job]:
         return [run.job for run in self._runs.values()]
@@ -726,163 +649,60 @@ class Runtime:
         entry = self._flows.get(flow_id)
         if entry is None:
             raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
-        self._check_breakpoint_room(flow_id)
-        routine = entry.record.spec.routines.get(routine_id)
-        if routine is None:
-            raise InvalidInput(
-                f"flow {flow_id!r} has no routine {routine_id!r}", loc=("routine_id",)
-            )
-        if slot is not None and entry.compiled is not None:
-            slots = entry.compiled.routines[routine_id].slots
-            if slot not in slots:
-                raise InvalidInput(
-                    f"routine {routine_id!r} has no slot {slot!r} (has: {', '.join(slots)})",
-                    loc=("slot",),
-                )
+        bp = self._breakpoints.new(
+            entry, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
+        )
         if job_id is not None:
             job = self.live_job(job_id) or await self.store.get_job(job_id)
             if job is None or job.flow_id != flow_id:
                 raise InvalidInput(
                     f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
                 )
-        if condition is not None:
-            try:
-                Condition.compile(condition)
-            except ExpressionError as exc:
-                raise InvalidInput(exc.message, loc=("condition",)) from None
-        bp = Breakpoint(
-            breakpoint_id=new_id("bp"),
-            flow_id=flow_id,
-            routine_id=routine_id,
-            slot=slot,
-            job_id=job_id,
-            condition=condition,
-            enabled=enabled,
-            created_at=utcnow(),
-        )
+        self._breakpoints.check_condition(condition)
         await self.store.save_breakpoint(bp)
-        self._breakpoints[bp.breakpoint_id] = bp
+        self._breakpoints.add(bp)
         return bp
 
-    def _check_breakpoint_room(self, flow_id: str) -> None:
-        limit = self.settings.max_breakpoints
-        if limit is not None and len(self._breakpoints) >= limit:
-            raise TooManyBreakpoints(
-                f"this server keeps at most {limit} breakpoints; delete one first", limit=limit
-            )
-        limit = self.settings.max_breakpoints_per_flow
-        if limit is not None:
-            count = sum(1 for bp in self._breakpoints.values() if bp.flow_id == flow_id)
-            if count >= limit:
-                raise TooManyBreakpoints(
-                    f"flow {flow_id!r} has {count} breakpoints, the most one flow may have; "
-                    "delete one first",
-                    limit=limit,
-                )
+    def _runs_of(self, flow_id: str) -> list[JobRun]:
+        worker = self._flow_workers.get(flow_id)
+        return worker.runs() if worker is not None else []
 
     def list_breakpoints(self) -> list[Breakpoint]:
-        return [self._with_waiting(bp) for bp in self._breakpoints.values()]
+        return self._breakpoints.all()
 
     def find_breakpoints(
         self, *, flow_id: str | None = None, job_id: str | None = None
     ) -> list[Breakpoint]:
         """The stored breakpoints that match, without their waiting jobs (cheap: for paging;
         the records are the runtime's own, so do not change them)."""
-        return [
-            bp
-            for bp in self._breakpoints.values()
-            if (flow_id is None or bp.flow_id == flow_id)
-            and (job_id is None or bp.job_id == job_id)
-        ]
+        return self._breakpoints.find(flow_id=flow_id, job_id=job_id)
 
     def with_waiting(self, breakpoints: list[Breakpoint]) -> list[Breakpoint]:
-        """Copies of ``breakpoints`` with the jobs waiting at each: one pass over each of their
-        flows' jobs, however many breakpoints there are."""
-        waiting: dict[str, list[str]] = {}
-        for flow_id in {bp.flow_id for bp in breakpoints}:
-            worker = self._flow_workers.get(flow_id)
-            for run in worker.runs() if worker is not None else ():
-                paused_at = run.job.paused_at
-                if paused_at is not None:
-                    waiting.setdefault(paused_at.breakpoint_id, []).append(run.job.job_id)
-        return [replace(bp, waiting_jobs=waiting.get(bp.breakpoint_id, [])) for bp in breakpoints]
+        """Copies of ``breakpoints`` with the jobs waiting at each."""
+        return self._breakpoints.with_waiting(breakpoints)
 
     def get_breakpoint(self, breakpoint_id: str) -> Breakpoint:
-        return self._with_waiting(self._breakpoint(breakpoint_id))
-
-    def _breakpoint(self, breakpoint_id: str) -> Breakpoint:
-        bp = self._breakpoints.get(breakpoint_id)
-        if bp is None:
-            raise BreakpointNotFound(
-                f"breakpoint {breakpoint_id!r} does not exist", breakpoint_id=breakpoint_id
-            )
-        return bp
-
-    def _with_waiting(self, bp: Breakpoint) -> Breakpoint:
-        return replace(bp, waiting_jobs=[run.job.job_id for run in self._waiting_at(bp)])
-
-    def _waiting_at(self, bp: Breakpoint) -> list[JobRun]:
-        worker = self._flow_workers.get(bp.flow_id)
-        if worker is None:
-            return []
-        return [
-            run
-            for run in worker.runs()
-            if run.job.paused_at is not None and run.job.paused_at.breakpoint_id == bp.breakpoint_id
-        ]
+        return self._breakpoints.get(breakpoint_id)
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
-        bp = self._breakpoint(breakpoint_id)
-        waiting = self._waiting_at(bp)
-        del self._breakpoints[breakpoint_id]
-        self._conditions.pop(breakpoint_id, None)
+        bp = self._breakpoints.stored(breakpoint_id)
+        waiting = self._breakpoints.waiting_at(bp)
+        self._breakpoints.remove(breakpoint_id)
         await self.store.delete_breakpoint(breakpoint_id)
         for run in waiting:
             run.resume_breakpoint()
 
     async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
         """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        bp = self._breakpoint(breakpoint_id)
-        waiting = [r for r in self._waiting_at(bp) if job_id is None or r.job.job_id == job_id]
+        bp = self._breakpoints.stored(breakpoint_id)
+        waiting = self._breakpoints.waiting_at(bp)
+        waiting = [r for r in waiting if job_id is None or r.job.job_id == job_id]
         if not waiting:
             who = f"job {job_id!r}" if job_id else "no job"
             raise NoJobWaiting(f"{who} is waiting at breakpoint {breakpoint_id!r}")
         for run in waiting:
             run.resume_breakpoint()
         return [run.job.job_id for run in waiting]
-
-    def _match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
-        budget: Budget | None = None  # what the conditions checked here may cost together
-        for bp in self._breakpoints.values():
-            if (
-                not bp.enabled
-                or bp.flow_id != job.flow_id
-                or bp.routine_id != routine_id
-                or (bp.job_id is not None and bp.job_id != job.job_id)
-            ):
-                continue
-            for item in inputs.items:
-                if bp.slot is not None and item.slot != bp.slot:
-                    continue
-                if bp.condition is None:
-                    return bp
-                if budget is None:
-                    budget = Budget(BREAKPOINT_EVALUATION_COST, "BREAKPOINT_EVALUATION_COST")
-                if self._holds(bp, item.payload, budget):
-                    return bp
-        return None
-
-    def _holds(self, bp: Breakpoint, payload: dict[str, Any], budget: Budget) -> bool:
-        # Checked on the loop before every activation: all of them share a small budget.
-        try:
-            condition = self._conditions.get(bp.breakpoint_id)
-            if condition is None:
-                condition = Condition.compile(bp.condition or "true")
-                self._conditions[bp.breakpoint_id] = condition
-            return condition.evaluate(payload, budget=budget)
-        except ExpressionError as exc:
-            log.warning("breakpoint condition %r failed: %s", bp.condition, exc.message)
-            return False
 
     def _breakpoint_hit(self, bp: Breakpoint) -> None:
         worker = self._flow_workers.get(bp.flow_id)
@@ -894,15 +714,6 @@ _SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, J
 _SETTLING_EVENTS = frozenset(
     {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
 )
-
-
-def _document_bytes(spec: FlowSpec) -> int:
-    """A flow document's size as JSON, the measure of the flow-storage limit."""
-    return len(spec.model_dump_json(by_alias=True))
-
-
-FINISHED_JOB_OVERHEAD = 2048
-"""Bytes a finished job holds besides its input and output: record, progress, timestamps."""
 
 
 def _input_bytes(data: dict[str, Any]) -> int:
