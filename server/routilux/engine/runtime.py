@@ -32,10 +32,8 @@ from routilux.engine.errors import (
     JobNotRetryable,
     NoJobWaiting,
     SpecError,
-    WorkerNotFound,
-    WorkerStopped,
 )
-from routilux.engine.events import Event, EventBus, EventType
+from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
 from routilux.engine.flows import FlowCatalog, FlowEntry, document_bytes
 from routilux.engine.job import JobRun
@@ -55,7 +53,9 @@ from routilux.engine.registry import RoutineRegistry
 from routilux.engine.sizes import json_size
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
+from routilux.engine.waiters import SETTLED, SettleWaiters
 from routilux.engine.worker import QueueBudget, WorkerRun
+from routilux.engine.workers import WorkerPool
 
 log = logging.getLogger("routilux.engine")
 
@@ -105,8 +105,11 @@ class Runtime:
             max_flows=self.settings.max_flows,
             max_flow_bytes=self.settings.max_flow_bytes,
         )
-        self._workers: dict[str, WorkerRun] = {}
-        self._flow_workers: dict[str, WorkerRun] = {}
+        self._workers = WorkerPool(
+            self._new_worker_run,
+            self.store,
+            default_concurrency=self.settings.default_concurrency,
+        )
         self._runs: dict[str, JobRun] = {}
         self._finished = FinishedJobs(
             count=self.settings.finished_jobs_cached,
@@ -114,15 +117,14 @@ class Runtime:
             retention=self.settings.job_retention_seconds,
         )
         self._breakpoints = BreakpointTable(
-            self._runs_of,
+            self._workers.runs_of,
             max_total=self.settings.max_breakpoints,
             max_per_flow=self.settings.max_breakpoints_per_flow,
         )
         self._started = False
         self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
-        # get_job?wait: who waits for which job to finish or pause (woken by _wake_waiters).
-        self._waiters: dict[str, list[asyncio.Event]] = {}
-        self.bus.add_sink(self._wake_waiters)
+        self._waiters = SettleWaiters()  # get_job?wait
+        self.bus.add_sink(self._waiters.wake)
         self.log_capture = JobLogCapture(
             self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
         )
@@ -160,23 +162,14 @@ class Runtime:
         state = await self.store.load()
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
-        self.bus.add_sink(self._wake_waiters)
+        self.bus.add_sink(self._waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
             self._flows.load(record)
         self._breakpoints.load(state.breakpoints)
         for worker in state.workers:
-            worker.active_jobs = worker.queued_jobs = 0
             entry = self._flows.get(worker.flow_id)
-            if worker.status is not WorkerStatus.STOPPED and entry and entry.compiled:
-                if worker.status is WorkerStatus.RUNNING:
-                    worker.status = WorkerStatus.IDLE
-                run = self._new_worker_run(worker, entry.compiled)
-                self._flow_workers[worker.flow_id] = run
-            else:
-                worker.status = WorkerStatus.STOPPED
-                run = self._new_worker_run(worker, None)
-            self._workers[worker.worker_id] = run
+            self._workers.load(worker, entry.compiled if entry else None)
         # Jobs that were running resume first (they held their workers' places), then the queue.
         unfinished = sorted(
             state.unfinished_jobs, key=lambda j: (j.status is JobStatus.QUEUED, j.created_at)
@@ -187,7 +180,7 @@ class Runtime:
     async def _recover(self, job: Job) -> None:
         """Put an unfinished job back to work after a restart: a queued one into its worker's
         queue, a running or paused one resumed from its last checkpoint."""
-        worker = self._workers.get(job.worker_id)
+        worker = self._workers.find(job.worker_id)
         compiled = await self._runnable_revision(job)
         if job.status is JobStatus.CANCELLING:
             job.status = JobStatus.CANCELLED
@@ -230,10 +223,10 @@ class Runtime:
         if not self._started:
             return
         self._started = False
-        for worker in self._workers.values():
+        for worker in self._workers:
             worker.closing = True
         await asyncio.gather(*(run.suspend() for run in list(self._runs.values())))
-        for worker in self._workers.values():
+        for worker in self._workers:
             await worker.drain()
         logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
@@ -320,13 +313,7 @@ class Runtime:
                 self._flows.entries[flow_id] = entry
                 self._flows.count(flow_id, previous_size)
             raise
-        worker = self._flow_workers.get(flow_id)
-        if worker is not None:
-            worker.flow = compiled
-            concurrency = compiled.concurrency or self.settings.default_concurrency
-            if concurrency != worker.worker.concurrency:
-                worker.worker.concurrency = concurrency
-                worker._start_queued()
+        self._workers.flow_updated(compiled)
         self.bus.publish(
             EventType.FLOW_UPDATED,
             flow_id=flow_id,
@@ -365,8 +352,7 @@ class Runtime:
 
     async def delete_flow(self, flow_id: str, *, force: bool = False) -> None:
         self._flow_entry(flow_id)
-        worker = self._flow_workers.get(flow_id)
-        runs = worker.runs() if worker else []
+        runs = self._workers.runs_of(flow_id)
         if runs and not force:
             raise FlowHasActiveJobs(
                 f"flow {flow_id!r} has {len(runs)} unfinished jobs; cancel them or use force",
@@ -376,9 +362,7 @@ class Runtime:
             await self._cancel_run(run)
         for run in runs:
             await run.finished.wait()
-        if worker is not None:
-            worker.stop()
-            del self._flow_workers[flow_id]
+        self._workers.stop_flow(flow_id)
         for bp_id in self._breakpoints.of_flow(flow_id):
             await self.delete_breakpoint(bp_id)
         await self.store.delete_flow(flow_id)
@@ -423,7 +407,7 @@ class Runtime:
                 compiled.parse_entry(entry)
             except SpecError as exc:
                 raise InvalidInput(exc.message, loc=("entry",)) from None
-        worker = self._worker_for(compiled)
+        worker = self._workers.for_flow(compiled)
         if input_bytes is None:
             input_bytes = _input_bytes(data)
         worker.check_capacity(input_bytes)
@@ -449,24 +433,6 @@ class Runtime:
         worker.submit(run, input_bytes)
         return job
 
-    def _worker_for(self, flow: CompiledFlow) -> WorkerRun:
-        worker = self._flow_workers.get(flow.flow_id)
-        if worker is None:
-            record = Worker(
-                worker_id=new_id("wrk"),
-                flow_id=flow.flow_id,
-                status=WorkerStatus.IDLE,
-                concurrency=flow.concurrency or self.settings.default_concurrency,
-                created_at=utcnow(),
-            )
-            worker = self._new_worker_run(record, flow)
-            self._workers[record.worker_id] = worker
-            self._flow_workers[flow.flow_id] = worker
-            # Queued ahead of the job that needs it: the writer commits in order, so a job
-            # that is durable always finds its worker after a crash.
-            self.store.save_worker_later(record)
-        return worker
-
     def live_job(self, job_id: str) -> Job | None:
         """The job if it is unfinished or recently finished, without touching the store."""
         run = self._runs.get(job_id)
@@ -491,28 +457,10 @@ class Runtime:
     async def wait_settled(self, job_id: str, timeout: float) -> Job:
         """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
         run = self._runs.get(job_id)
-        if run is None or timeout <= 0 or run.job.status in _SETTLED:
+        if run is None or timeout <= 0 or run.job.status in SETTLED:
             return await self.get_job(job_id)
-        waiter = asyncio.Event()
-        waiters = self._waiters.setdefault(job_id, [])
-        waiters.append(waiter)
-        try:
-            async with asyncio.timeout(timeout):
-                await waiter.wait()
-        except TimeoutError:
-            pass
-        finally:
-            if waiter in waiters:
-                waiters.remove(waiter)
-            if not waiters and self._waiters.get(job_id) is waiters:
-                del self._waiters[job_id]
+        await self._waiters.wait(job_id, timeout)
         return await self.get_job(job_id)
-
-    def _wake_waiters(self, event: Event) -> None:
-        # A bus sink: one dictionary lookup per event while someone waits, none otherwise.
-        if self._waiters and event.type in _SETTLING_EVENTS and event.job_id in self._waiters:
-            for waiter in self._waiters.pop(event.job_id):
-                waiter.set()
 
     def _owns_job(self, job_id: str) -> bool:
         return job_id in self._runs
@@ -533,7 +481,7 @@ class Runtime:
 
     async def _cancel_run(self, run: JobRun) -> None:
         if run.job.status is JobStatus.QUEUED:
-            self._workers[run.job.worker_id].remove_queued(run)
+            self._workers.get(run.job.worker_id).remove_queued(run)
             run.cancel()
             await run.finished.wait()
         else:
@@ -569,7 +517,7 @@ class Runtime:
                 "was deleted or can no longer run",
                 status=stored.status.value,
             )
-        worker = self._worker_for(compiled)
+        worker = self._workers.for_flow(compiled)
         worker.check_capacity()
         checkpoint = await self.store.load_checkpoint(job_id)
         job = replace(
@@ -611,28 +559,16 @@ class Runtime:
     # -- workers -------------------------------------------------------------------------------
 
     def list_workers(self) -> list[Worker]:
-        return [w.worker for w in self._workers.values()]
+        return self._workers.records()
 
     def get_worker(self, worker_id: str) -> Worker:
-        return self._worker_run(worker_id).worker
-
-    def _worker_run(self, worker_id: str) -> WorkerRun:
-        run = self._workers.get(worker_id)
-        if run is None:
-            raise WorkerNotFound(f"worker {worker_id!r} does not exist", worker_id=worker_id)
-        return run
+        return self._workers.get(worker_id).worker
 
     async def pause_worker(self, worker_id: str) -> Worker:
-        worker = self._worker_run(worker_id)
-        if worker.worker.status is WorkerStatus.STOPPED:
-            raise WorkerStopped(f"worker {worker_id!r} is stopped")
-        worker.pause()
-        return worker.worker
+        return self._workers.pause(worker_id)
 
     async def resume_worker(self, worker_id: str) -> Worker:
-        worker = self._worker_run(worker_id)
-        worker.resume()
-        return worker.worker
+        return self._workers.resume(worker_id)
 
     # -- breakpoints ---------------------------------------------------------------------------
 
@@ -662,10 +598,6 @@ class Runtime:
         await self.store.save_breakpoint(bp)
         self._breakpoints.add(bp)
         return bp
-
-    def _runs_of(self, flow_id: str) -> list[JobRun]:
-        worker = self._flow_workers.get(flow_id)
-        return worker.runs() if worker is not None else []
 
     def list_breakpoints(self) -> list[Breakpoint]:
         return self._breakpoints.all()
@@ -705,15 +637,9 @@ class Runtime:
         return [run.job.job_id for run in waiting]
 
     def _breakpoint_hit(self, bp: Breakpoint) -> None:
-        worker = self._flow_workers.get(bp.flow_id)
+        worker = self._workers.of_flow(bp.flow_id)
         if worker is not None:
             worker.spawn(self.store.save_breakpoint(bp))
-
-
-_SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-_SETTLING_EVENTS = frozenset(
-    {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
-)
 
 
 def _input_bytes(data: dict[str, Any]) -> int:
