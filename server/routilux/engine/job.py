@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from routilux.engine import bounds, logcontext
+from routilux.engine import bounds
+from routilux.engine.activations import ActivationRunner
 from routilux.engine.bounds import JobLimits
 from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
@@ -38,7 +39,7 @@ from routilux.engine.models import (
 )
 from routilux.engine.routine import Inputs, Payload, RoutineContext
 from routilux.engine.sizes import json_size, payload_size
-from routilux.engine.spec import CompiledFlow, CompiledRoutine
+from routilux.engine.spec import CompiledFlow
 from routilux.engine.storage import Store
 
 log = logging.getLogger("routilux.engine")
@@ -109,6 +110,7 @@ class JobRun:
         self._in_drain = False  # steps taken inside one drain slice share one checkpoint
         self._commit_due = False
         self._recovered = False
+        self._runner = ActivationRunner(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -126,11 +128,11 @@ class JobRun:
             job.started_at = utcnow()
         if self._recovered:
             job.recoveries += 1
-            self._publish(
+            self.publish(
                 EventType.JOB_RECOVERED, data={"checkpoint": restore.seq if restore else 0}
             )
         else:
-            self._publish(EventType.JOB_STARTED)
+            self.publish(EventType.JOB_STARTED)
         if restore is not None and restore.seq:
             self._replay(restore)
         else:  # nothing of it was kept yet: it starts from its input
@@ -176,6 +178,10 @@ class JobRun:
                 waiting.queue[0].passed_breakpoint = True  # it waits there: no second hit
 
     @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        return self.worker.limiter
+
+    @property
     def output_bytes(self) -> int:
         """The job's output so far, as JSON."""
         return self._output_bytes
@@ -189,10 +195,10 @@ class JobRun:
 
     def cancel(self) -> None:
         """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
-        if not self._live():
+        if not self.live():
             return
         self.job.status = JobStatus.CANCELLING
-        self._publish(EventType.JOB_CANCELLING)
+        self.publish(EventType.JOB_CANCELLING)
         self._stop_everything()
         self._finish_when_idle(JobStatus.CANCELLED, None)
 
@@ -219,14 +225,14 @@ class JobRun:
         self.paused_by_worker = True
         if self.job.status is JobStatus.RUNNING:
             self.job.status = JobStatus.PAUSED
-            self._publish(EventType.JOB_PAUSED, data={"reason": "worker_paused"})
+            self.publish(EventType.JOB_PAUSED, data={"reason": "worker_paused"})
             self.worker.store.save_job_later(self.job)
 
     def resume_for_worker(self) -> None:
         self.paused_by_worker = False
         if self.job.status is JobStatus.PAUSED and self.job.paused_at is None:
             self.job.status = JobStatus.RUNNING
-            self._publish(EventType.JOB_RESUMED, data={"reason": "worker_resumed"})
+            self.publish(EventType.JOB_RESUMED, data={"reason": "worker_resumed"})
             self.worker.store.save_job_later(self.job)
         self._pump_all()
 
@@ -238,7 +244,7 @@ class JobRun:
         self.job.paused_at = None
         if self.job.status is JobStatus.PAUSED and not self.paused_by_worker:
             self.job.status = JobStatus.RUNNING
-        self._publish(
+        self.publish(
             EventType.JOB_RESUMED,
             routine_id=paused_at.routine_id,
             data={"reason": "breakpoint_resumed", "breakpoint_id": paused_at.breakpoint_id},
@@ -292,7 +298,7 @@ class JobRun:
 
     def timer_fired(self, inbox: Inbox) -> None:
         flush = inbox.flush
-        if self._live() and flush is not None:
+        if self.live() and flush is not None:
             flush()
             self._pump(inbox)
         self._outstanding -= 1
@@ -335,9 +341,9 @@ class JobRun:
                 self._draining = True
                 asyncio.get_running_loop().call_soon(self._drain)
             return
-        self._track(asyncio.create_task(self._run(node, activation)))
+        self.track(asyncio.create_task(self._runner.run(node, activation)))
 
-    def _track(self, task: asyncio.Task[None]) -> None:
+    def track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -357,8 +363,8 @@ class JobRun:
             "payload": item.payload,
             "hit_count": breakpoint.hit_count,
         }
-        self._publish(EventType.BREAKPOINT_HIT, routine_id=node.spec.routine_id, data=data)
-        self._publish(
+        self.publish(EventType.BREAKPOINT_HIT, routine_id=node.spec.routine_id, data=data)
+        self.publish(
             EventType.JOB_PAUSED,
             routine_id=node.spec.routine_id,
             data={"reason": "breakpoint", "breakpoint_id": breakpoint.breakpoint_id},
@@ -376,7 +382,7 @@ class JobRun:
         try:
             while ready:
                 node, activation = ready.popleft()
-                self._run_inline(node, activation)
+                self._runner.run_inline(node, activation)
                 if perf_counter() >= deadline:
                     break
         finally:
@@ -389,148 +395,27 @@ class JobRun:
         else:
             self._draining = False
 
-    def _run_inline(self, node: Inbox, activation: Activation) -> None:
-        """An activation of inline logic, whole, in one callback of the loop."""
-        if not self._live():
-            return  # the job ended first: as for a task cancelled before it started
-        self._begin(node)
-        was = node.running.get(activation.seqs[0])  # a retried job's failed activation
-        attempt, started = (was.attempt, was.started) if was else (1, time.time())
-        ctx = self._context(node, activation, attempt, started)
-        retrying = False
-        try:
-            try:
-                node.spec.routine.run(ctx, activation.inputs)
-            except Exception as exc:
-                delay = self._after_failure(node, activation, exc, attempt)
-                if delay is not None:
-                    # A retry waits for its delay: it goes on as a task, like any activation.
-                    retrying = True
-                    self._running(node, activation, started, attempt + 1)
-                    retry = self._run(node, activation, retry=(attempt + 1, delay))
-                    self._track(asyncio.create_task(retry))
-                return
-            if self._live():
-                self._completed(node, activation, ctx)
-        finally:
-            if not retrying:
-                self._end(node)
-
-    async def _run(
-        self, node: Inbox, activation: Activation, *, retry: tuple[int, float] | None = None
+    def checkpoint_running(
+        self, node: Inbox, activation: Activation, started: float, attempt: int
     ) -> None:
-        """An activation as a task: async logic, logic in a thread, or the retries of an inline
-        activation (``retry``: the attempt to make, after its delay)."""
-        spec = node.spec
-        inputs = activation.inputs
-        first = activation.seqs[0]
-        try:
-            if retry is None:
-                self._begin(node)
-                # Recorded while it runs: a resumed job runs it again as the same attempt, and
-                # its time-based logic (a Delay) keeps its original deadline.
-                was = node.running.get(first)
-                started, attempt = (was.started, was.attempt) if was else (time.time(), 1)
-                self._running(node, activation, started, attempt)
-            else:
-                attempt, delay = retry
-                started = node.running[first].started
-                await asyncio.sleep(delay)
-                if not self._live():
-                    return
-            while True:
-                ctx = self._context(node, activation, attempt, started)
-                try:
-                    if spec.is_async:
-                        await spec.routine.run(ctx, inputs)
-                    elif spec.inline and spec.routine.runs_inline(inputs):
-                        spec.routine.run(ctx, inputs)
-                    else:
-                        await self._run_in_thread(spec, ctx, inputs)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    wait = self._after_failure(node, activation, exc, attempt)
-                    if wait is None:
-                        return
-                    attempt += 1
-                    self._running(node, activation, started, attempt)
-                    await asyncio.sleep(wait)
-                    if not self._live():
-                        return
-                    continue
-                if not self._live():
-                    return  # cancelled or failed meanwhile: the output is discarded
-                self._completed(node, activation, ctx)
-                return
-        finally:
-            self._end(node)
-
-    def _running(self, node: Inbox, activation: Activation, started: float, attempt: int) -> None:
         """Checkpoint that an activation outside the loop runs, at ``attempt``."""
         node.running[activation.seqs[0]] = Running(started, attempt)
         self._dirty.add(node)
         self._commit()
 
-    def _begin(self, node: Inbox) -> None:
-        routine_id = node.spec.routine_id
-        # This task's (or callback's) own context: its log lines, the routine's too, name the
-        # job and routine.
-        logcontext.current.set((self.job.flow_id, self.job.job_id, routine_id))
-        progress = node.progress
-        progress.activations += 1
-        progress.status = RoutineStatus.RUNNING
-        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
-
-    def _context(
-        self, node: Inbox, activation: Activation, attempt: int, started: float
-    ) -> RoutineContext:
-        logcontext.activation.set((node.progress.activations, attempt))
-        routine_id = node.spec.routine_id
-        return RoutineContext(
-            job_id=self.job.job_id,
-            flow_id=self.job.flow_id,
-            routine_id=routine_id,
-            attempt=attempt,
-            state=node.state,
-            events=node.spec.events,
-            activation_id=f"{self.job.job_id}:{routine_id}:{activation.seqs[0]}",
-            started_at=started,
-        )
-
-    def _after_failure(
-        self, node: Inbox, activation: Activation, exc: Exception, attempt: int
-    ) -> float | None:
-        """After a failed attempt: the delay before the next one, or None when there is none
-        (the failure is then recorded, unless the job is ending anyway)."""
-        if not self._live():
-            return None
-        handler = node.spec.error_handler
-        if handler.strategy == "retry" and attempt <= handler.max_retries:
-            node.progress.retries += 1
-            delay = handler.delay(attempt)
-            self._publish(
-                EventType.ROUTINE_RETRYING,
-                routine_id=node.spec.routine_id,
-                data={**_describe(exc), "attempt": attempt, "delay": delay},
-            )
-            return delay
-        self._routine_failed(node, activation, exc, attempt)
-        return None
-
-    def _completed(self, node: Inbox, activation: Activation, ctx: RoutineContext) -> None:
+    def completed(self, node: Inbox, activation: Activation, ctx: RoutineContext) -> None:
         self._route(node, ctx.emitted)
         progress = node.progress
         progress.completed += 1
         progress.status = RoutineStatus.IDLE
-        self._publish(
+        self.publish(
             EventType.ROUTINE_COMPLETED,
             routine_id=node.spec.routine_id,
             data={"emitted": len(ctx.emitted), "attempt": ctx.attempt},
         )
-        self._consumed(node, activation)
+        self.consumed(node, activation)
 
-    def _consumed(self, node: Inbox, activation: Activation) -> None:
+    def consumed(self, node: Inbox, activation: Activation) -> None:
         """An activation is over for good: checkpoint what it took, made and changed."""
         if self._finishing:
             return  # the job ends (a bound): its last checkpoint stays the one to resume from
@@ -560,71 +445,19 @@ class JobRun:
         self._added, self._taken = [], []
         self.worker.store.checkpoint_later(checkpoint)
 
-    def _end(self, node: Inbox) -> None:
+    def end(self, node: Inbox) -> None:
         node.busy = False
         self._outstanding -= 1
-        if self._live():
+        if self.live():
             self._pump(node)
             self._check_done()
-
-    async def _run_in_thread(
-        self, spec: CompiledRoutine, ctx: RoutineContext, inputs: Inputs
-    ) -> None:
-        """Run sync logic in the bounded pool. A thread cannot be interrupted, so on
-        cancellation wait for it to end (its output is then discarded) before re-raising."""
-        call = asyncio.ensure_future(
-            anyio.to_thread.run_sync(spec.routine.run, ctx, inputs, limiter=self.worker.limiter)
-        )
-        try:
-            await asyncio.shield(call)
-        except asyncio.CancelledError:
-            await asyncio.wait([call])
-            raise
-
-    def _routine_failed(
-        self, node: Inbox, activation: Activation, exc: Exception, attempt: int
-    ) -> None:
-        routine_id = node.spec.routine_id
-        progress = node.progress
-        progress.failed += 1
-        progress.last_error = f"{type(exc).__name__}: {exc}"
-        strategy = node.spec.error_handler.strategy
-        if strategy == "continue":
-            progress.status = RoutineStatus.ERROR_CONTINUED
-            self._publish(
-                EventType.ROUTINE_FAILED,
-                routine_id=routine_id,
-                data={**_describe(exc), "strategy": strategy},
-            )
-            self._consumed(node, activation)
-        elif strategy == "skip":
-            progress.status = RoutineStatus.SKIPPED
-            self._publish(EventType.ROUTINE_SKIPPED, routine_id=routine_id, data=_describe(exc))
-            self._consumed(node, activation)
-        else:
-            # Kept for a retry of the job, which runs it again as the next attempt.
-            was = node.running.get(activation.seqs[0])
-            self._running(node, activation, was.started if was else time.time(), attempt + 1)
-            progress.status = RoutineStatus.FAILED
-            self._publish(
-                EventType.ROUTINE_FAILED,
-                routine_id=routine_id,
-                data={**_describe(exc), "strategy": strategy},
-            )
-            error = JobError(
-                code="routine_failed",
-                type=type(exc).__name__,
-                message=str(exc) or type(exc).__name__,
-                routine_id=routine_id,
-            )
-            self._fail(error)
 
     def _route(self, node: Inbox, emitted: list[tuple[str, Payload]]) -> None:
         routine_id = node.spec.routine_id
         targets = self.flow.targets
         for event, payload in emitted:
             node.progress.emitted += 1
-            self._publish(
+            self.publish(
                 EventType.EVENT_EMITTED,
                 routine_id=routine_id,
                 data={"event": event, "payload": payload},
@@ -648,18 +481,18 @@ class JobRun:
         self._output_bytes += json_size(payload)
         if self._output_bytes > self.worker.max_output_bytes:
             routine_id = key.rpartition(".")[0]
-            self._fail(bounds.output_too_large(self.worker.max_output_bytes, routine_id))
+            self.fail(bounds.output_too_large(self.worker.max_output_bytes, routine_id))
             return False
         self.job.output.setdefault(key, []).append(payload)
         return True
 
     # -- ending --------------------------------------------------------------------------------
 
-    def _live(self) -> bool:
+    def live(self) -> bool:
         return not self._finishing and self.job.status not in _WINDING_DOWN
 
     def _check_done(self) -> None:
-        if self._outstanding == 0 and self._live():
+        if self._outstanding == 0 and self.live():
             if self._flush_partial():
                 return  # the job goes on with the partial batch; it ends when that is done
             self._finish(JobStatus.COMPLETED, None)
@@ -689,18 +522,18 @@ class JobRun:
 
     def _timed_out(self) -> None:
         self._timeout = None
-        if self._live():
+        if self.live():
             timeout = self.timeout
-            self._fail(bounds.job_timeout(timeout, flows=timeout == self.flow.timeout))
+            self.fail(bounds.job_timeout(timeout, flows=timeout == self.flow.timeout))
 
     def _too_many_activations(self, node: Inbox) -> None:
-        self._fail(bounds.too_many_activations(self.limits, node.spec.routine_id))
+        self.fail(bounds.too_many_activations(self.limits, node.spec.routine_id))
 
     def _backlog_exceeded(self, routine_id: str) -> None:
         error = bounds.backlog_exceeded(self.limits, self._backlog, self._backlog_bytes, routine_id)
-        self._fail(error)
+        self.fail(error)
 
-    def _fail(self, error: JobError) -> None:
+    def fail(self, error: JobError) -> None:
         self._stop_everything()
         self._finish(JobStatus.FAILED, error)
 
@@ -780,11 +613,11 @@ class JobRun:
                 "message": job.error.message,
                 "routine_id": job.error.routine_id,
             }
-        self._publish(event_type, data=data)
+        self.publish(event_type, data=data)
         self.worker.job_finished(self)
         self.finished.set()
 
-    def _publish(
+    def publish(
         self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
     ) -> None:
         self.worker.bus.publish(
@@ -795,7 +628,3 @@ class JobRun:
             routine_id=routine_id,
             data=data,
         )
-
-
-def _describe(exc: BaseException) -> dict[str, Any]:
-    return {"error_type": type(exc).__name__, "message": str(exc)}
