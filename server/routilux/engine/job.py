@@ -24,7 +24,7 @@ import anyio.to_thread
 from routilux.engine import bounds
 from routilux.engine.activations import ActivationRunner
 from routilux.engine.bounds import JobLimits
-from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, Running
+from routilux.engine.checkpoint import CheckpointLog, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.inbox import Activation, Inbox, entry_distances
@@ -101,14 +101,8 @@ class JobRun:
         self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
         self._ready: deque[tuple[Inbox, Activation]] = deque()  # inline activations to run
         self._draining = False
-        # The checkpoint being gathered (see routilux.engine.checkpoint).
-        self._seq = 0  # the last delivery's sequence number
-        self._added: list[Delivery] = []
-        self._taken: list[int] = []
-        self._dirty: set[Inbox] = set()
+        self._log = CheckpointLog(job.job_id, worker.store.checkpoint_later)
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
-        self._in_drain = False  # steps taken inside one drain slice share one checkpoint
-        self._commit_due = False
         self._recovered = False
         self._runner = ActivationRunner(self)
 
@@ -148,7 +142,7 @@ class JobRun:
     def _replay(self, checkpoint: JobCheckpoint) -> None:
         """Rebuild queues, buffers, timers and output from a checkpoint (see its module)."""
         job = self.job
-        self._seq = checkpoint.seq
+        self._log.seq = checkpoint.seq
         if checkpoint.progress is not None:
             job.progress.update(checkpoint.progress)
         job.output = {}
@@ -269,9 +263,7 @@ class JobRun:
         if self._finishing:
             return  # a bound ended the job while its deliveries were being routed
         if replayed is None:
-            self._seq += 1
-            delivery = Delivery(self._seq, routine_id, slot, payload, time.time())
-            self._added.append(delivery)
+            delivery = self._log.deliver(routine_id, slot, payload)
         else:
             delivery = replayed
         size = payload_size(payload)
@@ -294,7 +286,7 @@ class JobRun:
         self._outstanding -= 1
 
     def changed(self, inbox: Inbox) -> None:
-        self._dirty.add(inbox)
+        self._log.changed(inbox)
 
     def timer_fired(self, inbox: Inbox) -> None:
         flush = inbox.flush
@@ -378,7 +370,7 @@ class JobRun:
         ready at once (a wide fan-out), it holds the loop for about a slice per turn."""
         ready = self._ready
         deadline = perf_counter() + DRAIN_SLICE
-        self._in_drain = True
+        self._log.batching = True
         try:
             while ready:
                 node, activation = ready.popleft()
@@ -386,8 +378,8 @@ class JobRun:
                 if perf_counter() >= deadline:
                     break
         finally:
-            self._in_drain = False
-        if self._commit_due:
+            self._log.batching = False
+        if self._log.due:
             # The slice's activations as one checkpoint: still a state the job passed through.
             self._commit()
         if ready:
@@ -400,7 +392,7 @@ class JobRun:
     ) -> None:
         """Checkpoint that an activation outside the loop runs, at ``attempt``."""
         node.running[activation.seqs[0]] = Running(started, attempt)
-        self._dirty.add(node)
+        self._log.changed(node)
         self._commit()
 
     def completed(self, node: Inbox, activation: Activation, ctx: RoutineContext) -> None:
@@ -419,31 +411,14 @@ class JobRun:
         """An activation is over for good: checkpoint what it took, made and changed."""
         if self._finishing:
             return  # the job ends (a bound): its last checkpoint stays the one to resume from
-        self._taken.extend(activation.seqs)
+        self._log.took(activation.seqs)
         if node.running.pop(activation.seqs[0], None) is not None or node.state or node.stored:
-            self._dirty.add(node)
+            self._log.changed(node)
         self._commit()
 
     def _commit(self, *, with_job: bool = False) -> None:
-        """Hand the store the checkpoint gathered since the last one (written behind, in
-        order: what is stored is always a state the job passed through)."""
-        if self._in_drain:
-            self._commit_due = True  # at the end of the slice (see _drain)
-            return
-        self._commit_due = False
-        states = [node.saved() for node in self._dirty]
-        self._dirty.clear()
-        checkpoint = Checkpoint(
-            self.job.job_id,
-            self._seq,
-            self.job.progress,
-            self._added,
-            self._taken,
-            states,
-            self.job if with_job else None,
-        )
-        self._added, self._taken = [], []
-        self.worker.store.checkpoint_later(checkpoint)
+        """Hand the store the checkpoint gathered since the last one (see CheckpointLog)."""
+        self._log.commit(self.job.progress, self.job if with_job else None)
 
     def end(self, node: Inbox) -> None:
         node.busy = False
@@ -467,8 +442,7 @@ class JobRun:
                 key = f"{routine_id}.{event}"
                 if not self._output(key, payload):
                     return
-                self._seq += 1
-                self._added.append(Delivery(self._seq, None, key, payload, time.time()))
+                self._log.deliver(None, key, payload)
                 continue
             for index, (target, slot) in enumerate(destinations):
                 # Each branch of a fan-out gets its own top-level dict.
