@@ -23,9 +23,7 @@ from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
-    FlowAlreadyExists,
     FlowHasActiveJobs,
-    FlowRevisionNotFound,
     InvalidInput,
     JobNotCancellable,
     JobNotFound,
@@ -35,7 +33,7 @@ from routilux.engine.errors import (
 )
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
-from routilux.engine.flows import FlowCatalog, FlowEntry, document_bytes
+from routilux.engine.flows import FlowCatalog, FlowEntry
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
@@ -101,6 +99,7 @@ class Runtime:
         self.limiter = anyio.CapacityLimiter(self.settings.threads)
         self._flows = FlowCatalog(
             registry,
+            self.store,
             limits=self.settings.job_limits,
             max_flows=self.settings.max_flows,
             max_flow_bytes=self.settings.max_flow_bytes,
@@ -213,7 +212,7 @@ class Runtime:
         entry = self._flows.get(job.flow_id)
         compiled = entry.compiled if entry else None
         if entry and compiled and job.flow_revision != entry.record.revision:
-            compiled = await self._compiled_revision(job.flow_id, job.flow_revision)
+            compiled = await self._flows.compiled_revision(job.flow_id, job.flow_revision)
         return compiled
 
     async def shutdown(self) -> None:
@@ -254,65 +253,14 @@ class Runtime:
         self, spec: FlowSpec, *, idempotency: Idempotency | None = None
     ) -> FlowRecord:
         """Store a new flow (with ``idempotency``, its key: committed together)."""
-        flow_id = spec.flow_id or new_id("flow")
-        if flow_id in self._flows:
-            raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
-        compiled = self._flows.compile(spec, flow_id)
-        size = document_bytes(spec)
-        self._flows.check_room(size)
-        now = utcnow()
-        record = FlowRecord(
-            flow_id=flow_id,
-            spec=spec.model_copy(update={"flow_id": flow_id}),
-            revision=1,
-            created_at=now,
-            updated_at=now,
-        )
-        # Claim the id (and its room) before the first await so that a concurrent create of it
-        # gets a 409, and concurrent creates cannot pass the limits together.
-        self._flows.entries[flow_id] = FlowEntry(record, compiled)
-        self._flows.count(flow_id, size)
-        try:
-            await self.store.save_flow(record, idempotency)
-        except BaseException:
-            del self._flows.entries[flow_id]
-            self._flows.count(flow_id, None)
-            raise
-        self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
+        record = await self._flows.create(spec, idempotency)
+        self.bus.publish(EventType.FLOW_CREATED, flow_id=record.flow_id)
         return record
 
     async def update_flow(self, flow_id: str, spec: FlowSpec) -> FlowRecord:
         """Store a new revision of a flow. Jobs already queued or running keep the revision they
         were queued with; jobs executed from now on run the new one."""
-        entry = self._flow_entry(flow_id)
-        if spec.flow_id is not None and spec.flow_id != flow_id:
-            raise InvalidInput(
-                f"the document's flow_id {spec.flow_id!r} is not the flow's id {flow_id!r}",
-                loc=("flow_id",),
-            )
-        compiled = self._flows.compile(spec, flow_id)
-        size = document_bytes(spec)
-        self._flows.check_room(size, replacing=flow_id)
-        previous = entry.record
-        record = FlowRecord(
-            flow_id=flow_id,
-            spec=spec.model_copy(update={"flow_id": flow_id}),
-            revision=previous.revision + 1,
-            created_at=previous.created_at,
-            updated_at=utcnow(),
-        )
-        # Swapped before the first await, so that concurrent updates apply one after the other.
-        updated = FlowEntry(record, compiled)
-        self._flows.entries[flow_id] = updated
-        previous_size = self._flows.size(flow_id)
-        self._flows.count(flow_id, size)
-        try:
-            await self.store.save_flow(record)
-        except BaseException:
-            if self._flows.get(flow_id) is updated:
-                self._flows.entries[flow_id] = entry
-                self._flows.count(flow_id, previous_size)
-            raise
+        record, previous, compiled = await self._flows.update(flow_id, spec)
         self._workers.flow_updated(compiled)
         self.bus.publish(
             EventType.FLOW_UPDATED,
@@ -323,23 +271,7 @@ class Runtime:
 
     async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord:
         """One revision of a flow: the current one or a past one."""
-        current = self._flow_entry(flow_id).record
-        if revision == current.revision:
-            return current
-        record = None
-        if 1 <= revision < current.revision:
-            record = await self.store.get_flow_revision(flow_id, revision)
-        if record is None:
-            raise FlowRevisionNotFound(
-                f"flow {flow_id!r} has no revision {revision} (its latest is {current.revision})",
-                flow_id=flow_id,
-                revision=revision,
-            )
-        return record
-
-    async def _compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
-        record = await self.store.get_flow_revision(flow_id, revision)
-        return self._flows.compile_revision(record, flow_id, revision)
+        return await self._flows.revision(flow_id, revision)
 
     def get_flow(self, flow_id: str) -> FlowRecord:
         return self._flow_entry(flow_id).record
@@ -365,9 +297,7 @@ class Runtime:
         self._workers.stop_flow(flow_id)
         for bp_id in self._breakpoints.of_flow(flow_id):
             await self.delete_breakpoint(bp_id)
-        await self.store.delete_flow(flow_id)
-        del self._flows.entries[flow_id]
-        self._flows.count(flow_id, None)
+        await self._flows.remove(flow_id)
         self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
 
     def flow_warnings(self, flow_id: str) -> list[FlowWarning]:
