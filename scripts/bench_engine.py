@@ -1,5 +1,5 @@
-"""Section 3: the engine alone, in process: no HTTP, no database (``Runtime()`` with its default
-``MemoryStore``).
+"""Section 3: the engine alone, in process: no HTTP, no database (``Runtime`` with the
+built-in routines and its default ``MemoryStore``).
 
 A 5-routine pipeline (Mapper -> Filter -> Mapper -> Identity -> Mapper) of the built-in routine
 types. An *event routed* is one emitted payload delivered to the next routine or, for the last
@@ -26,11 +26,12 @@ from typing import Any
 from bench_common import SERVER_CPUS, SERVER_SOURCE, log, pinned
 
 from routilux.engine import Runtime
-from routilux.engine.job import JobLimits
+from routilux.engine.bounds import JobLimits
+from routilux.engine.interpreter_settings import prepare_process
 from routilux.engine.models import JobStatus
 from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.spec import FlowSpec
-from routilux.engine.tuning import prepare_process
+from routilux.routines import default_registry
 
 STAGES: dict[str, Any] = {
     "shape": {"class": "Mapper", "config": {"mappings": {"value": "value", "name": "name"}}},
@@ -66,7 +67,7 @@ def _routed(runtime: Runtime, job_ids: list[str]) -> int:
 async def _jobs(count: int, clients: int = 256) -> dict[str, Any]:
     """``clients`` in-process callers, each running one job after another (as many as the
     flow's concurrency), until ``count`` jobs are done."""
-    async with Runtime() as runtime:
+    async with Runtime(default_registry()) as runtime:
         flow = await runtime.create_flow(_spec("pipeline", STAGES, LINKS))
         routed: list[int] = []
         taken = 0
@@ -110,7 +111,7 @@ async def _stream(items: int) -> dict[str, Any]:
     links += [("label.output", "pass.input"), ("pass.output", "final.input")]
     # One job of 4 activations per item: far more than a job may start by default.
     limits = JobLimits(max_activations=4 * items + 10)
-    async with Runtime(settings=RuntimeSettings(job_limits=limits)) as runtime:
+    async with Runtime(default_registry(), settings=RuntimeSettings(job_limits=limits)) as runtime:
         flow = await runtime.create_flow(_spec("stream", stages, links))
         warm = await runtime.execute(flow.flow_id, {"items": list(range(500))})
         await runtime.wait_job(warm.job_id, 30)

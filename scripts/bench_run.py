@@ -142,7 +142,7 @@ def _jobs_row(label: str, r: dict[str, Any] | None) -> list[str]:
 def _engine(r: dict[str, Any]) -> list[str]:
     many, stream = r["jobs"], r["stream"]
     return [
-        "In process, `Runtime()` with its `MemoryStore`: no HTTP, no database. 5 routines; an "
+        "In process, a `Runtime` with its `MemoryStore`: no HTTP, no database. 5 routines; an "
         "event routed is one emitted payload delivered to the next routine or to the output.",
         "",
         "| shape | events routed | seconds | events/s |",

@@ -1,6 +1,6 @@
 """Write docs/flows.md, the reference of the flow language, from the code that defines it: the DSL's
 models (engine/spec.py), the routine registry's built-in types (slots, events, config fields and
-examples) and the CEL environment (engine/expressions.py). So the page cannot drift: a test fails
+examples) and the CEL environment (engine/expressions/). So the page cannot drift: a test fails
 when the committed file differs from what this script writes.
 
     .venv/bin/python scripts/flows_reference.py           # write docs/flows.md
@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "server"))
 from pydantic import BaseModel  # noqa: E402
 
 from routilux.engine import expressions  # noqa: E402
+from routilux.engine.expressions import source as expression_source  # noqa: E402
 from routilux.engine.registry import RoutineRegistry  # noqa: E402
 from routilux.engine.spec import (  # noqa: E402
     ConnectionSpec,
@@ -30,6 +31,7 @@ from routilux.engine.spec import (  # noqa: E402
     FlowSpec,
     RoutineSpec,
 )
+from routilux.routines import default_registry  # noqa: E402
 
 TARGET = ROOT / "docs" / "flows.md"
 
@@ -148,8 +150,8 @@ def errors_section() -> str:
 
 
 def cel_section() -> str:
-    functions = ", ".join(f"`{name}`" for name in sorted(expressions._FUNCTIONS))
-    macros = ", ".join(f"`{name}`" for name in sorted(expressions._MACROS))
+    functions = ", ".join(f"`{name}`" for name in sorted(expression_source.FUNCTIONS))
+    macros = ", ".join(f"`{name}`" for name in sorted(expression_source.MACROS))
     return "\n".join(
         [
             "## Conditions (CEL)",
@@ -158,7 +160,7 @@ def cel_section() -> str:
             "Expression Language. A condition is checked when the flow (or breakpoint) is "
             "created: a syntax error or an unknown name is a 422 at its location.",
             "",
-            f"- **Variable**: `{expressions._VARIABLE}`, the payload (a JSON object). "
+            f"- **Variable**: `{expression_source.VARIABLE}`, the payload (a JSON object). "
             '`data.user.name`, `data["odd key"]`, `"x" in data`, `has(data.user.name)`.',
             f"- **Functions**: {functions}. `matches` takes a string literal pattern, in "
             "RE2 syntax (linear time).",
@@ -240,7 +242,7 @@ def types_section(registry: RoutineRegistry) -> str:
 
 
 def render() -> str:
-    registry = RoutineRegistry.default(entry_points_enabled=False)
+    registry = default_registry(entry_points_enabled=False)
     sections = [INTRO, document_section(), errors_section(), cel_section(), types_section(registry)]
     return "\n".join(sections).rstrip() + "\n"
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from routilux.engine import Inputs, Routine, RoutineConfig, RoutineContext, RoutineRegistry
+from routilux.routines import default_registry
 
 
 class AddConfig(RoutineConfig):
@@ -83,7 +84,7 @@ class Flaky(Routine[FlakyConfig]):
 
 
 def registry() -> RoutineRegistry:
-    reg = RoutineRegistry.default()
+    reg = default_registry()
     for routine_type in (Add, Gate, Block, Flaky):
         reg.register(routine_type, replace=True)
     return reg

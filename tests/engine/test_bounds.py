@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime
+from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import FlowValidationError
-from routilux.engine.job import JobLimits
 from routilux.engine.models import Job
 from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.sizes import DELIVERY_OVERHEAD, payload_size
+from routilux.routines import default_registry
 
 CYCLE: dict[str, Any] = {
     "flow_id": "cycle",
@@ -58,7 +59,7 @@ def assert_released(rt: Runtime, job: Job) -> None:
 
 
 async def test_a_cycle_fails_with_too_many_activations() -> None:
-    async with Runtime(settings=limited(max_activations=1000)) as rt:
+    async with Runtime(default_registry(), settings=limited(max_activations=1000)) as rt:
         job = await run(rt, CYCLE)
         assert job.status is JobStatus.FAILED
         assert job.error is not None and job.error.code == "too_many_activations"
@@ -68,7 +69,7 @@ async def test_a_cycle_fails_with_too_many_activations() -> None:
 
 
 async def test_a_fan_out_fails_with_job_backlog_exceeded_by_count() -> None:
-    async with Runtime(settings=limited(max_backlog=5000)) as rt:
+    async with Runtime(default_registry(), settings=limited(max_backlog=5000)) as rt:
         job = await run(rt, fan_out())
         assert job.status is JobStatus.FAILED
         assert job.error is not None and job.error.code == "job_backlog_exceeded"
@@ -86,7 +87,7 @@ async def test_big_deliveries_fail_with_job_backlog_exceeded_by_bytes() -> None:
         },
         "connections": [{"from": "split.item", "to": "next.input"}],
     }
-    async with Runtime(settings=limited(max_backlog_bytes=500_000)) as rt:
+    async with Runtime(default_registry(), settings=limited(max_backlog_bytes=500_000)) as rt:
         job = await run(rt, document, {"items": ["x" * 100_000] * 10})
         assert job.status is JobStatus.FAILED
         assert job.error is not None and job.error.code == "job_backlog_exceeded"
@@ -97,14 +98,14 @@ async def test_big_deliveries_fail_with_job_backlog_exceeded_by_bytes() -> None:
 
 
 async def test_the_same_fan_out_within_its_bounds_completes() -> None:
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         job = await run(rt, fan_out(width=3, depth=4))
         assert job.status is JobStatus.COMPLETED
         assert sum(len(v) for v in job.output.values()) == 3**4
 
 
 async def test_the_servers_wall_time_bounds_a_flow_without_a_timeout() -> None:
-    async with Runtime(settings=limited(max_seconds=0.2)) as rt:
+    async with Runtime(default_registry(), settings=limited(max_seconds=0.2)) as rt:
         job = await run(rt, CYCLE)  # the default activation bound is far away
         assert job.status is JobStatus.FAILED
         assert job.error is not None and job.error.code == "job_timeout"
@@ -113,7 +114,7 @@ async def test_the_servers_wall_time_bounds_a_flow_without_a_timeout() -> None:
 
 
 async def test_a_flow_may_lower_the_wall_time_but_not_exceed_it() -> None:
-    async with Runtime(settings=limited(max_seconds=60)) as rt:
+    async with Runtime(default_registry(), settings=limited(max_seconds=60)) as rt:
         await rt.create_flow(FlowSpec.model_validate({**CYCLE, "execution": {"timeout": 60}}))
         with pytest.raises(FlowValidationError) as caught:
             await rt.create_flow(
@@ -147,7 +148,7 @@ async def test_a_partial_batch_is_flushed_when_the_job_would_otherwise_complete(
             {"from": "batch.batch", "to": "again.input"},
         ],
     }
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         job = await run(rt, document, {"items": list(range(10))})
         assert job.status is JobStatus.COMPLETED
         # batch: 4, 4, then the partial 2; again: all three at once, each in order.
@@ -166,7 +167,7 @@ async def test_a_partial_join_is_flushed_when_the_job_would_otherwise_complete()
         },
         "connections": [{"from": "in.output", "to": "join.a"}],
     }
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         job = await run(rt, document, {"x": 1})
         assert job.status is JobStatus.COMPLETED
         assert job.output == {"join.aggregated": [{"a": {"x": 1}}]}
@@ -178,7 +179,7 @@ async def test_finished_jobs_are_cached_within_a_byte_bound() -> None:
         "routines": {"echo": {"class": "Identity"}},
     }
     settings = RuntimeSettings(finished_jobs_cached_bytes=1_600_000)
-    async with Runtime(store=MemoryStore(), settings=settings) as rt:
+    async with Runtime(default_registry(), store=MemoryStore(), settings=settings) as rt:
         await rt.create_flow(FlowSpec.model_validate(document))
         big = await rt.execute("echo", {"text": "x" * 200_000})  # over a sixteenth: not kept
         big_done = await rt.wait_job(big.job_id, 5)
@@ -209,7 +210,7 @@ async def test_a_cycle_nothing_can_stop_is_flagged_at_create() -> None:
         ],
         "entry": "a.input",
     }
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         await rt.create_flow(FlowSpec.model_validate(CYCLE))
         [warning] = rt.flow_warnings("cycle")
         assert warning.type == "unbounded_cycle" and warning.routines == ("a", "b")

@@ -20,9 +20,9 @@ from routilux.engine.expressions import (
     Condition,
     ExpressionError,
     ExpressionTooCostly,
-    _regex,
     inline,
 )
+from routilux.engine.expressions.patterns import compiled_pattern
 from tests.looplag import loop_lag
 
 # `matches`: RE2 semantics, patterns compiled once
@@ -81,25 +81,25 @@ def test_matches_on_a_non_string_fails_naming_matches() -> None:
 
 
 def test_pattern_cache_is_bounded_and_compiles_once() -> None:
-    _regex.cache_clear()
+    compiled_pattern.cache_clear()
     for index in range(MAX_CACHED_PATTERNS + 50):
         Condition.compile(f"data.s.matches('^p{index}$')").evaluate({"s": "x"})
-    info = _regex.cache_info()
+    info = compiled_pattern.cache_info()
     assert info.currsize == MAX_CACHED_PATTERNS
     assert info.maxsize == MAX_CACHED_PATTERNS
     condition = Condition.compile("data.l.all(x, x.matches('^q$'))")
-    before = _regex.cache_info().misses
+    before = compiled_pattern.cache_info().misses
     assert condition.evaluate({"l": ["q"] * 100})
-    assert _regex.cache_info().misses - before <= 1  # once, not once per element
+    assert compiled_pattern.cache_info().misses - before <= 1  # once, not once per element
 
 
 def test_an_evaluation_compiles_each_pattern_at_most_once() -> None:
     patterns = [f"^x{index}$" for index in range(MAX_PATTERNS)]
     source = "data.l.exists(s, " + " || ".join(f"s.matches('{p}')" for p in patterns) + ")"
     condition = Condition.compile(source)
-    _regex.cache_clear()  # as if other conditions had pushed them all out
+    compiled_pattern.cache_clear()  # as if other conditions had pushed them all out
     assert condition.evaluate({"l": ["y"] * 1000}) is False
-    assert _regex.cache_info().misses == MAX_PATTERNS  # not once per element
+    assert compiled_pattern.cache_info().misses == MAX_PATTERNS  # not once per element
 
 
 def test_too_many_patterns_are_refused() -> None:

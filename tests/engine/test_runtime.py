@@ -21,6 +21,7 @@ from routilux.engine import (
     load_flow,
 )
 from routilux.engine.errors import FlowAlreadyExists, FlowHasActiveJobs, FlowValidationError
+from routilux.routines import default_registry
 from tests.engine.support import Gate, pipeline, registry
 
 ORIGINAL_DSL = """
@@ -65,7 +66,7 @@ async def test_three_routine_pipeline_completes_by_itself_with_output() -> None:
 
 
 async def test_original_routilux_document_loads_and_runs_unchanged() -> None:
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         flow = await rt.create_flow(load_flow(ORIGINAL_DSL))
         assert flow.flow_id == "my_flow"
         job = await run_one(rt, "my_flow", {"user": {"name": "Ada"}})
@@ -100,7 +101,7 @@ async def test_200_concurrent_fan_out_fan_in_jobs_each_get_their_own_result() ->
 
 
 async def test_a_job_with_no_reachable_work_completes_immediately() -> None:
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         document = {
             "routines": {"keep": {"class": "Filter", "config": {"condition": "data.x > 1"}}},
         }
@@ -137,7 +138,7 @@ async def test_invalid_flow_reports_every_problem_with_its_location() -> None:
             {"from": "d.output", "to": "zz.input"},
         ],
     }
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         with pytest.raises(FlowValidationError) as caught:
             await rt.create_flow(FlowSpec.model_validate(document))
         locs = {e.loc for e in caught.value.errors}
@@ -159,7 +160,7 @@ def test_duplicate_routine_ids_in_a_document_are_rejected() -> None:
 
 
 async def test_creating_an_existing_flow_id_conflicts_and_keeps_the_original() -> None:
-    async with Runtime() as rt:
+    async with Runtime(default_registry()) as rt:
         spec = FlowSpec.model_validate(
             {"flow_id": "same", "routines": {"a": {"class": "Identity"}}}
         )

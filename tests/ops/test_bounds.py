@@ -5,8 +5,8 @@ p99 under 500 ms (on a machine loaded by other work, at most 3 times its p99 jus
 
 The aim is 200 ms. Measured in the full suite on two cores (the test's own client, its poller and
 the server sharing them): 208-265 ms; a lone run of the same attack: 100-160 ms; before the
-writer's GIL fix (engine/tuning.py): 0.6-1.8 s. The bound here is what holds today, so that a
-regression shows; closing the gap to 200 ms is open work."""
+writer's GIL fix (engine/interpreter_settings.py): 0.6-1.8 s. The bound here is what holds today,
+so that a regression shows; closing the gap to 200 ms is open work."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from routilux.engine import Job, RoutineRegistry, Runtime, compile_flow, load_flow
+from routilux.engine import Job, Runtime, compile_flow, load_flow
 from routilux.engine.errors import FlowValidationError
 from routilux.engine.routine import Inputs, Item, Payload, Routine, RoutineContext
+from routilux.routines import default_registry
 
 
 def build(routine_type: type[Routine[Any]], config: dict[str, Any]) -> Routine[Any]:
@@ -46,7 +47,7 @@ async def activate(
 
 async def run_flow(document: str, data: dict[str, Any], *, timeout: float = 5) -> Job:
     """Create the flow in a fresh runtime, run one job with ``data``, return the finished job."""
-    async with Runtime() as runtime:
+    async with Runtime(default_registry()) as runtime:
         flow = await runtime.create_flow(load_flow(document))
         job = await runtime.execute(flow.flow_id, data)
         return await runtime.wait_job(job.job_id, timeout=timeout)
@@ -55,7 +56,7 @@ async def run_flow(document: str, data: dict[str, Any], *, timeout: float = 5) -
 def flow_errors(document: str) -> list[tuple[tuple[str | int, ...], str]]:
     """The located problems of a flow document that does not compile (fails if it compiles)."""
     try:
-        compile_flow(load_flow(document), RoutineRegistry.default(), flow_id="flow_test")
+        compile_flow(load_flow(document), default_registry(), flow_id="flow_test")
     except FlowValidationError as exc:
         return [(error.loc, error.message) for error in exc.errors]
     raise AssertionError("the flow compiled")

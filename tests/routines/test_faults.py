@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from routilux.engine import JobStatus, Runtime, load_flow
-from routilux.routines import Fail, RoutineFailure
+from routilux.routines import Fail, RoutineFailure, default_registry
 
 from .support import activate, build, run_flow
 
@@ -50,7 +50,7 @@ async def test_fail_under_retry_completes() -> None:
 
 
 async def test_fail_counts_each_job_separately() -> None:
-    async with Runtime() as runtime:
+    async with Runtime(default_registry()) as runtime:
         flow = await runtime.create_flow(load_flow(RETRY_FLOW))
         first = await runtime.execute(flow.flow_id, {"n": 1})
         second = await runtime.execute(flow.flow_id, {"n": 2})

@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 
-from routilux.engine.registry import RoutineRegistry
 from routilux.engine.spec import compile_flow, load_flow
+from routilux.routines import default_registry
 from tests.live import ROOT
 
 SCRIPT = ROOT / "scripts" / "flows_reference.py"
@@ -23,7 +23,7 @@ def test_the_committed_reference_is_what_the_script_generates() -> None:
 
 
 def test_every_example_of_the_reference_is_a_valid_flow() -> None:
-    registry = RoutineRegistry.default(entry_points_enabled=False)
+    registry = default_registry(entry_points_enabled=False)
     examples = re.findall(r"```yaml\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.DOTALL)
     names = {name for name, _ in registry}
     documented = set()
@@ -36,7 +36,7 @@ def test_every_example_of_the_reference_is_a_valid_flow() -> None:
 
 def test_every_built_in_type_and_dsl_field_is_described() -> None:
     page = PAGE.read_text(encoding="utf-8")
-    for name, _ in RoutineRegistry.default(entry_points_enabled=False):
+    for name, _ in default_registry(entry_points_enabled=False):
         assert f"### {name}\n" in page
     for field in ("flow_id", "routines", "connections", "entry", "execution", "error_handler"):
         assert f"| `{field}` |" in page

@@ -135,7 +135,7 @@ async def test_queued_jobs_reloaded_on_start_count_against_the_limits(
         # After the restart the running one resumes in its place and the three (3,003 bytes)
         # wait again, over the new limit: nothing more is queued.
         runtime = runtime_of(client)
-        worker = next(iter(runtime._flow_workers.values()))
+        worker = next(iter(runtime._workers))
         assert worker.queued_bytes == 3003
         refused = await client.post("/api/v1/flows/slow/execute", json=data)
         assert_problem(refused, 429, "queued_input_full")

@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from routilux.engine.models import FlowRecord
 from routilux.engine.spec import FlowSpec
-from routilux.engine.store import Idempotency
+from routilux.engine.storage import Idempotency
 from routilux.store import SqlStore
 from tests.store.conftest import BASE, make_job
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table, create_engine, func, select
 
-from routilux.engine.store import Idempotency
+from routilux.engine.storage import Idempotency
 from routilux.store import SqlStore, tables
 from routilux.store.retention import Retention
 from tests.poll import until

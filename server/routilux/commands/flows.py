@@ -90,11 +90,11 @@ def delete(
 def validate(file: FileOption) -> None:
     """Check a flow file locally, with the same checks as the server (exit 1 if invalid)."""
     from routilux.engine.errors import FlowValidationError
-    from routilux.engine.registry import RoutineRegistry
     from routilux.engine.spec import compile_flow, load_flow
+    from routilux.routines import default_registry
 
     try:
-        registry = RoutineRegistry.default()
+        registry = default_registry()
         text = file.read_text(encoding="utf-8")
         spec = load_flow(text, _media_type(file), registry)
         compile_flow(spec, registry, flow_id=spec.flow_id or "flow")

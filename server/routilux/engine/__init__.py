@@ -32,7 +32,7 @@ from routilux.engine.routine import (
 )
 from routilux.engine.runtime import Runtime, RuntimeSettings
 from routilux.engine.spec import FlowSpec, compile_flow, load_flow
-from routilux.engine.store import MemoryStore, Store
+from routilux.engine.storage import MemoryStore, Store
 
 __all__ = [
     "AllSlotsReady",

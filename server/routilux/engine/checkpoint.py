@@ -15,8 +15,10 @@ attempt number (at-least-once per activation).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from routilux.engine.models import Job, RoutineProgress
 from routilux.engine.routine import Payload
@@ -74,3 +76,52 @@ class JobCheckpoint:
     progress: dict[str, RoutineProgress] | None = None  # as of this checkpoint, if stored apart
     deliveries: list[Delivery] = field(default_factory=list)  # in seq order
     states: dict[str, RoutineState] = field(default_factory=dict)
+
+
+class Saved(Protocol):
+    """A routine's part of a job, which a checkpoint saves when it changed."""
+
+    def saved(self) -> RoutineState: ...
+
+
+class CheckpointLog:
+    """The checkpoint being gathered for one job since the last one was handed to the store:
+    the deliveries added and taken, and the routines whose state changed."""
+
+    def __init__(self, job_id: str, write: Callable[[Checkpoint], None]) -> None:
+        self.job_id = job_id
+        self._write = write  # the store's write-behind of a checkpoint
+        self.seq = 0  # the last delivery's sequence number
+        self._added: list[Delivery] = []
+        self._taken: list[int] = []
+        self._changed: set[Saved] = set()
+        self.batching = False  # steps taken inside one drain slice share one checkpoint
+        self.due = False  # a step was taken while batching
+
+    def deliver(self, routine_id: str | None, slot: str, payload: Payload) -> Delivery:
+        """A new delivery (``routine_id`` None: into the job's output under ``slot``)."""
+        self.seq += 1
+        delivery = Delivery(self.seq, routine_id, slot, payload, time.time())
+        self._added.append(delivery)
+        return delivery
+
+    def took(self, seqs: tuple[int, ...]) -> None:
+        self._taken.extend(seqs)
+
+    def changed(self, part: Saved) -> None:
+        self._changed.add(part)
+
+    def commit(self, progress: dict[str, RoutineProgress], job: Job | None = None) -> None:
+        """Hand the store what was gathered (written behind, in order: what is stored is always
+        a state the job passed through); while batching, once the batch ends."""
+        if self.batching:
+            self.due = True
+            return
+        self.due = False
+        states = [part.saved() for part in self._changed]
+        self._changed.clear()
+        checkpoint = Checkpoint(
+            self.job_id, self.seq, progress, self._added, self._taken, states, job
+        )
+        self._added, self._taken = [], []
+        self._write(checkpoint)

@@ -1,4 +1,5 @@
-"""One job travelling through a flow: its own slot buffers, timers, routine state and progress.
+"""One job travelling through a flow: its routines' inboxes (see :mod:`routilux.engine.inbox`),
+their activations, its checkpoints and its end.
 
 Nothing here is shared between jobs. Each routine of a job is an actor: it runs one activation at a
 time, in arrival order, while different routines run concurrently. The job keeps a count of the
@@ -12,17 +13,21 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Coroutine
+from dataclasses import replace
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import anyio
 import anyio.to_thread
 
-from routilux.engine import logcontext
-from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, RoutineState, Running
+from routilux.engine import bounds
+from routilux.engine.activations import ActivationRunner
+from routilux.engine.bounds import JobLimits
+from routilux.engine.checkpoint import CheckpointLog, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
-from routilux.engine.events import EventType
+from routilux.engine.events import EventBus, EventType
+from routilux.engine.inbox import Activation, Inbox, entry_distances
 from routilux.engine.models import (
     Breakpoint,
     Job,
@@ -32,21 +37,10 @@ from routilux.engine.models import (
     RoutineProgress,
     RoutineStatus,
 )
-from routilux.engine.routine import (
-    AllSlotsReady,
-    Batch,
-    Debounce,
-    Immediate,
-    Inputs,
-    Item,
-    Payload,
-    RoutineContext,
-)
+from routilux.engine.routine import Inputs, Payload, RoutineContext
 from routilux.engine.sizes import json_size, payload_size
-from routilux.engine.spec import CompiledFlow, CompiledRoutine
-
-if TYPE_CHECKING:
-    from routilux.engine.worker import WorkerRun
+from routilux.engine.spec import CompiledFlow
+from routilux.engine.storage import Store
 
 log = logging.getLogger("routilux.engine")
 
@@ -58,54 +52,40 @@ _WINDING_DOWN = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class JobLimits:
-    """Server-wide bounds on the work of one job; a job that passes one fails with its code."""
+class JobHost(Protocol):
+    """What a job needs from the worker that runs it (a :class:`~routilux.engine.worker.
+    WorkerRun`): where it writes and publishes, its bounds, and the runtime's breakpoints."""
 
-    max_activations: int = 50_000
-    """Activations one job may start (``too_many_activations``)."""
-    max_backlog: int = 100_000
-    """Deliveries queued in one job, not yet taken by an activation (``job_backlog_exceeded``)."""
-    max_backlog_bytes: int = 32 * 1024 * 1024
-    """Their estimated bytes (see :mod:`routilux.engine.sizes`) (``job_backlog_exceeded``)."""
-    max_seconds: float = 3600.0
-    """Wall time of a job; a flow's ``execution.timeout`` may only lower it (``job_timeout``)."""
+    store: Store
+    bus: EventBus
+    limiter: anyio.CapacityLimiter
+    limits: JobLimits
+    max_output_bytes: int
 
+    @property
+    def paused(self) -> bool: ...
 
-@dataclass(slots=True)
-class _Activation:
-    inputs: Inputs
-    seqs: tuple[int, ...]  # the deliveries it consumes (the first one names it)
-    size: int = 0  # estimated bytes of its deliveries, counted in the job's backlog
-    passed_breakpoint: bool = False
+    def match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
+        """The breakpoint an activation of ``routine_id`` with ``inputs`` stops at, if any."""
 
+    def breakpoint_hit(self, breakpoint: Breakpoint, run: JobRun) -> None:
+        """``run`` paused at ``breakpoint`` (whose hit count changed)."""
 
-@dataclass(eq=False)
-class _Node:
-    """Per-job state of one routine."""
+    def job_finished(self, run: JobRun) -> None:
+        """``run`` ended, its final state stored."""
 
-    spec: CompiledRoutine
-    progress: RoutineProgress
-    queue: deque[_Activation] = field(default_factory=deque)
-    busy: bool = False
-    slot_items: dict[str, deque[Delivery]] = field(default_factory=dict)
-    pending: list[Delivery] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = None
-    flush: Callable[[_Node], None] | None = None  # what the timer does when it fires
-    deadline: float | None = None  # the timer's, in seconds since the epoch
-    state: dict[str, Any] = field(default_factory=dict)
-    running: dict[int, Running] = field(default_factory=dict)  # activations outside the loop
-    stored: bool = False  # a checkpoint holds state of this routine (to be kept current)
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run bookkeeping in the background."""
 
 
 class JobRun:
     """Executes one job. Created by a worker; driven entirely by the event loop."""
 
-    def __init__(self, job: Job, flow: CompiledFlow, worker: WorkerRun) -> None:
+    def __init__(self, job: Job, flow: CompiledFlow, worker: JobHost) -> None:
         self.job = job
         self.flow = flow
         self.worker = worker
-        self._nodes: dict[str, _Node] = {}
+        self._nodes: dict[str, Inbox] = {}
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._timeout: asyncio.TimerHandle | None = None
@@ -119,17 +99,12 @@ class JobRun:
         self._backlog = 0  # deliveries queued or buffered, not yet taken by an activation
         self._backlog_bytes = 0
         self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
-        self._ready: deque[tuple[_Node, _Activation]] = deque()  # inline activations to run
+        self._ready: deque[tuple[Inbox, Activation]] = deque()  # inline activations to run
         self._draining = False
-        # The checkpoint being gathered (see routilux.engine.checkpoint).
-        self._seq = 0  # the last delivery's sequence number
-        self._added: list[Delivery] = []
-        self._taken: list[int] = []
-        self._dirty: set[_Node] = set()
+        self._log = CheckpointLog(job.job_id, worker.store.checkpoint_later)
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
-        self._in_drain = False  # steps taken inside one drain slice share one checkpoint
-        self._commit_due = False
         self._recovered = False
+        self._runner = ActivationRunner(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -147,11 +122,11 @@ class JobRun:
             job.started_at = utcnow()
         if self._recovered:
             job.recoveries += 1
-            self._publish(
+            self.publish(
                 EventType.JOB_RECOVERED, data={"checkpoint": restore.seq if restore else 0}
             )
         else:
-            self._publish(EventType.JOB_STARTED)
+            self.publish(EventType.JOB_STARTED)
         if restore is not None and restore.seq:
             self._replay(restore)
         else:  # nothing of it was kept yet: it starts from its input
@@ -167,7 +142,7 @@ class JobRun:
     def _replay(self, checkpoint: JobCheckpoint) -> None:
         """Rebuild queues, buffers, timers and output from a checkpoint (see its module)."""
         job = self.job
-        self._seq = checkpoint.seq
+        self._log.seq = checkpoint.seq
         if checkpoint.progress is not None:
             job.progress.update(checkpoint.progress)
         job.output = {}
@@ -178,8 +153,7 @@ class JobRun:
         for routine_id, saved in checkpoint.states.items():
             if routine_id not in self.flow.routines:
                 continue
-            node = self._node(routine_id)
-            node.state, node.running, node.stored = saved.state, saved.running, True
+            self._node(routine_id).load(saved)
         for delivery in checkpoint.deliveries:
             if delivery.routine_id is None:
                 self._output(delivery.slot, delivery.payload)
@@ -188,18 +162,18 @@ class JobRun:
         now = time.time()
         for routine_id, saved in checkpoint.states.items():
             armed = self._nodes.get(routine_id)
-            if armed is None or armed.timer is None or armed.flush is None:
-                continue
-            if saved.deadline is not None:
+            if armed is not None:
                 # Timers fire at their original deadlines (at once if that has passed).
-                flush = armed.flush
-                self._disarm(armed)
-                self._arm(armed, max(0.0, saved.deadline - now), flush)
+                armed.rearm_at(saved.deadline, now)
         paused_at = job.paused_at
         if job.status is JobStatus.PAUSED and paused_at is not None:
             waiting = self._nodes.get(paused_at.routine_id)
             if waiting is not None and waiting.queue:
                 waiting.queue[0].passed_breakpoint = True  # it waits there: no second hit
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        return self.worker.limiter
 
     @property
     def output_bytes(self) -> int:
@@ -215,10 +189,10 @@ class JobRun:
 
     def cancel(self) -> None:
         """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
-        if not self._live():
+        if not self.live():
             return
         self.job.status = JobStatus.CANCELLING
-        self._publish(EventType.JOB_CANCELLING)
+        self.publish(EventType.JOB_CANCELLING)
         self._stop_everything()
         self._finish_when_idle(JobStatus.CANCELLED, None)
 
@@ -233,9 +207,7 @@ class JobRun:
             self._timeout.cancel()
             self._timeout = None
         for node in self._nodes.values():
-            if node.timer is not None:
-                node.timer.cancel()
-                node.timer = None
+            node.stop_timer()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -247,14 +219,14 @@ class JobRun:
         self.paused_by_worker = True
         if self.job.status is JobStatus.RUNNING:
             self.job.status = JobStatus.PAUSED
-            self._publish(EventType.JOB_PAUSED, data={"reason": "worker_paused"})
+            self.publish(EventType.JOB_PAUSED, data={"reason": "worker_paused"})
             self.worker.store.save_job_later(self.job)
 
     def resume_for_worker(self) -> None:
         self.paused_by_worker = False
         if self.job.status is JobStatus.PAUSED and self.job.paused_at is None:
             self.job.status = JobStatus.RUNNING
-            self._publish(EventType.JOB_RESUMED, data={"reason": "worker_resumed"})
+            self.publish(EventType.JOB_RESUMED, data={"reason": "worker_resumed"})
             self.worker.store.save_job_later(self.job)
         self._pump_all()
 
@@ -266,7 +238,7 @@ class JobRun:
         self.job.paused_at = None
         if self.job.status is JobStatus.PAUSED and not self.paused_by_worker:
             self.job.status = JobStatus.RUNNING
-        self._publish(
+        self.publish(
             EventType.JOB_RESUMED,
             routine_id=paused_at.routine_id,
             data={"reason": "breakpoint_resumed", "breakpoint_id": paused_at.breakpoint_id},
@@ -276,13 +248,12 @@ class JobRun:
 
     # -- data flow -----------------------------------------------------------------------------
 
-    def _node(self, routine_id: str) -> _Node:
+    def _node(self, routine_id: str) -> Inbox:
         node = self._nodes.get(routine_id)
         if node is None:
             spec = self.flow.routines[routine_id]
             progress = self.job.progress.setdefault(routine_id, RoutineProgress())
-            node = _Node(spec=spec, progress=progress)
-            node.slot_items = {slot: deque() for slot in spec.slots}
+            node = Inbox(spec=spec, progress=progress, owner=self)
             self._nodes[routine_id] = node
         return node
 
@@ -292,9 +263,7 @@ class JobRun:
         if self._finishing:
             return  # a bound ended the job while its deliveries were being routed
         if replayed is None:
-            self._seq += 1
-            delivery = Delivery(self._seq, routine_id, slot, payload, time.time())
-            self._added.append(delivery)
+            delivery = self._log.deliver(routine_id, slot, payload)
         else:
             delivery = replayed
         size = payload_size(payload)
@@ -305,76 +274,27 @@ class JobRun:
             self._backlog_exceeded(routine_id)
             return
         node = self._node(routine_id)
-        policy = node.spec.policy
-        if isinstance(policy, Immediate):
-            self._outstanding += 1
-            node.queue.append(_Activation(Inputs((Item(slot, payload),)), (delivery.seq,), size))
-        elif isinstance(policy, AllSlotsReady):
-            node.slot_items[slot].append(delivery)
-            if all(node.slot_items.values()):
-                self._disarm(node)
-                self._enqueue(node, [q.popleft() for q in node.slot_items.values()])
-            if policy.timeout is not None and node.timer is None and any(node.slot_items.values()):
-                self._arm(node, policy.timeout, self._flush_join)
-        elif isinstance(policy, Batch):
-            node.pending.append(delivery)
-            if policy.size is not None and len(node.pending) >= policy.size:
-                self._disarm(node)
-                batch, node.pending = node.pending[: policy.size], node.pending[policy.size :]
-                self._enqueue(node, batch)
-            if policy.timeout is not None and node.timer is None and node.pending:
-                self._arm(node, policy.timeout, self._flush_pending)
-        elif isinstance(policy, Debounce):
-            node.pending.append(delivery)
-            self._disarm(node)
-            self._arm(node, policy.wait, self._flush_pending)
+        node.put(delivery, size)
         self._pump(node)
 
-    def _enqueue(self, node: _Node, deliveries: list[Delivery]) -> None:
-        """Queue an activation of buffered deliveries (a join, a batch, a debounced set)."""
+    # -- what an inbox tells its job (see routilux.engine.inbox.InboxOwner) --------------------
+
+    def work_added(self) -> None:
         self._outstanding += 1
-        items = tuple(Item(d.slot, d.payload) for d in deliveries)
-        size = sum(payload_size(d.payload) for d in deliveries)
-        node.queue.append(_Activation(Inputs(items), tuple(d.seq for d in deliveries), size))
 
-    def _arm(self, node: _Node, delay: float, flush: Callable[[_Node], None]) -> None:
-        self._outstanding += 1
-        node.flush = flush
-        node.deadline = time.time() + delay
-        node.timer = asyncio.get_running_loop().call_later(delay, self._fire, node)
-        self._dirty.add(node)
+    def timer_disarmed(self) -> None:
+        self._outstanding -= 1
 
-    def _disarm(self, node: _Node) -> None:
-        if node.timer is not None:
-            node.timer.cancel()
-            node.timer = None
-            node.deadline = None
-            self._dirty.add(node)
-            self._outstanding -= 1
+    def changed(self, inbox: Inbox) -> None:
+        self._log.changed(inbox)
 
-    def _fire(self, node: _Node) -> None:
-        node.timer = None
-        node.deadline = None
-        self._dirty.add(node)
-        flush = node.flush
-        if self._live() and flush is not None:
-            flush(node)
-            self._pump(node)
+    def timer_fired(self, inbox: Inbox) -> None:
+        flush = inbox.flush
+        if self.live() and flush is not None:
+            flush()
+            self._pump(inbox)
         self._outstanding -= 1
         self._check_done()
-
-    def _flush_pending(self, node: _Node) -> None:
-        if node.pending:
-            deliveries, node.pending = node.pending, []
-            self._enqueue(node, deliveries)
-
-    def _flush_join(self, node: _Node) -> None:
-        deliveries = [q.popleft() for q in node.slot_items.values() if q]
-        if deliveries:
-            self._enqueue(node, deliveries)
-        policy = node.spec.policy
-        if any(node.slot_items.values()) and isinstance(policy, AllSlotsReady) and policy.timeout:
-            self._arm(node, policy.timeout, self._flush_join)  # the next partial set waits too
 
     # -- running routines ----------------------------------------------------------------------
 
@@ -386,7 +306,7 @@ class JobRun:
             self._pump(node)
         self._check_done()
 
-    def _pump(self, node: _Node) -> None:
+    def _pump(self, node: Inbox) -> None:
         if node.busy or not node.queue or not self._can_start():
             return
         activation = node.queue[0]
@@ -413,13 +333,13 @@ class JobRun:
                 self._draining = True
                 asyncio.get_running_loop().call_soon(self._drain)
             return
-        self._track(asyncio.create_task(self._run(node, activation)))
+        self.track(asyncio.create_task(self._runner.run(node, activation)))
 
-    def _track(self, task: asyncio.Task[None]) -> None:
+    def track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _pause_at(self, breakpoint: Breakpoint, node: _Node, inputs: Inputs) -> None:
+    def _pause_at(self, breakpoint: Breakpoint, node: Inbox, inputs: Inputs) -> None:
         item = next((i for i in inputs.items if breakpoint.slot in (None, i.slot)), inputs.items[0])
         self.job.status = JobStatus.PAUSED
         self.job.paused_at = PausedAt(
@@ -435,8 +355,8 @@ class JobRun:
             "payload": item.payload,
             "hit_count": breakpoint.hit_count,
         }
-        self._publish(EventType.BREAKPOINT_HIT, routine_id=node.spec.routine_id, data=data)
-        self._publish(
+        self.publish(EventType.BREAKPOINT_HIT, routine_id=node.spec.routine_id, data=data)
+        self.publish(
             EventType.JOB_PAUSED,
             routine_id=node.spec.routine_id,
             data={"reason": "breakpoint", "breakpoint_id": breakpoint.breakpoint_id},
@@ -450,16 +370,16 @@ class JobRun:
         ready at once (a wide fan-out), it holds the loop for about a slice per turn."""
         ready = self._ready
         deadline = perf_counter() + DRAIN_SLICE
-        self._in_drain = True
+        self._log.batching = True
         try:
             while ready:
                 node, activation = ready.popleft()
-                self._run_inline(node, activation)
+                self._runner.run_inline(node, activation)
                 if perf_counter() >= deadline:
                     break
         finally:
-            self._in_drain = False
-        if self._commit_due:
+            self._log.batching = False
+        if self._log.due:
             # The slice's activations as one checkpoint: still a state the job passed through.
             self._commit()
         if ready:
@@ -467,247 +387,52 @@ class JobRun:
         else:
             self._draining = False
 
-    def _run_inline(self, node: _Node, activation: _Activation) -> None:
-        """An activation of inline logic, whole, in one callback of the loop."""
-        if not self._live():
-            return  # the job ended first: as for a task cancelled before it started
-        self._begin(node)
-        was = node.running.get(activation.seqs[0])  # a retried job's failed activation
-        attempt, started = (was.attempt, was.started) if was else (1, time.time())
-        ctx = self._context(node, activation, attempt, started)
-        retrying = False
-        try:
-            try:
-                node.spec.routine.run(ctx, activation.inputs)
-            except Exception as exc:
-                delay = self._after_failure(node, activation, exc, attempt)
-                if delay is not None:
-                    # A retry waits for its delay: it goes on as a task, like any activation.
-                    retrying = True
-                    self._running(node, activation, started, attempt + 1)
-                    retry = self._run(node, activation, retry=(attempt + 1, delay))
-                    self._track(asyncio.create_task(retry))
-                return
-            if self._live():
-                self._completed(node, activation, ctx)
-        finally:
-            if not retrying:
-                self._end(node)
-
-    async def _run(
-        self, node: _Node, activation: _Activation, *, retry: tuple[int, float] | None = None
+    def checkpoint_running(
+        self, node: Inbox, activation: Activation, started: float, attempt: int
     ) -> None:
-        """An activation as a task: async logic, logic in a thread, or the retries of an inline
-        activation (``retry``: the attempt to make, after its delay)."""
-        spec = node.spec
-        inputs = activation.inputs
-        first = activation.seqs[0]
-        try:
-            if retry is None:
-                self._begin(node)
-                # Recorded while it runs: a resumed job runs it again as the same attempt, and
-                # its time-based logic (a Delay) keeps its original deadline.
-                was = node.running.get(first)
-                started, attempt = (was.started, was.attempt) if was else (time.time(), 1)
-                self._running(node, activation, started, attempt)
-            else:
-                attempt, delay = retry
-                started = node.running[first].started
-                await asyncio.sleep(delay)
-                if not self._live():
-                    return
-            while True:
-                ctx = self._context(node, activation, attempt, started)
-                try:
-                    if spec.is_async:
-                        await spec.routine.run(ctx, inputs)
-                    elif spec.inline and spec.routine.runs_inline(inputs):
-                        spec.routine.run(ctx, inputs)
-                    else:
-                        await self._run_in_thread(spec, ctx, inputs)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    wait = self._after_failure(node, activation, exc, attempt)
-                    if wait is None:
-                        return
-                    attempt += 1
-                    self._running(node, activation, started, attempt)
-                    await asyncio.sleep(wait)
-                    if not self._live():
-                        return
-                    continue
-                if not self._live():
-                    return  # cancelled or failed meanwhile: the output is discarded
-                self._completed(node, activation, ctx)
-                return
-        finally:
-            self._end(node)
-
-    def _running(self, node: _Node, activation: _Activation, started: float, attempt: int) -> None:
         """Checkpoint that an activation outside the loop runs, at ``attempt``."""
         node.running[activation.seqs[0]] = Running(started, attempt)
-        self._dirty.add(node)
+        self._log.changed(node)
         self._commit()
 
-    def _begin(self, node: _Node) -> None:
-        routine_id = node.spec.routine_id
-        # This task's (or callback's) own context: its log lines, the routine's too, name the
-        # job and routine.
-        logcontext.current.set((self.job.flow_id, self.job.job_id, routine_id))
-        progress = node.progress
-        progress.activations += 1
-        progress.status = RoutineStatus.RUNNING
-        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
-
-    def _context(
-        self, node: _Node, activation: _Activation, attempt: int, started: float
-    ) -> RoutineContext:
-        logcontext.activation.set((node.progress.activations, attempt))
-        routine_id = node.spec.routine_id
-        return RoutineContext(
-            job_id=self.job.job_id,
-            flow_id=self.job.flow_id,
-            routine_id=routine_id,
-            attempt=attempt,
-            state=node.state,
-            events=node.spec.events,
-            activation_id=f"{self.job.job_id}:{routine_id}:{activation.seqs[0]}",
-            started_at=started,
-        )
-
-    def _after_failure(
-        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
-    ) -> float | None:
-        """After a failed attempt: the delay before the next one, or None when there is none
-        (the failure is then recorded, unless the job is ending anyway)."""
-        if not self._live():
-            return None
-        handler = node.spec.error_handler
-        if handler.strategy == "retry" and attempt <= handler.max_retries:
-            node.progress.retries += 1
-            delay = handler.delay(attempt)
-            self._publish(
-                EventType.ROUTINE_RETRYING,
-                routine_id=node.spec.routine_id,
-                data={**_describe(exc), "attempt": attempt, "delay": delay},
-            )
-            return delay
-        self._routine_failed(node, activation, exc, attempt)
-        return None
-
-    def _completed(self, node: _Node, activation: _Activation, ctx: RoutineContext) -> None:
+    def completed(self, node: Inbox, activation: Activation, ctx: RoutineContext) -> None:
         self._route(node, ctx.emitted)
         progress = node.progress
         progress.completed += 1
         progress.status = RoutineStatus.IDLE
-        self._publish(
+        self.publish(
             EventType.ROUTINE_COMPLETED,
             routine_id=node.spec.routine_id,
             data={"emitted": len(ctx.emitted), "attempt": ctx.attempt},
         )
-        self._consumed(node, activation)
+        self.consumed(node, activation)
 
-    def _consumed(self, node: _Node, activation: _Activation) -> None:
+    def consumed(self, node: Inbox, activation: Activation) -> None:
         """An activation is over for good: checkpoint what it took, made and changed."""
         if self._finishing:
             return  # the job ends (a bound): its last checkpoint stays the one to resume from
-        self._taken.extend(activation.seqs)
+        self._log.took(activation.seqs)
         if node.running.pop(activation.seqs[0], None) is not None or node.state or node.stored:
-            self._dirty.add(node)
+            self._log.changed(node)
         self._commit()
 
     def _commit(self, *, with_job: bool = False) -> None:
-        """Hand the store the checkpoint gathered since the last one (written behind, in
-        order: what is stored is always a state the job passed through)."""
-        if self._in_drain:
-            self._commit_due = True  # at the end of the slice (see _drain)
-            return
-        self._commit_due = False
-        states = []
-        for node in self._dirty:
-            node.stored = True
-            states.append(
-                RoutineState(node.spec.routine_id, node.state, node.deadline, node.running)
-            )
-        self._dirty.clear()
-        checkpoint = Checkpoint(
-            self.job.job_id,
-            self._seq,
-            self.job.progress,
-            self._added,
-            self._taken,
-            states,
-            self.job if with_job else None,
-        )
-        self._added, self._taken = [], []
-        self.worker.store.checkpoint_later(checkpoint)
+        """Hand the store the checkpoint gathered since the last one (see CheckpointLog)."""
+        self._log.commit(self.job.progress, self.job if with_job else None)
 
-    def _end(self, node: _Node) -> None:
+    def end(self, node: Inbox) -> None:
         node.busy = False
         self._outstanding -= 1
-        if self._live():
+        if self.live():
             self._pump(node)
             self._check_done()
 
-    async def _run_in_thread(
-        self, spec: CompiledRoutine, ctx: RoutineContext, inputs: Inputs
-    ) -> None:
-        """Run sync logic in the bounded pool. A thread cannot be interrupted, so on
-        cancellation wait for it to end (its output is then discarded) before re-raising."""
-        call = asyncio.ensure_future(
-            anyio.to_thread.run_sync(spec.routine.run, ctx, inputs, limiter=self.worker.limiter)
-        )
-        try:
-            await asyncio.shield(call)
-        except asyncio.CancelledError:
-            await asyncio.wait([call])
-            raise
-
-    def _routine_failed(
-        self, node: _Node, activation: _Activation, exc: Exception, attempt: int
-    ) -> None:
-        routine_id = node.spec.routine_id
-        progress = node.progress
-        progress.failed += 1
-        progress.last_error = f"{type(exc).__name__}: {exc}"
-        strategy = node.spec.error_handler.strategy
-        if strategy == "continue":
-            progress.status = RoutineStatus.ERROR_CONTINUED
-            self._publish(
-                EventType.ROUTINE_FAILED,
-                routine_id=routine_id,
-                data={**_describe(exc), "strategy": strategy},
-            )
-            self._consumed(node, activation)
-        elif strategy == "skip":
-            progress.status = RoutineStatus.SKIPPED
-            self._publish(EventType.ROUTINE_SKIPPED, routine_id=routine_id, data=_describe(exc))
-            self._consumed(node, activation)
-        else:
-            # Kept for a retry of the job, which runs it again as the next attempt.
-            was = node.running.get(activation.seqs[0])
-            self._running(node, activation, was.started if was else time.time(), attempt + 1)
-            progress.status = RoutineStatus.FAILED
-            self._publish(
-                EventType.ROUTINE_FAILED,
-                routine_id=routine_id,
-                data={**_describe(exc), "strategy": strategy},
-            )
-            error = JobError(
-                code="routine_failed",
-                type=type(exc).__name__,
-                message=str(exc) or type(exc).__name__,
-                routine_id=routine_id,
-            )
-            self._fail(error)
-
-    def _route(self, node: _Node, emitted: list[tuple[str, Payload]]) -> None:
+    def _route(self, node: Inbox, emitted: list[tuple[str, Payload]]) -> None:
         routine_id = node.spec.routine_id
         targets = self.flow.targets
         for event, payload in emitted:
             node.progress.emitted += 1
-            self._publish(
+            self.publish(
                 EventType.EVENT_EMITTED,
                 routine_id=routine_id,
                 data={"event": event, "payload": payload},
@@ -717,8 +442,7 @@ class JobRun:
                 key = f"{routine_id}.{event}"
                 if not self._output(key, payload):
                     return
-                self._seq += 1
-                self._added.append(Delivery(self._seq, None, key, payload, time.time()))
+                self._log.deliver(None, key, payload)
                 continue
             for index, (target, slot) in enumerate(destinations):
                 # Each branch of a fan-out gets its own top-level dict.
@@ -730,25 +454,19 @@ class JobRun:
         """Add to the job's output; False if that passed its bound (the job failed)."""
         self._output_bytes += json_size(payload)
         if self._output_bytes > self.worker.max_output_bytes:
-            self._fail(
-                JobError(
-                    code="output_too_large",
-                    type="OutputTooLarge",
-                    message=f"the job's output exceeds {self.worker.max_output_bytes} bytes",
-                    routine_id=key.rpartition(".")[0],
-                )
-            )
+            routine_id = key.rpartition(".")[0]
+            self.fail(bounds.output_too_large(self.worker.max_output_bytes, routine_id))
             return False
         self.job.output.setdefault(key, []).append(payload)
         return True
 
     # -- ending --------------------------------------------------------------------------------
 
-    def _live(self) -> bool:
+    def live(self) -> bool:
         return not self._finishing and self.job.status not in _WINDING_DOWN
 
     def _check_done(self) -> None:
-        if self._outstanding == 0 and self._live():
+        if self._outstanding == 0 and self.live():
             if self._flush_partial():
                 return  # the job goes on with the partial batch; it ends when that is done
             self._finish(JobStatus.COMPLETED, None)
@@ -758,19 +476,14 @@ class JobRun:
         Aggregator with no timeout, or whose timeout is longer than the job) to its routine as
         it is, rather than dropping it: nearest the entry first, one routine at a time, so that a
         chain of them flushes in order. True if one was flushed."""
-        partial = [
-            node for node in self._nodes.values() if node.pending or any(node.slot_items.values())
-        ]
+        partial = [node for node in self._nodes.values() if node.partial()]
         if not partial:
             return False
         if not self._can_start():
             return True  # paused: flushed on resume
         distance = self._distances()
         node = min(partial, key=lambda n: distance.get(n.spec.routine_id, len(distance)))
-        if node.pending:
-            self._flush_pending(node)
-        else:
-            self._enqueue(node, [q.popleft() for q in node.slot_items.values() if q])
+        node.flush_partial()
         self._pump(node)
         return True
 
@@ -778,61 +491,23 @@ class JobRun:
         """Each routine's distance in connections from the job's entry (breadth first)."""
         if self._distance is None:
             entry = self.flow.parse_entry(self.job.entry) if self.job.entry else self.flow.entry
-            following: dict[str, set[str]] = {}
-            for (source, _), destinations in self.flow.targets.items():
-                following.setdefault(source, set()).update(t for t, _ in destinations)
-            distance = {routine_id: 0 for routine_id, _ in entry}
-            frontier = list(distance)
-            while frontier:
-                after: list[str] = []
-                for routine_id in frontier:
-                    for target in following.get(routine_id, ()):
-                        if target not in distance:
-                            distance[target] = distance[routine_id] + 1
-                            after.append(target)
-                frontier = after
-            self._distance = distance
+            self._distance = entry_distances(self.flow, entry)
         return self._distance
 
     def _timed_out(self) -> None:
         self._timeout = None
-        if self._live():
+        if self.live():
             timeout = self.timeout
-            whose = "the flow's" if timeout == self.flow.timeout else "the server's"
-            self._fail(
-                JobError(
-                    code="job_timeout",
-                    type="JobTimeout",
-                    message=f"the job ran longer than {whose} limit of {timeout:g} s",
-                )
-            )
+            self.fail(bounds.job_timeout(timeout, flows=timeout == self.flow.timeout))
 
-    def _too_many_activations(self, node: _Node) -> None:
-        limit = self.limits.max_activations
-        self._fail(
-            JobError(
-                code="too_many_activations",
-                type="TooManyActivations",
-                message=f"the job started {limit} activations, the most one job may start "
-                "(a cycle with nothing that stops it?)",
-                routine_id=node.spec.routine_id,
-            )
-        )
+    def _too_many_activations(self, node: Inbox) -> None:
+        self.fail(bounds.too_many_activations(self.limits, node.spec.routine_id))
 
     def _backlog_exceeded(self, routine_id: str) -> None:
-        limits = self.limits
-        self._fail(
-            JobError(
-                code="job_backlog_exceeded",
-                type="JobBacklogExceeded",
-                message=f"the job queued more than {limits.max_backlog} deliveries or "
-                f"{limits.max_backlog_bytes} bytes not yet taken by a routine "
-                f"({self._backlog} deliveries, about {self._backlog_bytes} bytes)",
-                routine_id=routine_id,
-            )
-        )
+        error = bounds.backlog_exceeded(self.limits, self._backlog, self._backlog_bytes, routine_id)
+        self.fail(error)
 
-    def _fail(self, error: JobError) -> None:
+    def fail(self, error: JobError) -> None:
         self._stop_everything()
         self._finish(JobStatus.FAILED, error)
 
@@ -844,17 +519,11 @@ class JobRun:
         # bound is a few hundred thousand objects, whose freeing would hold the loop).
         held: list[deque[Any]] = []
         for node in self._nodes.values():
-            self._disarm(node)
             self._outstanding -= len(node.queue)
-            held.append(node.queue)
-            node.queue = deque()
-            node.pending = []
-            for slot in node.slot_items:
-                held.append(node.slot_items[slot])
-                node.slot_items[slot] = deque()
+            held.extend(node.clear())
         held.append(self._ready)  # taken, not started: as a task cancelled before it started
         self._ready = deque()
-        _release(held)
+        bounds.release(held)
         self._backlog = self._backlog_bytes = 0
         for task in self._tasks:
             task.cancel()
@@ -918,11 +587,11 @@ class JobRun:
                 "message": job.error.message,
                 "routine_id": job.error.routine_id,
             }
-        self._publish(event_type, data=data)
+        self.publish(event_type, data=data)
         self.worker.job_finished(self)
         self.finished.set()
 
-    def _publish(
+    def publish(
         self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
     ) -> None:
         self.worker.bus.publish(
@@ -933,29 +602,3 @@ class JobRun:
             routine_id=routine_id,
             data=data,
         )
-
-
-RELEASE_SLICE = 5000
-"""Queued items freed per turn of the event loop when a job ends with a backlog."""
-
-
-def _release(held: list[deque[Any]]) -> None:
-    """Free the items of ``held`` a slice per turn of the loop, so that no turn is long."""
-    held = [items for items in held if items]
-    if not held:
-        return
-    budget = RELEASE_SLICE
-    while held and budget > 0:
-        items = held[-1]
-        take = min(budget, len(items))
-        for _ in range(take):
-            items.pop()
-        budget -= take
-        if not items:
-            held.pop()
-    if held:
-        asyncio.get_running_loop().call_soon(_release, held)
-
-
-def _describe(exc: BaseException) -> dict[str, Any]:
-    return {"error_type": type(exc).__name__, "message": str(exc)}

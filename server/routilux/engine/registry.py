@@ -1,7 +1,8 @@
 """The routine type registry: the only way a flow document reaches code.
 
-A flow names a type by its registered name. Types come from the built-ins, from installed
-distributions that declare the entry-point group ``routilux.routines``, and from modules the
+A flow names a type by its registered name. The caller chooses the types: the server gives the
+built-ins (see :func:`routilux.routines.default_registry`), then the routines of installed
+distributions that declare the entry-point group ``routilux.routines``, then those of modules the
 operator lists in settings. Nothing is ever imported because a flow or a request named it.
 """
 
@@ -35,13 +36,15 @@ class RoutineRegistry:
             self.register(routine_type)
 
     @classmethod
-    def default(
-        cls, modules: Iterable[str] = (), *, entry_points_enabled: bool = True
+    def with_plugins(
+        cls,
+        types: Iterable[RoutineType],
+        modules: Iterable[str] = (),
+        *,
+        entry_points_enabled: bool = True,
     ) -> RoutineRegistry:
-        """Built-ins, then entry points, then the operator's modules (later names win)."""
-        from routilux.routines import BUILTIN_TYPES
-
-        registry = cls(BUILTIN_TYPES)
+        """``types``, then entry points, then the operator's modules (later names win)."""
+        registry = cls(types)
         if entry_points_enabled:
             for point in entry_points(group=ENTRY_POINT_GROUP):
                 registry.register_object(point.load(), origin=f"entry point {point.name!r}")

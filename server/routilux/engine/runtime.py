@@ -1,5 +1,9 @@
 """The runtime: flows, workers, jobs and breakpoints behind one object, persisted through a Store.
 
+Its parts keep their own state: the flows (:mod:`routilux.engine.flows`), the breakpoints
+(:mod:`routilux.engine.breakpoints`), the recently finished jobs (:mod:`routilux.engine.finished`);
+the runtime orders their changes with the store's writes, the workers and the event bus.
+
 Use it as an async context manager (or ``start()`` / ``shutdown()``). It owns no globals: two
 runtimes in one process share nothing.
 """
@@ -8,42 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
 import anyio
 
+from routilux.engine.bounds import JobLimits
+from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
-    BreakpointNotFound,
-    FlowAlreadyExists,
     FlowHasActiveJobs,
-    FlowNotFound,
-    FlowRevisionNotFound,
-    FlowStorageFull,
-    FlowValidationError,
     InvalidInput,
     JobNotCancellable,
     JobNotFound,
     JobNotRetryable,
     NoJobWaiting,
     SpecError,
-    TooManyBreakpoints,
-    TooManyFlows,
-    WorkerNotFound,
-    WorkerStopped,
 )
-from routilux.engine.events import Event, EventBus, EventType
-from routilux.engine.expressions import (
-    BREAKPOINT_EVALUATION_COST,
-    Budget,
-    Condition,
-    ExpressionError,
-)
-from routilux.engine.job import JobLimits, JobRun
+from routilux.engine.events import EventBus, EventType
+from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
+from routilux.engine.flows import FlowCatalog, FlowEntry
+from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.models import (
     Breakpoint,
@@ -57,11 +48,12 @@ from routilux.engine.models import (
     WorkerStatus,
 )
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.routine import Inputs
 from routilux.engine.sizes import json_size
-from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
-from routilux.engine.store import Idempotency, MemoryStore, Store
+from routilux.engine.spec import CompiledFlow, FlowSpec
+from routilux.engine.storage import Idempotency, MemoryStore, Store
+from routilux.engine.waiters import SETTLED, SettleWaiters
 from routilux.engine.worker import QueueBudget, WorkerRun
+from routilux.engine.workers import WorkerPool
 
 log = logging.getLogger("routilux.engine")
 
@@ -90,48 +82,62 @@ class RuntimeSettings:
     job_retention_seconds: float | None = None
 
 
-@dataclass
-class _FlowEntry:
-    record: FlowRecord
-    compiled: CompiledFlow | None
-    problem: str | None = None
-
-
 class Runtime:
     """Executes flows. Commands are coroutines; reads of live state are plain methods."""
 
     def __init__(
         self,
-        registry: RoutineRegistry | None = None,
+        registry: RoutineRegistry,
         store: Store | None = None,
         settings: RuntimeSettings | None = None,
     ) -> None:
-        self.registry = registry or RoutineRegistry.default()
+        self.registry = registry
         self.store: Store = store if store is not None else MemoryStore()
         self.settings = settings or RuntimeSettings()
         self.bus = EventBus(buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
         self.limiter = anyio.CapacityLimiter(self.settings.threads)
-        self._flows: dict[str, _FlowEntry] = {}
-        self._workers: dict[str, WorkerRun] = {}
-        self._flow_workers: dict[str, WorkerRun] = {}
+        self._flows = FlowCatalog(
+            registry,
+            self.store,
+            limits=self.settings.job_limits,
+            max_flows=self.settings.max_flows,
+            max_flow_bytes=self.settings.max_flow_bytes,
+        )
+        self._workers = WorkerPool(
+            self._new_worker_run,
+            self.store,
+            default_concurrency=self.settings.default_concurrency,
+        )
         self._runs: dict[str, JobRun] = {}
-        self._finished: OrderedDict[str, Job] = OrderedDict()
-        self._finished_weight: dict[str, int] = {}  # bytes each cached finished job holds
-        self.finished_bytes = 0
-        self._breakpoints: dict[str, Breakpoint] = {}
-        self._conditions: dict[str, Condition] = {}  # breakpoint id -> compiled, once
+        self._finished = FinishedJobs(
+            count=self.settings.finished_jobs_cached,
+            size=self.settings.finished_jobs_cached_bytes,
+            retention=self.settings.job_retention_seconds,
+        )
+        self._breakpoints = BreakpointTable(
+            self._workers.runs_of,
+            max_total=self.settings.max_breakpoints,
+            max_per_flow=self.settings.max_breakpoints_per_flow,
+        )
         self._started = False
         self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
-        # get_job?wait: who waits for which job to finish or pause (woken by _wake_waiters).
-        self._waiters: dict[str, list[asyncio.Event]] = {}
-        self.bus.add_sink(self._wake_waiters)
+        self._waiters = SettleWaiters()  # get_job?wait
+        self.bus.add_sink(self._waiters.wake)
         self.log_capture = JobLogCapture(
             self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
         )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
-        self._flow_bytes: dict[str, int] = {}  # each flow's document size, as JSON
-        self.flow_bytes = 0
+
+    @property
+    def flow_bytes(self) -> int:
+        """What the stored flows' documents take, as JSON."""
+        return self._flows.total_bytes
+
+    @property
+    def finished_bytes(self) -> int:
+        """What the finished jobs kept in memory take."""
+        return self._finished.bytes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -155,30 +161,14 @@ class Runtime:
         state = await self.store.load()
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
-        self.bus.add_sink(self._wake_waiters)
+        self.bus.add_sink(self._waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
-            self._count_flow(record.flow_id, _document_bytes(record.spec))
-            try:
-                compiled = compile_flow(record.spec, self.registry, flow_id=record.flow_id)
-                self._flows[record.flow_id] = _FlowEntry(record, compiled)
-            except FlowValidationError as exc:
-                log.warning("flow %s cannot run after restart: %s", record.flow_id, exc)
-                self._flows[record.flow_id] = _FlowEntry(record, None, str(exc))
-        for bp in state.breakpoints:
-            self._breakpoints[bp.breakpoint_id] = bp
+            self._flows.load(record)
+        self._breakpoints.load(state.breakpoints)
         for worker in state.workers:
-            worker.active_jobs = worker.queued_jobs = 0
             entry = self._flows.get(worker.flow_id)
-            if worker.status is not WorkerStatus.STOPPED and entry and entry.compiled:
-                if worker.status is WorkerStatus.RUNNING:
-                    worker.status = WorkerStatus.IDLE
-                run = self._new_worker_run(worker, entry.compiled)
-                self._flow_workers[worker.flow_id] = run
-            else:
-                worker.status = WorkerStatus.STOPPED
-                run = self._new_worker_run(worker, None)
-            self._workers[worker.worker_id] = run
+            self._workers.load(worker, entry.compiled if entry else None)
         # Jobs that were running resume first (they held their workers' places), then the queue.
         unfinished = sorted(
             state.unfinished_jobs, key=lambda j: (j.status is JobStatus.QUEUED, j.created_at)
@@ -189,7 +179,7 @@ class Runtime:
     async def _recover(self, job: Job) -> None:
         """Put an unfinished job back to work after a restart: a queued one into its worker's
         queue, a running or paused one resumed from its last checkpoint."""
-        worker = self._workers.get(job.worker_id)
+        worker = self._workers.find(job.worker_id)
         compiled = await self._runnable_revision(job)
         if job.status is JobStatus.CANCELLING:
             job.status = JobStatus.CANCELLED
@@ -222,7 +212,7 @@ class Runtime:
         entry = self._flows.get(job.flow_id)
         compiled = entry.compiled if entry else None
         if entry and compiled and job.flow_revision != entry.record.revision:
-            compiled = await self._compiled_revision(job.flow_id, job.flow_revision)
+            compiled = await self._flows.compiled_revision(job.flow_id, job.flow_revision)
         return compiled
 
     async def shutdown(self) -> None:
@@ -232,10 +222,10 @@ class Runtime:
         if not self._started:
             return
         self._started = False
-        for worker in self._workers.values():
+        for worker in self._workers:
             worker.closing = True
         await asyncio.gather(*(run.suspend() for run in list(self._runs.values())))
-        for worker in self._workers.values():
+        for worker in self._workers:
             await worker.drain()
         logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
@@ -249,7 +239,7 @@ class Runtime:
             limiter=self.limiter,
             max_queued=self.settings.max_queued_per_worker,
             max_output_bytes=self.settings.max_output_bytes,
-            match_breakpoint=self._match_breakpoint,
+            match_breakpoint=self._breakpoints.match,
             on_breakpoint_hit=self._breakpoint_hit,
             on_job_finished=self._job_finished,
             max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
@@ -263,72 +253,15 @@ class Runtime:
         self, spec: FlowSpec, *, idempotency: Idempotency | None = None
     ) -> FlowRecord:
         """Store a new flow (with ``idempotency``, its key: committed together)."""
-        flow_id = spec.flow_id or new_id("flow")
-        if flow_id in self._flows:
-            raise FlowAlreadyExists(f"flow {flow_id!r} already exists", flow_id=flow_id)
-        compiled = self._compile(spec, flow_id)
-        size = _document_bytes(spec)
-        self.check_flow_room(size)
-        now = utcnow()
-        record = FlowRecord(
-            flow_id=flow_id,
-            spec=spec.model_copy(update={"flow_id": flow_id}),
-            revision=1,
-            created_at=now,
-            updated_at=now,
-        )
-        # Claim the id (and its room) before the first await so that a concurrent create of it
-        # gets a 409, and concurrent creates cannot pass the limits together.
-        self._flows[flow_id] = _FlowEntry(record, compiled)
-        self._count_flow(flow_id, size)
-        try:
-            await self.store.save_flow(record, idempotency)
-        except BaseException:
-            del self._flows[flow_id]
-            self._count_flow(flow_id, None)
-            raise
-        self.bus.publish(EventType.FLOW_CREATED, flow_id=flow_id)
+        record = await self._flows.create(spec, idempotency)
+        self.bus.publish(EventType.FLOW_CREATED, flow_id=record.flow_id)
         return record
 
     async def update_flow(self, flow_id: str, spec: FlowSpec) -> FlowRecord:
         """Store a new revision of a flow. Jobs already queued or running keep the revision they
         were queued with; jobs executed from now on run the new one."""
-        entry = self._flow_entry(flow_id)
-        if spec.flow_id is not None and spec.flow_id != flow_id:
-            raise InvalidInput(
-                f"the document's flow_id {spec.flow_id!r} is not the flow's id {flow_id!r}",
-                loc=("flow_id",),
-            )
-        compiled = self._compile(spec, flow_id)
-        size = _document_bytes(spec)
-        self.check_flow_room(size, replacing=flow_id)
-        previous = entry.record
-        record = FlowRecord(
-            flow_id=flow_id,
-            spec=spec.model_copy(update={"flow_id": flow_id}),
-            revision=previous.revision + 1,
-            created_at=previous.created_at,
-            updated_at=utcnow(),
-        )
-        # Swapped before the first await, so that concurrent updates apply one after the other.
-        updated = _FlowEntry(record, compiled)
-        self._flows[flow_id] = updated
-        previous_size = self._flow_bytes.get(flow_id)
-        self._count_flow(flow_id, size)
-        try:
-            await self.store.save_flow(record)
-        except BaseException:
-            if self._flows.get(flow_id) is updated:
-                self._flows[flow_id] = entry
-                self._count_flow(flow_id, previous_size)
-            raise
-        worker = self._flow_workers.get(flow_id)
-        if worker is not None:
-            worker.flow = compiled
-            concurrency = compiled.concurrency or self.settings.default_concurrency
-            if concurrency != worker.worker.concurrency:
-                worker.worker.concurrency = concurrency
-                worker._start_queued()
+        record, previous, compiled = await self._flows.update(flow_id, spec)
+        self._workers.flow_updated(compiled)
         self.bus.publish(
             EventType.FLOW_UPDATED,
             flow_id=flow_id,
@@ -338,30 +271,7 @@ class Runtime:
 
     async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord:
         """One revision of a flow: the current one or a past one."""
-        current = self._flow_entry(flow_id).record
-        if revision == current.revision:
-            return current
-        record = None
-        if 1 <= revision < current.revision:
-            record = await self.store.get_flow_revision(flow_id, revision)
-        if record is None:
-            raise FlowRevisionNotFound(
-                f"flow {flow_id!r} has no revision {revision} (its latest is {current.revision})",
-                flow_id=flow_id,
-                revision=revision,
-            )
-        return record
-
-    async def _compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
-        record = await self.store.get_flow_revision(flow_id, revision)
-        if record is None:
-            log.warning("flow %s has no stored revision %d", flow_id, revision)
-            return None
-        try:
-            return compile_flow(record.spec, self.registry, flow_id=flow_id)
-        except FlowValidationError as exc:
-            log.warning("flow %s revision %d cannot run: %s", flow_id, revision, exc)
-            return None
+        return await self._flows.revision(flow_id, revision)
 
     def get_flow(self, flow_id: str) -> FlowRecord:
         return self._flow_entry(flow_id).record
@@ -370,12 +280,11 @@ class Runtime:
         return flow_id in self._flows
 
     def list_flows(self) -> list[FlowRecord]:
-        return [entry.record for entry in self._flows.values()]
+        return self._flows.records()
 
     async def delete_flow(self, flow_id: str, *, force: bool = False) -> None:
         self._flow_entry(flow_id)
-        worker = self._flow_workers.get(flow_id)
-        runs = worker.runs() if worker else []
+        runs = self._workers.runs_of(flow_id)
         if runs and not force:
             raise FlowHasActiveJobs(
                 f"flow {flow_id!r} has {len(runs)} unfinished jobs; cancel them or use force",
@@ -385,36 +294,11 @@ class Runtime:
             await self._cancel_run(run)
         for run in runs:
             await run.finished.wait()
-        if worker is not None:
-            worker.stop()
-            del self._flow_workers[flow_id]
-        for bp_id in [b.breakpoint_id for b in self._breakpoints.values() if b.flow_id == flow_id]:
+        self._workers.stop_flow(flow_id)
+        for bp_id in self._breakpoints.of_flow(flow_id):
             await self.delete_breakpoint(bp_id)
-        await self.store.delete_flow(flow_id)
-        del self._flows[flow_id]
-        self._count_flow(flow_id, None)
+        await self._flows.remove(flow_id)
         self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
-
-    def _compile(self, spec: FlowSpec, flow_id: str) -> CompiledFlow:
-        """Compile a new flow (or revision), also checking it against the server's job bounds;
-        every problem is reported together."""
-        problems = []
-        timeout, limit = spec.execution.timeout, self.settings.job_limits.max_seconds
-        if timeout is not None and timeout > limit:
-            problems.append(
-                SpecError(
-                    ("execution", "timeout"),
-                    f"a job may run at most {limit:g} s on this server (ROUTILUX_MAX_JOB_SECONDS)",
-                    "less_than_equal",
-                )
-            )
-        try:
-            compiled = compile_flow(spec, self.registry, flow_id=flow_id)
-        except FlowValidationError as exc:
-            raise FlowValidationError([*exc.errors, *problems]) from None
-        if problems:
-            raise FlowValidationError(problems)
-        return compiled
 
     def flow_warnings(self, flow_id: str) -> list[FlowWarning]:
         """What looks wrong in a flow without making it invalid: cycles nothing can stop."""
@@ -423,33 +307,10 @@ class Runtime:
 
     def check_flow_room(self, size: int, *, replacing: str | None = None) -> None:
         """Raise unless one more flow of ``size`` bytes (or ``replacing``'s new revision) fits."""
-        limit = self.settings.max_flows
-        if replacing is None and limit is not None and len(self._flows) >= limit:
-            raise TooManyFlows(
-                f"this server stores at most {limit} flows; delete one first", limit=limit
-            )
-        limit = self.settings.max_flow_bytes
-        if limit is not None:
-            total = self.flow_bytes - self._flow_bytes.get(replacing or "", 0) + size
-            if total > limit:
-                raise FlowStorageFull(
-                    f"flow documents would take {total} bytes; this server stores at most "
-                    f"{limit} (this document: {size} bytes); delete flows first",
-                    limit=limit,
-                )
+        self._flows.check_room(size, replacing=replacing)
 
-    def _count_flow(self, flow_id: str, size: int | None) -> None:
-        """Record a flow's document size (None: it is gone)."""
-        self.flow_bytes -= self._flow_bytes.pop(flow_id, 0)
-        if size is not None:
-            self._flow_bytes[flow_id] = size
-            self.flow_bytes += size
-
-    def _flow_entry(self, flow_id: str) -> _FlowEntry:
-        entry = self._flows.get(flow_id)
-        if entry is None:
-            raise FlowNotFound(f"flow {flow_id!r} does not exist", flow_id=flow_id)
-        return entry
+    def _flow_entry(self, flow_id: str) -> FlowEntry:
+        return self._flows.entry(flow_id)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -476,7 +337,7 @@ class Runtime:
                 compiled.parse_entry(entry)
             except SpecError as exc:
                 raise InvalidInput(exc.message, loc=("entry",)) from None
-        worker = self._worker_for(compiled)
+        worker = self._workers.for_flow(compiled)
         if input_bytes is None:
             input_bytes = _input_bytes(data)
         worker.check_capacity(input_bytes)
@@ -502,37 +363,12 @@ class Runtime:
         worker.submit(run, input_bytes)
         return job
 
-    def _worker_for(self, flow: CompiledFlow) -> WorkerRun:
-        worker = self._flow_workers.get(flow.flow_id)
-        if worker is None:
-            record = Worker(
-                worker_id=new_id("wrk"),
-                flow_id=flow.flow_id,
-                status=WorkerStatus.IDLE,
-                concurrency=flow.concurrency or self.settings.default_concurrency,
-                created_at=utcnow(),
-            )
-            worker = self._new_worker_run(record, flow)
-            self._workers[record.worker_id] = worker
-            self._flow_workers[flow.flow_id] = worker
-            # Queued ahead of the job that needs it: the writer commits in order, so a job
-            # that is durable always finds its worker after a crash.
-            self.store.save_worker_later(record)
-        return worker
-
     def live_job(self, job_id: str) -> Job | None:
         """The job if it is unfinished or recently finished, without touching the store."""
         run = self._runs.get(job_id)
         if run is not None:
             return run.job
-        job = self._finished.get(job_id)
-        retention = self.settings.job_retention_seconds
-        if job is not None and retention is not None and job.finished_at is not None:
-            if (utcnow() - job.finished_at).total_seconds() > retention:
-                del self._finished[job_id]
-                self.finished_bytes -= self._finished_weight.pop(job_id, 0)
-                return None
-        return job
+        return self._finished.get(job_id, utcnow())
 
     async def get_job(self, job_id: str) -> Job:
         job = self.live_job(job_id) or await self.store.get_job(job_id)
@@ -551,28 +387,10 @@ class Runtime:
     async def wait_settled(self, job_id: str, timeout: float) -> Job:
         """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
         run = self._runs.get(job_id)
-        if run is None or timeout <= 0 or run.job.status in _SETTLED:
+        if run is None or timeout <= 0 or run.job.status in SETTLED:
             return await self.get_job(job_id)
-        waiter = asyncio.Event()
-        waiters = self._waiters.setdefault(job_id, [])
-        waiters.append(waiter)
-        try:
-            async with asyncio.timeout(timeout):
-                await waiter.wait()
-        except TimeoutError:
-            pass
-        finally:
-            if waiter in waiters:
-                waiters.remove(waiter)
-            if not waiters and self._waiters.get(job_id) is waiters:
-                del self._waiters[job_id]
+        await self._waiters.wait(job_id, timeout)
         return await self.get_job(job_id)
-
-    def _wake_waiters(self, event: Event) -> None:
-        # A bus sink: one dictionary lookup per event while someone waits, none otherwise.
-        if self._waiters and event.type in _SETTLING_EVENTS and event.job_id in self._waiters:
-            for waiter in self._waiters.pop(event.job_id):
-                waiter.set()
 
     def _owns_job(self, job_id: str) -> bool:
         return job_id in self._runs
@@ -593,7 +411,7 @@ class Runtime:
 
     async def _cancel_run(self, run: JobRun) -> None:
         if run.job.status is JobStatus.QUEUED:
-            run.worker.remove_queued(run)
+            self._workers.get(run.job.worker_id).remove_queued(run)
             run.cancel()
             await run.finished.wait()
         else:
@@ -629,7 +447,7 @@ class Runtime:
                 "was deleted or can no longer run",
                 status=stored.status.value,
             )
-        worker = self._worker_for(compiled)
+        worker = self._workers.for_flow(compiled)
         worker.check_capacity()
         checkpoint = await self.store.load_checkpoint(job_id)
         job = replace(
@@ -644,8 +462,7 @@ class Runtime:
             if progress.status is RoutineStatus.FAILED:
                 progress.status = RoutineStatus.IDLE
         await self.store.save_job(job)
-        self._finished.pop(job_id, None)
-        self.finished_bytes -= self._finished_weight.pop(job_id, 0)
+        self._finished.forget(job_id)
         self.bus.publish(
             EventType.JOB_RETRIED,
             flow_id=job.flow_id,
@@ -664,22 +481,7 @@ class Runtime:
         self._runs.pop(job.job_id, None)
         self.log_capture.finish(job.job_id, job.flow_id)
         weight = FINISHED_JOB_OVERHEAD + run.input_bytes + run.output_bytes
-        self._cache_finished(job, weight)
-
-    def _cache_finished(self, job: Job, weight: int) -> None:
-        """Keep a finished job for fast reads, within a count and a byte bound (oldest out).
-        A job too big for the cache is read from the store, where it is durable already."""
-        limit = self.settings.finished_jobs_cached_bytes
-        if weight > limit // 16:
-            return
-        self._finished[job.job_id] = job
-        self._finished_weight[job.job_id] = weight
-        self.finished_bytes += weight
-        while (
-            len(self._finished) > self.settings.finished_jobs_cached or self.finished_bytes > limit
-        ):
-            job_id, _ = self._finished.popitem(last=False)
-            self.finished_bytes -= self._finished_weight.pop(job_id)
+        self._finished.add(job, weight)
 
     def unfinished_jobs(self) -> list[Job]:
         return [run.job for run in self._runs.values()]
@@ -687,28 +489,16 @@ class Runtime:
     # -- workers -------------------------------------------------------------------------------
 
     def list_workers(self) -> list[Worker]:
-        return [w.worker for w in self._workers.values()]
+        return self._workers.records()
 
     def get_worker(self, worker_id: str) -> Worker:
-        return self._worker_run(worker_id).worker
-
-    def _worker_run(self, worker_id: str) -> WorkerRun:
-        run = self._workers.get(worker_id)
-        if run is None:
-            raise WorkerNotFound(f"worker {worker_id!r} does not exist", worker_id=worker_id)
-        return run
+        return self._workers.get(worker_id).worker
 
     async def pause_worker(self, worker_id: str) -> Worker:
-        worker = self._worker_run(worker_id)
-        if worker.worker.status is WorkerStatus.STOPPED:
-            raise WorkerStopped(f"worker {worker_id!r} is stopped")
-        worker.pause()
-        return worker.worker
+        return self._workers.pause(worker_id)
 
     async def resume_worker(self, worker_id: str) -> Worker:
-        worker = self._worker_run(worker_id)
-        worker.resume()
-        return worker.worker
+        return self._workers.resume(worker_id)
 
     # -- breakpoints ---------------------------------------------------------------------------
 
@@ -725,124 +515,50 @@ class Runtime:
         entry = self._flows.get(flow_id)
         if entry is None:
             raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
-        self._check_breakpoint_room(flow_id)
-        routine = entry.record.spec.routines.get(routine_id)
-        if routine is None:
-            raise InvalidInput(
-                f"flow {flow_id!r} has no routine {routine_id!r}", loc=("routine_id",)
-            )
-        if slot is not None and entry.compiled is not None:
-            slots = entry.compiled.routines[routine_id].slots
-            if slot not in slots:
-                raise InvalidInput(
-                    f"routine {routine_id!r} has no slot {slot!r} (has: {', '.join(slots)})",
-                    loc=("slot",),
-                )
+        bp = self._breakpoints.new(
+            entry, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
+        )
         if job_id is not None:
             job = self.live_job(job_id) or await self.store.get_job(job_id)
             if job is None or job.flow_id != flow_id:
                 raise InvalidInput(
                     f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
                 )
-        if condition is not None:
-            try:
-                Condition.compile(condition)
-            except ExpressionError as exc:
-                raise InvalidInput(exc.message, loc=("condition",)) from None
-        bp = Breakpoint(
-            breakpoint_id=new_id("bp"),
-            flow_id=flow_id,
-            routine_id=routine_id,
-            slot=slot,
-            job_id=job_id,
-            condition=condition,
-            enabled=enabled,
-            created_at=utcnow(),
-        )
+        self._breakpoints.check_condition(condition)
         await self.store.save_breakpoint(bp)
-        self._breakpoints[bp.breakpoint_id] = bp
+        self._breakpoints.add(bp)
         return bp
 
-    def _check_breakpoint_room(self, flow_id: str) -> None:
-        limit = self.settings.max_breakpoints
-        if limit is not None and len(self._breakpoints) >= limit:
-            raise TooManyBreakpoints(
-                f"this server keeps at most {limit} breakpoints; delete one first", limit=limit
-            )
-        limit = self.settings.max_breakpoints_per_flow
-        if limit is not None:
-            count = sum(1 for bp in self._breakpoints.values() if bp.flow_id == flow_id)
-            if count >= limit:
-                raise TooManyBreakpoints(
-                    f"flow {flow_id!r} has {count} breakpoints, the most one flow may have; "
-                    "delete one first",
-                    limit=limit,
-                )
-
     def list_breakpoints(self) -> list[Breakpoint]:
-        return [self._with_waiting(bp) for bp in self._breakpoints.values()]
+        return self._breakpoints.all()
 
     def find_breakpoints(
         self, *, flow_id: str | None = None, job_id: str | None = None
     ) -> list[Breakpoint]:
         """The stored breakpoints that match, without their waiting jobs (cheap: for paging;
         the records are the runtime's own, so do not change them)."""
-        return [
-            bp
-            for bp in self._breakpoints.values()
-            if (flow_id is None or bp.flow_id == flow_id)
-            and (job_id is None or bp.job_id == job_id)
-        ]
+        return self._breakpoints.find(flow_id=flow_id, job_id=job_id)
 
     def with_waiting(self, breakpoints: list[Breakpoint]) -> list[Breakpoint]:
-        """Copies of ``breakpoints`` with the jobs waiting at each: one pass over each of their
-        flows' jobs, however many breakpoints there are."""
-        waiting: dict[str, list[str]] = {}
-        for flow_id in {bp.flow_id for bp in breakpoints}:
-            worker = self._flow_workers.get(flow_id)
-            for run in worker.runs() if worker is not None else ():
-                paused_at = run.job.paused_at
-                if paused_at is not None:
-                    waiting.setdefault(paused_at.breakpoint_id, []).append(run.job.job_id)
-        return [replace(bp, waiting_jobs=waiting.get(bp.breakpoint_id, [])) for bp in breakpoints]
+        """Copies of ``breakpoints`` with the jobs waiting at each."""
+        return self._breakpoints.with_waiting(breakpoints)
 
     def get_breakpoint(self, breakpoint_id: str) -> Breakpoint:
-        return self._with_waiting(self._breakpoint(breakpoint_id))
-
-    def _breakpoint(self, breakpoint_id: str) -> Breakpoint:
-        bp = self._breakpoints.get(breakpoint_id)
-        if bp is None:
-            raise BreakpointNotFound(
-                f"breakpoint {breakpoint_id!r} does not exist", breakpoint_id=breakpoint_id
-            )
-        return bp
-
-    def _with_waiting(self, bp: Breakpoint) -> Breakpoint:
-        return replace(bp, waiting_jobs=[run.job.job_id for run in self._waiting_at(bp)])
-
-    def _waiting_at(self, bp: Breakpoint) -> list[JobRun]:
-        worker = self._flow_workers.get(bp.flow_id)
-        if worker is None:
-            return []
-        return [
-            run
-            for run in worker.runs()
-            if run.job.paused_at is not None and run.job.paused_at.breakpoint_id == bp.breakpoint_id
-        ]
+        return self._breakpoints.get(breakpoint_id)
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
-        bp = self._breakpoint(breakpoint_id)
-        waiting = self._waiting_at(bp)
-        del self._breakpoints[breakpoint_id]
-        self._conditions.pop(breakpoint_id, None)
+        bp = self._breakpoints.stored(breakpoint_id)
+        waiting = self._breakpoints.waiting_at(bp)
+        self._breakpoints.remove(breakpoint_id)
         await self.store.delete_breakpoint(breakpoint_id)
         for run in waiting:
             run.resume_breakpoint()
 
     async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
         """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        bp = self._breakpoint(breakpoint_id)
-        waiting = [r for r in self._waiting_at(bp) if job_id is None or r.job.job_id == job_id]
+        bp = self._breakpoints.stored(breakpoint_id)
+        waiting = self._breakpoints.waiting_at(bp)
+        waiting = [r for r in waiting if job_id is None or r.job.job_id == job_id]
         if not waiting:
             who = f"job {job_id!r}" if job_id else "no job"
             raise NoJobWaiting(f"{who} is waiting at breakpoint {breakpoint_id!r}")
@@ -850,58 +566,10 @@ class Runtime:
             run.resume_breakpoint()
         return [run.job.job_id for run in waiting]
 
-    def _match_breakpoint(self, job: Job, routine_id: str, inputs: Inputs) -> Breakpoint | None:
-        budget: Budget | None = None  # what the conditions checked here may cost together
-        for bp in self._breakpoints.values():
-            if (
-                not bp.enabled
-                or bp.flow_id != job.flow_id
-                or bp.routine_id != routine_id
-                or (bp.job_id is not None and bp.job_id != job.job_id)
-            ):
-                continue
-            for item in inputs.items:
-                if bp.slot is not None and item.slot != bp.slot:
-                    continue
-                if bp.condition is None:
-                    return bp
-                if budget is None:
-                    budget = Budget(BREAKPOINT_EVALUATION_COST, "BREAKPOINT_EVALUATION_COST")
-                if self._holds(bp, item.payload, budget):
-                    return bp
-        return None
-
-    def _holds(self, bp: Breakpoint, payload: dict[str, Any], budget: Budget) -> bool:
-        # Checked on the loop before every activation: all of them share a small budget.
-        try:
-            condition = self._conditions.get(bp.breakpoint_id)
-            if condition is None:
-                condition = Condition.compile(bp.condition or "true")
-                self._conditions[bp.breakpoint_id] = condition
-            return condition.evaluate(payload, budget=budget)
-        except ExpressionError as exc:
-            log.warning("breakpoint condition %r failed: %s", bp.condition, exc.message)
-            return False
-
     def _breakpoint_hit(self, bp: Breakpoint) -> None:
-        worker = self._flow_workers.get(bp.flow_id)
+        worker = self._workers.of_flow(bp.flow_id)
         if worker is not None:
             worker.spawn(self.store.save_breakpoint(bp))
-
-
-_SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-_SETTLING_EVENTS = frozenset(
-    {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
-)
-
-
-def _document_bytes(spec: FlowSpec) -> int:
-    """A flow document's size as JSON, the measure of the flow-storage limit."""
-    return len(spec.model_dump_json(by_alias=True))
-
-
-FINISHED_JOB_OVERHEAD = 2048
-"""Bytes a finished job holds besides its input and output: record, progress, timestamps."""
 
 
 def _input_bytes(data: dict[str, Any]) -> int:

@@ -9,13 +9,14 @@ from typing import Any
 
 import anyio
 
+from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import QueuedInputFull, QueueFull, WorkerStopped
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.job import JobLimits, JobRun
+from routilux.engine.job import JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
 from routilux.engine.routine import Inputs
 from routilux.engine.spec import CompiledFlow
-from routilux.engine.store import Store
+from routilux.engine.storage import Store
 
 BreakpointMatcher = Callable[[Job, str, Inputs], Breakpoint | None]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from routilux.engine.registry import RoutineRegistry
 from routilux.engine.routine import Routine
 from routilux.routines.conditional import ConditionalRouter, Filter
 from routilux.routines.errors import RoutineFailure
@@ -27,6 +29,17 @@ BUILTIN_TYPES: tuple[type[Routine[Any]], ...] = (
     Fail,
 )
 
+
+def default_registry(
+    modules: Iterable[str] = (), *, entry_points_enabled: bool = True
+) -> RoutineRegistry:
+    """The built-in types, then installed plugins (entry points), then the routines of the
+    operator's ``modules`` (later names win): what the server runs flows with."""
+    return RoutineRegistry.with_plugins(
+        BUILTIN_TYPES, modules, entry_points_enabled=entry_points_enabled
+    )
+
+
 __all__ = [
     "BUILTIN_TYPES",
     "Aggregator",
@@ -41,4 +54,5 @@ __all__ = [
     "RoutineFailure",
     "SchemaValidator",
     "Splitter",
+    "default_registry",
 ]

@@ -17,9 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from routilux import __version__
-from routilux.engine.job import JobLimits
-from routilux.engine.registry import RoutineRegistry
+from routilux.engine.bounds import JobLimits
 from routilux.engine.runtime import Runtime, RuntimeSettings
+from routilux.routines import default_registry
 from routilux.server import bodies, console, errors, lean, metrics, strictquery
 from routilux.server.convert import FlowDocuments
 from routilux.server.head import HeadAsGet, with_head
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.database_statement_timeout_ms,
         )
         await store.open()
-        registry = RoutineRegistry.default(settings.routine_modules)
+        registry = default_registry(settings.routine_modules)
         runtime = Runtime(
             registry,
             store,

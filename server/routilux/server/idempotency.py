@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Header
 from pydantic import BaseModel
 
-from routilux.engine.store import Idempotency
+from routilux.engine.storage import Idempotency
 from routilux.jsonutil import dumps
 from routilux.server.errors import ApiError, ProblemError
 from routilux.store import SqlStore

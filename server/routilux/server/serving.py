@@ -13,7 +13,7 @@ import socket
 import uvicorn
 from fastapi import FastAPI
 
-from routilux.engine.tuning import prepare_process
+from routilux.engine.interpreter_settings import prepare_process
 from routilux.server.connections import BoundedConfig
 from routilux.server.logs import configure_logging
 from routilux.server.settings import Settings

@@ -30,7 +30,7 @@ from routilux.engine.models import (
     WorkerStatus,
 )
 from routilux.engine.spec import FlowSpec
-from routilux.engine.store import Idempotency
+from routilux.engine.storage import Idempotency
 
 Row = dict[str, Any]
 # A row as read back; SQLAlchemy's RowMapping is keyed by name (or column).

@@ -1,4 +1,4 @@
-"""``SqlStore``: the engine's :class:`~routilux.engine.store.Store` on SQLAlchemy, plus the reads
+"""``SqlStore``: the engine's :class:`~routilux.engine.storage.Store` on SQLAlchemy, plus the reads
 the HTTP layer needs.
 
 Writes go to the group-commit :class:`~routilux.store.writer.Writer`. Reads run in worker threads
@@ -30,7 +30,7 @@ from routilux.engine.models import (
     JobStatus,
     Worker,
 )
-from routilux.engine.store import Idempotency, StoredState
+from routilux.engine.storage import Idempotency, StoredState
 from routilux.store import codec, database, tables
 from routilux.store.retention import Retention
 from routilux.store.writer import Kind, Writer, lane_bytes

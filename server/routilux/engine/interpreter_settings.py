@@ -1,4 +1,5 @@
-"""Process settings for a long-running host of the engine (the server calls this at start-up)."""
+"""Settings of the Python interpreter for a long-running host of the engine: the garbage
+collector's thresholds and the thread switch interval (the server applies them at start-up)."""
 
 from __future__ import annotations
 
