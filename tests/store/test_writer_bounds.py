@@ -38,14 +38,7 @@ async def test_a_jobs_routine_events_are_stored_up_to_a_number(open_store: Store
 async def test_a_full_lane_leaves_out_routine_events_only(open_store: StoreFactory) -> None:
     store = await open_store(queued_events=1000)
     writer = store._writer
-    hold = threading.Event()
-    original = writer._write
-
-    def slow_write(conn: Any, entries: Any) -> None:
-        hold.wait(10)
-        original(conn, entries)
-
-    writer._write = slow_write  # type: ignore[method-assign]
+    hold, _ = _held(store)
     try:
         store.save_event_later(make_event(1, job_id="job_a"))  # taken by the held writer
         wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
@@ -67,14 +60,7 @@ async def test_the_lane_is_bounded_in_bytes_too(open_store: StoreFactory) -> Non
     in; once written, the lane's bytes are counted down again."""
     store = await open_store(queued_event_bytes=1024 * 1024)
     writer = store._writer
-    hold = threading.Event()
-    original = writer._write
-
-    def slow_write(conn: Any, entries: Any) -> None:
-        hold.wait(10)
-        original(conn, entries)
-
-    writer._write = slow_write  # type: ignore[method-assign]
+    hold, _ = _held(store)
     big = {"payload": "x" * 100_000}
     try:
         store.save_event_later(make_event(1, job_id="job_a"))  # taken by the held writer
@@ -98,16 +84,7 @@ async def test_the_lane_is_bounded_in_bytes_too(open_store: StoreFactory) -> Non
 async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFactory) -> None:
     store = await open_store()
     writer = store._writer
-    batches: list[list[Kind]] = []
-    hold = threading.Event()
-    original = writer._write
-
-    def recording_write(conn: Any, entries: Any) -> None:
-        hold.wait(10)
-        batches.append([kind for kind, _, _ in entries])
-        original(conn, entries)
-
-    writer._write = recording_write  # type: ignore[method-assign]
+    hold, batches = _held(store)
     store.save_event_later(make_event(1, job_id="job_a"))  # the writer takes it, and waits
     wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
     for i in range(2, 3 * EVENTS_PER_BATCH + 2):
@@ -116,7 +93,7 @@ async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFact
     hold.set()
     await insert
     # The first batch was held; the next one is the insert alone, then the events, a batch each.
-    assert batches[1] == [Kind.JOB_INSERT]
+    assert batches[1] == [(Kind.JOB_INSERT, "job_000001")]
     await until_true(
         lambda: sum(map(len, batches[2:])) >= 3 * EVENTS_PER_BATCH,
         timeout=10,
@@ -139,18 +116,9 @@ async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: Store
     and final state go through in the first batch that follows."""
     store = await open_store()
     writer = store._writer
-    batches: list[list[tuple[Kind, str | None]]] = []
-    hold = threading.Event()
-    original = writer._write
-
-    def recording_write(conn: Any, entries: Any) -> None:
-        hold.wait(10)
-        batches.append([(kind, _job(kind, payload)) for kind, payload, _ in entries])
-        original(conn, entries)
-
     busy, other = make_job(1, status=JobStatus.RUNNING), make_job(2)
     await store.insert_job(busy)
-    writer._write = recording_write  # type: ignore[method-assign]
+    hold, batches = _held(store)
     store.save_event_later(make_event(1, job_id=busy.job_id))  # taken by the held writer
     wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
     for step in range(30):
@@ -203,6 +171,23 @@ def test_a_barrier_waits_for_what_is_held_before_it() -> None:
     assert batch == queue[:2] and held == queue[2:]
 
 
+def _held(store: Any) -> tuple[threading.Event, list[list[tuple[Kind, str | None]]]]:
+    """Make the store's writer wait for the returned event before each batch, and note each
+    batch it writes (its entries' kinds and jobs) in the returned list."""
+    writer = store._writer
+    write = writer._write
+    hold = threading.Event()
+    batches: list[list[tuple[Kind, str | None]]] = []
+
+    def held_write(conn: Any, entries: Any) -> None:
+        hold.wait(10)
+        batches.append([(kind, _job(kind, payload)) for kind, payload, _ in entries])
+        write(conn, entries)
+
+    writer._write = held_write
+    return hold, batches
+
+
 def _job(kind: Kind, payload: Any) -> str | None:
     if kind in (Kind.CHECKPOINT, Kind.JOB):
         return str(payload["job_id"])
@@ -219,19 +204,10 @@ async def test_a_fresh_checkpoint_waits_one_batch_unless_its_job_is_waited_for(
     with that write at once."""
     store = await open_store()
     writer = store._writer
-    batches: list[list[tuple[Kind, str | None]]] = []
-    hold = threading.Event()
-    original = writer._write
-
-    def recording_write(conn: Any, entries: Any) -> None:
-        hold.wait(10)
-        batches.append([(kind, _job(kind, payload)) for kind, payload, _ in entries])
-        original(conn, entries)
-
     idle, ending = make_job(1, status=JobStatus.RUNNING), make_job(2, status=JobStatus.RUNNING)
     await store.insert_job(idle)
     await store.insert_job(ending)
-    writer._write = recording_write  # type: ignore[method-assign]
+    hold, batches = _held(store)
     store.save_event_later(make_event(1, job_id=idle.job_id))  # taken by the held writer
     wait_until(lambda: not writer.queued_events, timeout=5, what="the writer took it")
     store.checkpoint_later(_step(idle.job_id, 1, 2))
