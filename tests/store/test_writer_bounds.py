@@ -11,13 +11,13 @@ from typing import Any
 from routilux.engine.checkpoint import Checkpoint, Delivery
 from routilux.engine.events import EventType
 from routilux.engine.models import JobStatus
-from routilux.store.writer import (
+from routilux.store.batches import (
     CHECKPOINT_ROWS_PER_BATCH,
     CHECKPOINT_ROWS_WHILE_WAITED,
-    EVENTS_PER_BATCH,
     Kind,
-    _bounded,
+    bounded,
 )
+from routilux.store.writer import EVENTS_PER_BATCH
 from tests.poll import until_true, wait_until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
@@ -163,11 +163,11 @@ async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: Store
 def test_a_barrier_waits_for_what_is_held_before_it() -> None:
     step = {"job_id": "a", "added": [{}] * 500, "taken": [], "states": [], "taken_after": -1}
     queue: list[Any] = [(Kind.CHECKPOINT, step, None)] * 5 + [(Kind.BARRIER, None, None)]
-    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
+    batch, held = bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
     assert len(batch) == 1  # 501 rows each: one fits, one more would not
     assert held == queue[1:]  # the barrier follows the steps held back
     queue = [(Kind.BARRIER, None, None), *queue[:2]]
-    batch, held = _bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
+    batch, held = bounded(queue, CHECKPOINT_ROWS_PER_BATCH, 0)
     assert batch == queue[:2] and held == queue[2:]
 
 

@@ -32,8 +32,9 @@ from routilux.engine.models import (
 )
 from routilux.engine.storage import Idempotency, StoredState
 from routilux.store import codec, database, tables
+from routilux.store.batches import Kind, lane_bytes
 from routilux.store.retention import Retention
-from routilux.store.writer import Kind, Writer, lane_bytes
+from routilux.store.writer import Writer
 
 T = TypeVar("T")
 

@@ -1,0 +1,246 @@
+"""What one batch of the writer holds and how it is written: the kinds of entries, which of the
+queued entries a batch takes (each job's checkpoints in bounded slices, in the job's order), and
+the rows a batch writes in one transaction, coalesced per record."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete
+
+from routilux.store import database, tables
+
+Row = dict[str, Any]
+
+
+class Kind(IntEnum):
+    FLOW = 1  # payload: (flow row, idempotency row or None), committed together
+    FLOW_DELETE = 2
+    BREAKPOINT = 3
+    BREAKPOINT_DELETE = 4
+    WORKER = 5
+    JOB = 6
+    JOB_INSERT = 7  # payload: (job row, idempotency row or None), committed together
+    EVENT = 9
+    BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
+    PRUNE = 11  # resolves after a full retention pass
+    LOG = 12  # a line a routine logged (write-behind, like events)
+    REVISIONS_PRUNE = 13  # payload: (flow_id, the oldest revision kept)
+    CHECKPOINT = 14  # payload: codec.checkpoint_rows(...)
+
+
+Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
+
+CHECKPOINT_ROWS_PER_BATCH = 1_000
+"""Checkpoint rows (deliveries made and taken, routine states) of one job that one batch takes
+at most; its checkpoints past them wait for the next batch with every later write of the job."""
+CHECKPOINT_ROWS_WHILE_WAITED = 100
+"""The same while someone waits for their write, every other batch."""
+
+
+def lane_bytes(kind: Kind, row: Row) -> int:
+    """What an event's or a log line's row holds beyond its fixed fields: its JSON data, or its
+    message and traceback."""
+    if kind is Kind.EVENT:
+        return len(row["data"])
+    return len(row["message"]) + len(row["exception"] or "")
+
+
+def bounded(queue: list[Entry], budget: int, takes: int) -> tuple[list[Entry], list[Entry]]:
+    """Split the queue into this batch and what waits for the next.
+
+    Each job's checkpoints are taken up to ``budget`` rows (at least one per job), then nothing
+    more of that job. A checkpoint queued since the last batch was taken (``takes``) waits for
+    the next one, unless someone waits for a write of its job: a job that ends meanwhile then
+    has its checkpoints coalesced away with its final state instead of written and deleted. A
+    job's writes stay in their order (each checkpoint extends the one before it, and a job row
+    must never be overtaken by an older state), while one job's backlog delays the other jobs'
+    writes by one bounded batch at most. A barrier or a prune is written once everything queued
+    before it is: it waits while anything before it is held."""
+    urgent = {_job_of(kind, payload) for kind, payload, future in queue if future is not None}
+    batch: list[Entry] = []
+    held: list[Entry] = []
+    rows: dict[str, int] = {}
+    held_jobs: set[str] = set()
+    for entry in queue:
+        kind, payload, _ = entry
+        if kind is Kind.BARRIER or kind is Kind.PRUNE:
+            (held if held else batch).append(entry)
+            continue
+        job_id = _job_of(kind, payload)
+        if job_id is not None and job_id not in held_jobs and kind is Kind.CHECKPOINT:
+            taken = rows.get(job_id, 0)
+            size = _checkpoint_rows(payload)
+            if (taken and taken + size > budget) or (
+                payload["taken_after"] == takes and job_id not in urgent
+            ):
+                held_jobs.add(job_id)
+            else:
+                rows[job_id] = taken + size
+        if job_id is not None and job_id in held_jobs:
+            held.append(entry)
+        else:
+            batch.append(entry)
+    return batch, held
+
+
+def _checkpoint_rows(payload: Row) -> int:
+    return len(payload["added"]) + len(payload["taken"]) + len(payload["states"]) + 1
+
+
+def _job_of(kind: Kind, payload: Any) -> str | None:
+    if kind is Kind.CHECKPOINT or kind is Kind.JOB:
+        return str(payload["job_id"])
+    if kind is Kind.JOB_INSERT:
+        return str(payload[0]["job_id"])
+    return None
+
+
+def apply(conn: Connection, entries: list[Entry]) -> list[Row]:
+    """Write entries in the caller's transaction, coalesced per record; return the event rows."""
+    flows: dict[str, Row | None] = {}
+    breakpoints: dict[str, Row | None] = {}
+    workers: dict[str, Row] = {}
+    jobs: dict[str, Row] = {}
+    keys: dict[tuple[str, str], Row] = {}
+    events: list[Row] = []
+    logs: list[Row] = []
+    # Every revision saved is kept (not only the last of the batch); a delete drops the earlier.
+    revisions: dict[str, tuple[bool, list[Row]]] = {}
+    oldest_kept: list[tuple[str, int]] = []
+    checkpoints = _Checkpoints()
+    for kind, payload, _ in entries:
+        if kind is Kind.EVENT:
+            events.append(payload)
+        elif kind is Kind.LOG:
+            logs.append(payload)
+        elif kind is Kind.CHECKPOINT:
+            if payload["job"] is not None:
+                jobs[payload["job_id"]] = payload["job"]
+            checkpoints.add(payload)
+        elif kind is Kind.JOB:
+            jobs[payload["job_id"]] = payload
+        elif kind is Kind.WORKER:
+            workers[payload["worker_id"]] = payload
+        elif kind is Kind.JOB_INSERT:
+            job, key = payload
+            jobs[job["job_id"]] = job
+            if key is not None:
+                keys[(key["key"], key["scope"])] = key
+        elif kind is Kind.FLOW:
+            flow, key = payload
+            flows[flow["flow_id"]] = flow
+            revisions.setdefault(flow["flow_id"], (False, []))[1].append(flow)
+            if key is not None:
+                keys[(key["key"], key["scope"])] = key
+        elif kind is Kind.FLOW_DELETE:
+            flows[payload] = None
+            revisions[payload] = (True, [])
+        elif kind is Kind.REVISIONS_PRUNE:
+            oldest_kept.append(payload)
+        elif kind is Kind.BREAKPOINT:
+            breakpoints[payload["breakpoint_id"]] = payload
+        elif kind is Kind.BREAKPOINT_DELETE:
+            breakpoints[payload] = None
+    _put(conn, tables.flows, "flow_id", flows)
+    _put_revisions(conn, revisions, oldest_kept)
+    _put(conn, tables.breakpoints, "breakpoint_id", breakpoints)
+    _put(conn, tables.workers, "worker_id", workers)
+    # Jobs first seen in this batch get their seq in the order they were queued.
+    _put(conn, tables.jobs, "job_id", jobs)
+    checkpoints.write(conn, jobs)
+    if keys:
+        conn.execute(
+            database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
+        )
+    if events:
+        conn.execute(database.insert_ignore(conn, tables.events), events)
+    if logs:
+        conn.execute(database.insert_ignore(conn, tables.job_logs), logs)
+    return events
+
+
+class _Checkpoints:
+    """The checkpoints of one batch, coalesced: a delivery made and consumed within the batch
+    is never written, each routine's and job's last state wins, and a job that completed or was
+    cancelled in the batch has its whole checkpoint deleted instead."""
+
+    def __init__(self) -> None:
+        self.added: dict[tuple[str, int], Row] = {}
+        self.taken: list[Row] = []
+        self.states: dict[tuple[str, str], Row] = {}
+        self.progress: dict[str, Row] = {}
+
+    def add(self, rows: Row) -> None:
+        job_id = rows["job_id"]
+        added = self.added
+        for row in rows["added"]:
+            added[job_id, row["seq"]] = row
+        for seq in rows["taken"]:
+            if added.pop((job_id, seq), None) is None:
+                self.taken.append({"j": job_id, "s": seq})
+        for row in rows["states"]:
+            self.states[job_id, row["routine_id"]] = row
+        self.progress[job_id] = rows["checkpoint"]
+
+    def write(self, conn: Connection, jobs: Mapping[str, Row]) -> None:
+        done = [j for j, row in jobs.items() if row["status"] in _CHECKPOINT_DROPPED]
+        if done:
+            gone = set(done)
+            for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints):
+                conn.execute(delete(table).where(table.c.job_id.in_(done)))
+        else:
+            gone = set()
+        deliveries = tables.job_deliveries
+        taken = [row for row in self.taken if row["j"] not in gone]
+        if taken:
+            conn.execute(
+                delete(deliveries).where(
+                    and_(deliveries.c.job_id == bindparam("j"), deliveries.c.seq == bindparam("s"))
+                ),
+                taken,
+            )
+        added = [row for key, row in self.added.items() if key[0] not in gone]
+        if added:
+            conn.execute(database.insert_ignore(conn, deliveries), added)
+        states = [row for key, row in self.states.items() if key[0] not in gone]
+        if states:
+            conn.execute(
+                database.upsert(conn, tables.job_routines, ["job_id", "routine_id"]), states
+            )
+        progress = [row for job_id, row in self.progress.items() if job_id not in gone]
+        if progress:
+            conn.execute(database.upsert(conn, tables.job_checkpoints, ["job_id"]), progress)
+
+
+_CHECKPOINT_DROPPED = frozenset({"completed", "cancelled"})
+
+
+def _put_revisions(
+    conn: Connection,
+    revisions: Mapping[str, tuple[bool, list[Row]]],
+    oldest_kept: list[tuple[str, int]],
+) -> None:
+    table = tables.flow_revisions
+    for flow_id, oldest in oldest_kept:
+        conn.execute(delete(table).where(table.c.flow_id == flow_id, table.c.revision < oldest))
+    gone = [flow_id for flow_id, (deleted, _) in revisions.items() if deleted]
+    if gone:
+        conn.execute(delete(table).where(table.c.flow_id.in_(gone)))
+    rows = [row for _, saved in revisions.values() for row in saved]
+    if rows:
+        conn.execute(database.upsert(conn, table, ["flow_id", "revision"]), rows)
+
+
+def _put(conn: Connection, table: Table, key: str, rows: Mapping[str, Row | None]) -> None:
+    if not rows:
+        return
+    gone = [k for k, row in rows.items() if row is None]
+    if gone:
+        conn.execute(delete(table).where(table.c[key].in_(gone)))
+    kept = [row for row in rows.values() if row is not None]
+    if kept:
+        conn.execute(database.upsert(conn, table, [key]), kept)
