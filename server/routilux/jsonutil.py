@@ -123,7 +123,7 @@ def _key(key: Any) -> str:
 
 
 def _fields(value: Any) -> Iterator[tuple[str, Any]] | None:
-    """A record's fields, in order, as the fast path writes them; None if no record."""
+    """A record's fields, in order, as the encoder writes them; None if no record."""
     if _is_model(value):
         try:
             dumped = value.model_dump(mode="json", by_alias=True)

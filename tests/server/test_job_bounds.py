@@ -1,6 +1,6 @@
 """The job bounds over HTTP: the settings reach the engine, a flow asking for more time than the
 server allows is a 422, a cycle nothing can stop is a warning, and a finished job too big for the
-cache is still read whole (from the store) by the job read's fast path."""
+cache is still read whole (from the store) by the job read's lean route."""
 
 from __future__ import annotations
 
