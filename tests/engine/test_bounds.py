@@ -13,10 +13,12 @@ import pytest
 from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime
 from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import FlowValidationError
+from routilux.engine.job import AHEAD_OF_STORE
 from routilux.engine.models import Job
 from routilux.engine.runtime import RuntimeSettings
 from routilux.engine.sizes import DELIVERY_OVERHEAD, payload_size
 from routilux.routines import default_registry
+from tests.poll import until_true
 
 CYCLE: dict[str, Any] = {
     "flow_id": "cycle",
@@ -218,3 +220,32 @@ async def test_a_cycle_nothing_can_stop_is_flagged_at_create() -> None:
         assert rt.flow_warnings("guarded") == []
         await rt.create_flow(FlowSpec.model_validate(fan_out(3, 3)))
         assert rt.flow_warnings("fanout") == []
+
+
+class BehindStore(MemoryStore):
+    """A store whose database is ``behind`` rows of checkpoints behind every job."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.behind = 0
+        self.asked = 0
+
+    def checkpoint_backlog(self, job_id: str) -> int:
+        self.asked += 1
+        return self.behind
+
+
+async def test_a_job_far_ahead_of_its_checkpoints_waits_for_the_store() -> None:
+    store = BehindStore()
+    async with Runtime(default_registry(), store) as rt:
+        flow = await rt.create_flow(FlowSpec.model_validate(fan_out(width=3, depth=3)))
+        store.behind = AHEAD_OF_STORE + 1
+        job = await rt.execute(flow.flow_id, {"x": 1})
+        await until_true(lambda: store.asked >= 5, timeout=5, what="the drain asking the store")
+        waiting = await rt.get_job(job.job_id)
+        assert waiting.status is JobStatus.RUNNING
+        assert waiting.progress["start"].completed == 0  # not one activation ran meanwhile
+        store.behind = AHEAD_OF_STORE  # caught up enough
+        done = await rt.wait_job(job.job_id, timeout=10)
+        assert done.status is JobStatus.COMPLETED
+        assert sum(len(v) for v in done.output.values()) == 3**3

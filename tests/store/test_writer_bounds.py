@@ -125,6 +125,11 @@ async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: Store
         store.checkpoint_later(
             _step(busy.job_id, 1 + 100 * step, 100, taken=[100 * step] if step else [])
         )
+    # What the database is behind the busy job: every row of its 30 steps (the job's run waits
+    # on it, see the engine's drain); nothing for the other.
+    taken_rows = 29  # a taken delivery per step but the first
+    assert store.checkpoint_backlog(busy.job_id) == 30 * (100 + 1) + taken_rows
+    assert store.checkpoint_backlog(other.job_id) == 0
     busy.status = JobStatus.FAILED
     store.save_job_later(busy)
     inserted = store.insert_job(other)
@@ -135,6 +140,7 @@ async def test_a_jobs_checkpoint_backlog_delays_no_other_write(open_store: Store
     other.status = JobStatus.COMPLETED
     await store.save_job(other)
     await store.flush()
+    assert store.checkpoint_backlog(busy.job_id) == 0
 
     # The insert went in the first batch after the held one, with one step of the busy job.
     second = batches[1]

@@ -46,6 +46,11 @@ log = logging.getLogger("routilux.engine")
 
 DRAIN_SLICE = 0.002
 """Seconds of inline activations one job runs at most per turn of the event loop."""
+AHEAD_OF_STORE = 2_000
+"""Checkpoint rows a job may have waiting for the store before its drain waits for them: a job
+never runs further ahead of its durable state than about two of the writer's batches."""
+STORE_WAIT = 0.005
+"""Seconds a job that is that far ahead waits before it looks again."""
 
 _WINDING_DOWN = frozenset(
     {JobStatus.CANCELLING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
@@ -369,6 +374,12 @@ class JobRun:
         everything else (I/O, other jobs) before going on: however many of a job's routines are
         ready at once (a wide fan-out), it holds the loop for about a slice per turn."""
         ready = self._ready
+        if self.worker.store.checkpoint_backlog(self.job.job_id) > AHEAD_OF_STORE:
+            # The database is behind this job: let it catch up rather than queue more (a
+            # runaway job then runs at the pace of its writes, and leaves the loop and the
+            # writer to everyone else meanwhile).
+            asyncio.get_running_loop().call_later(STORE_WAIT, self._drain)
+            return
         deadline = perf_counter() + DRAIN_SLICE
         self._log.batching = True
         try:

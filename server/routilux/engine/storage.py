@@ -72,6 +72,11 @@ class Store(Protocol):
         """The job's last committed checkpoint (empty if it has none)."""
         ...
 
+    def checkpoint_backlog(self, job_id: str) -> int:
+        """Rows of the job's checkpoints handed over and not yet being written: how far the
+        database is behind the job."""
+        ...
+
     async def get_job(self, job_id: str) -> Job | None: ...
 
     def save_worker_later(self, worker: Worker) -> None: ...
@@ -172,6 +177,9 @@ class MemoryStore:
             for rid, s in kept.states.items()
         }
         return JobCheckpoint(kept.seq, deliveries=deliveries, states=states)
+
+    def checkpoint_backlog(self, job_id: str) -> int:
+        return 0  # kept at once
 
     async def get_job(self, job_id: str) -> Job | None:
         job = self.jobs.get(job_id)

@@ -73,7 +73,7 @@ def bounded(queue: list[Entry], budget: int, takes: int) -> tuple[list[Entry], l
         job_id = _job_of(kind, payload)
         if job_id is not None and job_id not in held_jobs and kind is Kind.CHECKPOINT:
             taken = rows.get(job_id, 0)
-            size = _checkpoint_rows(payload)
+            size = checkpoint_row_count(payload)
             if (taken and taken + size > budget) or (
                 payload["taken_after"] == takes and job_id not in urgent
             ):
@@ -87,7 +87,8 @@ def bounded(queue: list[Entry], budget: int, takes: int) -> tuple[list[Entry], l
     return batch, held
 
 
-def _checkpoint_rows(payload: Row) -> int:
+def checkpoint_row_count(payload: Row) -> int:
+    """The rows a checkpoint writes: deliveries made and taken, routine states, its progress."""
     return len(payload["added"]) + len(payload["taken"]) + len(payload["states"]) + 1
 
 

@@ -233,6 +233,9 @@ class SqlStore:
         if self._state == "open":
             self._writer.submit(Kind.CHECKPOINT, codec.checkpoint_rows(checkpoint))
 
+    def checkpoint_backlog(self, job_id: str) -> int:
+        return self._writer.checkpoint_backlog(job_id)
+
     async def load_checkpoint(self, job_id: str) -> JobCheckpoint:
         def query(conn: Connection) -> JobCheckpoint:
             deliveries, routines, saved = (

@@ -36,8 +36,10 @@ from routilux.store.batches import (
     CHECKPOINT_ROWS_WHILE_WAITED,
     Entry,
     Kind,
+    Row,
     apply,
     bounded,
+    checkpoint_row_count,
     lane_bytes,
 )
 from routilux.store.retention import Retention
@@ -95,6 +97,8 @@ class Writer:
         self._stopping = False
         self._backlog_skipped = False
         self._takes = 0  # batches taken so far
+        # Checkpoint rows queued per job, not yet taken by a batch (see checkpoint_backlog).
+        self._checkpoint_rows: dict[str, int] = {}
         self._thread: threading.Thread | None = None
         self.connected = True  # False while the database cannot be reached (not ready)
 
@@ -112,6 +116,7 @@ class Writer:
                 return
             if kind is Kind.CHECKPOINT:
                 payload["taken_after"] = self._takes
+                self._count_checkpoint(payload, 1)
             if kind is Kind.EVENT or kind is Kind.LOG:
                 self._events.append((kind, payload, None))
                 self.queued_event_bytes += lane_bytes(kind, payload)
@@ -143,6 +148,19 @@ class Writer:
     @property
     def queued_events(self) -> int:
         return len(self._events)
+
+    def checkpoint_backlog(self, job_id: str) -> int:
+        """Rows of ``job_id``'s checkpoints queued and not yet taken by a batch: how far the
+        database is behind that job (a job that runs ahead of it waits, see the engine's drain)."""
+        return self._checkpoint_rows.get(job_id, 0)
+
+    def _count_checkpoint(self, payload: Row, sign: int) -> None:
+        job_id = payload["job_id"]
+        rows = self._checkpoint_rows.get(job_id, 0) + sign * checkpoint_row_count(payload)
+        if rows > 0:
+            self._checkpoint_rows[job_id] = rows
+        else:
+            self._checkpoint_rows.pop(job_id, None)
 
     def submit_durable(self, kind: Kind, payload: Any) -> asyncio.Future[None]:
         """Queued like any write; the future resolves once its batch is committed."""
@@ -182,6 +200,9 @@ class Writer:
             else:
                 entries, self._queue = bounded(self._queue, budget, self._takes)
             self._takes += 1
+            for kind, payload, _ in entries:
+                if kind is Kind.CHECKPOINT:
+                    self._count_checkpoint(payload, -1)
             self._backlog_skipped = short and bool(self._queue)
             events = self._events
             if (
@@ -245,6 +266,9 @@ class Writer:
             lane = [e for e in behind if e[0] is Kind.EVENT or e[0] is Kind.LOG]
             self.queued_event_bytes += sum(lane_bytes(k, p) for k, p, _ in lane)
             self._events = lane + self._events
+            for kind, payload, _ in behind:
+                if kind is Kind.CHECKPOINT:
+                    self._count_checkpoint(payload, 1)
             self._queue = [
                 e for e in behind if e[0] is not Kind.EVENT and e[0] is not Kind.LOG
             ] + self._queue
