@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class EventType(StrEnum):
@@ -45,6 +45,14 @@ class EventType(StrEnum):
 TERMINAL_JOB_EVENTS = frozenset(
     {EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
 )
+
+
+class JobPublisher(Protocol):
+    """Publishes the events of one job (its flow, worker and job ids filled in)."""
+
+    def publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
