@@ -1,4 +1,5 @@
-"""How a job ends: the final record it is stored with, and the event that announces it.
+"""How a job ends: its wall-time bound, the final record it is stored with, and the event that
+announces it; or, as the process stops, how it is suspended without ending.
 
 A job's end is durable before it is visible: the store has the final record before the job's
 final event is published, so a client that sees either can rely on it, through a crash too.
@@ -6,7 +7,9 @@ final event is published, so a client that sees either can rely on it, through a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -46,9 +49,81 @@ def final_record(job: Job, status: JobStatus, error: JobError | None) -> Job:
     return final
 
 
-async def store_then_announce(
-    final: Job, job: Job, store: Store, publisher: JobPublisher
-) -> None:
+class JobEnd:
+    """The end of one job: the timer of its wall-time bound, the one final state it ends in
+    (the first one asked for), stored then announced; ``finished`` is set once that is done, or
+    once the job was suspended."""
+
+    def __init__(
+        self,
+        job: Job,
+        store: Store,
+        publisher: JobPublisher,
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+        ended: Callable[[], None],
+    ) -> None:
+        self._job = job
+        self._store = store
+        self._publisher = publisher
+        self._spawn = spawn  # runs bookkeeping in the background
+        self._ended = ended  # told once the end is stored and published
+        self.finishing = False  # ending or suspended: nothing more is routed or checkpointed
+        self.finished = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self, seconds: float, expired: Callable[[], None]) -> None:
+        """Call ``expired`` after ``seconds``, unless the job ends or stops first."""
+        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire, expired)
+
+    def _expire(self, expired: Callable[[], None]) -> None:
+        self._timer = None
+        expired()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def finish(self, status: JobStatus, error: JobError | None) -> None:
+        """End the job with ``status`` (unless it is ending already)."""
+        if self.finishing:
+            return
+        self.finishing = True
+        self.disarm()
+        self._spawn(self._store_then_announce(final_record(self._job, status, error)))
+
+    def finish_after(
+        self, tasks: list[asyncio.Task[None]], status: JobStatus, error: JobError | None
+    ) -> None:
+        """End the job with ``status`` once ``tasks`` (cancelled) are over."""
+
+        async def wait_then_finish() -> None:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.finish(status, error)
+
+        if tasks:
+            self._spawn(wait_then_finish())
+        else:
+            self.finish(status, error)
+
+    async def suspend(self, tasks: list[asyncio.Task[None]], grace: float) -> None:
+        """Stop without ending, as the process stops: cancel ``tasks`` and wait up to ``grace``
+        seconds for them (a thread cannot be interrupted)."""
+        self.finishing = True
+        self.disarm()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        self.finished.set()
+
+    async def _store_then_announce(self, final: Job) -> None:
+        await store_then_announce(final, self._job, self._store, self._publisher)
+        self._ended()
+        self.finished.set()
+
+
+async def store_then_announce(final: Job, job: Job, store: Store, publisher: JobPublisher) -> None:
     """Store ``final``, then make ``job`` (the live record) match it and publish its end."""
     try:
         await store.save_job(final)

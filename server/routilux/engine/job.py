@@ -10,7 +10,6 @@ the job is complete, with no polling and no timeout involved.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
@@ -22,16 +21,15 @@ from routilux.engine.activations import ActivationRunner
 from routilux.engine.bounds import JobLimits, JobUsage
 from routilux.engine.checkpoint import CheckpointLog, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
-from routilux.engine.ending import WINDING_DOWN, final_record, store_then_announce
+from routilux.engine.ending import WINDING_DOWN, JobEnd
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.inbox import Activation, Inbox, entry_distances
+from routilux.engine.inbox import Activation, Inbox, JobInboxes
 from routilux.engine.inline import InlineQueue
 from routilux.engine.models import (
     Breakpoint,
     Job,
     JobError,
     JobStatus,
-    RoutineProgress,
     RoutineStatus,
 )
 from routilux.engine.pausing import (
@@ -80,17 +78,16 @@ class JobRun:
         self.job = job
         self.flow = flow
         self.worker = worker
-        self._nodes: dict[str, Inbox] = {}
+        self.inboxes = JobInboxes(job, flow, self)
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timeout: asyncio.TimerHandle | None = None
-        self._finishing = False
-        self.finished = asyncio.Event()
+        self._end = JobEnd(
+            job, worker.store, self, worker.spawn, ended=lambda: worker.job_finished(self)
+        )
         self.paused_by_worker = False
         self.input_bytes = 0  # the input's size as JSON, when the runtime measured it
         self.limits: JobLimits = worker.limits
         self._usage = JobUsage(worker.limits, worker.max_output_bytes)
-        self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
         self._log = CheckpointLog(job.job_id, worker.store.checkpoint_later)
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
         self._recovered = False
@@ -124,11 +121,10 @@ class JobRun:
             self._usage.activations = restore_progress(job, restore)
             replay(self, restore)
         else:  # nothing of it was kept yet: it starts from its input
-            entry = self.flow.parse_entry(job.entry) if job.entry else self.flow.entry
-            for routine_id, slot in entry:
+            for routine_id, slot in self.inboxes.entry():
                 self.deliver(routine_id, slot, dict(job.input))
         self._commit(with_job=True)
-        self._timeout = asyncio.get_running_loop().call_later(self.timeout, self._timed_out)
+        self._end.arm(self.timeout, self._timed_out)
         if self.worker.paused:
             self.pause_for_worker()
         self._pump_all()
@@ -136,6 +132,11 @@ class JobRun:
     @property
     def limiter(self) -> anyio.CapacityLimiter:
         return self.worker.limiter
+
+    @property
+    def finished(self) -> asyncio.Event:
+        """Set once the job's end is stored and announced, or once it was suspended."""
+        return self._end.finished
 
     @property
     def output_bytes(self) -> int:
@@ -156,26 +157,17 @@ class JobRun:
         self.job.status = JobStatus.CANCELLING
         self.publish(EventType.JOB_CANCELLING)
         self._stop_everything()
-        self._finish_when_idle(JobStatus.CANCELLED, None)
+        self._end.finish_after(list(self._tasks), JobStatus.CANCELLED, None)
 
     async def suspend(self, grace: float = 5.0) -> None:
         """Stop executing without finishing, as the process stops: the job stays as its last
         checkpoint has it, to be resumed there by the next start. Waits up to ``grace``
         seconds for cancelled activations (a thread cannot be interrupted) to end."""
-        if self._finishing or self.job.status is JobStatus.QUEUED:
+        if self._end.finishing or self.job.status is JobStatus.QUEUED:
             return
-        self._finishing = True
-        if self._timeout is not None:
-            self._timeout.cancel()
-            self._timeout = None
-        for node in self._nodes.values():
+        for node in self.inboxes:
             node.stop_timer()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
-        self.finished.set()
+        await self._end.suspend(list(self._tasks), grace)
 
     def pause_for_worker(self) -> None:
         self.paused_by_worker = True
@@ -196,26 +188,11 @@ class JobRun:
 
     # -- data flow -----------------------------------------------------------------------------
 
-    @property
-    def inboxes(self) -> dict[str, Inbox]:
-        """The routines' inboxes created so far, by routine id."""
-        return self._nodes
-
-    def inbox(self, routine_id: str) -> Inbox:
-        """The routine's inbox, created if it has none yet."""
-        node = self._nodes.get(routine_id)
-        if node is None:
-            spec = self.flow.routines[routine_id]
-            progress = self.job.progress.setdefault(routine_id, RoutineProgress())
-            node = Inbox(spec=spec, progress=progress, owner=self)
-            self._nodes[routine_id] = node
-        return node
-
     def deliver(
         self, routine_id: str, slot: str, payload: Payload, replayed: Delivery | None = None
     ) -> None:
         """Deliver ``payload`` to a routine's slot (again, if ``replayed``)."""
-        if self._finishing:
+        if self._end.finishing:
             return  # a bound ended the job while its deliveries were being routed
         if replayed is None:
             delivery = self._log.deliver(routine_id, slot, payload)
@@ -226,7 +203,7 @@ class JobRun:
         if exceeded is not None:
             self.fail(exceeded)
             return
-        node = self.inbox(routine_id)
+        node = self.inboxes.of(routine_id)
         node.put(delivery, size)
         self._pump(node)
 
@@ -255,7 +232,7 @@ class JobRun:
         return self.job.status is JobStatus.RUNNING and not self.worker.paused
 
     def _pump_all(self) -> None:
-        for node in list(self._nodes.values()):
+        for node in list(self.inboxes):
             self._pump(node)
         self._check_done()
 
@@ -311,7 +288,7 @@ class JobRun:
 
     def consumed(self, node: Inbox, activation: Activation) -> None:
         """An activation is over for good: checkpoint what it took, made and changed."""
-        if self._finishing:
+        if self._end.finishing:
             return  # the job ends (a bound): its last checkpoint stays the one to resume from
         self._log.took(activation.seqs)
         if node.running.pop(activation.seqs[0], None) is not None or node.state or node.stored:
@@ -349,7 +326,7 @@ class JobRun:
             for index, (target, slot) in enumerate(destinations):
                 # Each branch of a fan-out gets its own top-level dict.
                 self.deliver(target, slot, payload if index == 0 else dict(payload))
-            if self._finishing:
+            if self._end.finishing:
                 return  # a bound was hit: what is left is not routed
 
     def output(self, key: str, payload: Payload) -> bool:
@@ -364,89 +341,48 @@ class JobRun:
     # -- ending --------------------------------------------------------------------------------
 
     def live(self) -> bool:
-        return not self._finishing and self.job.status not in WINDING_DOWN
+        return not self._end.finishing and self.job.status not in WINDING_DOWN
 
     def _check_done(self) -> None:
         if self._outstanding == 0 and self.live():
             if self._flush_partial():
                 return  # the job goes on with the partial batch; it ends when that is done
-            self._finish(JobStatus.COMPLETED, None)
+            self._end.finish(JobStatus.COMPLETED, None)
 
     def _flush_partial(self) -> bool:
         """With nothing else left to do, hand a partial batch or join (of a Batcher or an
         Aggregator with no timeout, or whose timeout is longer than the job) to its routine as
         it is, rather than dropping it: nearest the entry first, one routine at a time, so that a
         chain of them flushes in order. True if one was flushed."""
-        partial = [node for node in self._nodes.values() if node.partial()]
-        if not partial:
+        node = self.inboxes.nearest_partial()
+        if node is None:
             return False
         if not self._can_start():
             return True  # paused: flushed on resume
-        distance = self._distances()
-        node = min(partial, key=lambda n: distance.get(n.spec.routine_id, len(distance)))
         node.flush_partial()
         self._pump(node)
         return True
 
-    def _distances(self) -> dict[str, int]:
-        """Each routine's distance in connections from the job's entry (breadth first)."""
-        if self._distance is None:
-            entry = self.flow.parse_entry(self.job.entry) if self.job.entry else self.flow.entry
-            self._distance = entry_distances(self.flow, entry)
-        return self._distance
-
     def _timed_out(self) -> None:
-        self._timeout = None
         if self.live():
             timeout = self.timeout
             self.fail(bounds.job_timeout(timeout, flows=timeout == self.flow.timeout))
 
     def fail(self, error: JobError) -> None:
         self._stop_everything()
-        self._finish(JobStatus.FAILED, error)
+        self._end.finish(JobStatus.FAILED, error)
 
     def _stop_everything(self) -> None:
-        if self._timeout is not None:
-            self._timeout.cancel()
-            self._timeout = None
+        self._end.disarm()
         # Release what the job holds: queued inputs and buffers (in slices: a backlog at its
         # bound is a few hundred thousand objects, whose freeing would hold the loop).
-        held: list[deque[Any]] = []
-        for node in self._nodes.values():
-            self._outstanding -= len(node.queue)
-            held.extend(node.clear())
+        queued, held = self.inboxes.clear()
+        self._outstanding -= queued
         held.append(self._inline.take_all())  # not started: as a task cancelled before it started
         bounds.release(held)
         self._usage.released()
         for task in self._tasks:
             task.cancel()
-
-    def _finish_when_idle(self, status: JobStatus, error: JobError | None) -> None:
-        tasks = list(self._tasks)
-
-        async def wait_then_finish() -> None:
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._finish(status, error)
-
-        if tasks:
-            self.worker.spawn(wait_then_finish())
-        else:
-            self._finish(status, error)
-
-    def _finish(self, status: JobStatus, error: JobError | None) -> None:
-        if self._finishing:
-            return
-        self._finishing = True
-        if self._timeout is not None:
-            self._timeout.cancel()
-            self._timeout = None
-        final = final_record(self.job, status, error)
-        self.worker.spawn(self._persist_and_announce(final))
-
-    async def _persist_and_announce(self, final: Job) -> None:
-        await store_then_announce(final, self.job, self.worker.store, self)
-        self.worker.job_finished(self)
-        self.finished.set()
 
     def publish(
         self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None

@@ -11,7 +11,7 @@ import time
 from typing import Protocol
 
 from routilux.engine.checkpoint import Delivery, JobCheckpoint
-from routilux.engine.inbox import Inbox
+from routilux.engine.inbox import JobInboxes
 from routilux.engine.models import Job, JobStatus, RoutineStatus
 from routilux.engine.routine import Payload
 from routilux.engine.spec import CompiledFlow
@@ -23,12 +23,7 @@ class Replaying(Protocol):
     job: Job
     flow: CompiledFlow
 
-    @property
-    def inboxes(self) -> dict[str, Inbox]:
-        """The routines' inboxes created so far, by routine id."""
-
-    def inbox(self, routine_id: str) -> Inbox:
-        """The routine's inbox, created if it has none yet."""
+    inboxes: JobInboxes
 
     def deliver(
         self, routine_id: str, slot: str, payload: Payload, replayed: Delivery | None = None
@@ -58,7 +53,7 @@ def replay(run: Replaying, checkpoint: JobCheckpoint) -> None:
     for routine_id, saved in checkpoint.states.items():
         if routine_id not in routines:
             continue
-        run.inbox(routine_id).load(saved)
+        run.inboxes.of(routine_id).load(saved)
     for delivery in checkpoint.deliveries:
         if delivery.routine_id is None:
             run.output(delivery.slot, delivery.payload)
