@@ -24,7 +24,7 @@ from routilux.engine.errors import (
     SpecError,
     TooManyFlows,
 )
-from routilux.engine.models import FlowRecord
+from routilux.engine.models import FlowRecord, Job
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
 from routilux.engine.storage import Idempotency, Store
@@ -170,6 +170,14 @@ class FlowCatalog:
                 revision=revision,
             )
         return record
+
+    async def runnable_revision(self, job: Job) -> CompiledFlow | None:
+        """The compiled revision of its flow that ``job`` runs, if that can still run."""
+        entry = self.entries.get(job.flow_id)
+        compiled = entry.compiled if entry else None
+        if entry and compiled and job.flow_revision != entry.record.revision:
+            compiled = await self.compiled_revision(job.flow_id, job.flow_revision)
+        return compiled
 
     async def compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
         """A stored revision, compiled, or None if it is gone or no longer compiles."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -40,15 +40,13 @@ from routilux.engine.models import (
     Breakpoint,
     FlowRecord,
     Job,
-    JobError,
     JobStatus,
     RoutineProgress,
-    RoutineStatus,
     Worker,
-    WorkerStatus,
 )
+from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.sizes import json_size
+from routilux.engine.sizes import input_bytes as job_input_bytes
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
 from routilux.engine.waiters import SETTLED, SettleWaiters
@@ -128,6 +126,9 @@ class Runtime:
             self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
         )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
+        self._recovery = JobRecovery(
+            self._flows, self._workers, self.store, self._runs, self._finished
+        )
 
     @property
     def flow_bytes(self) -> int:
@@ -169,51 +170,7 @@ class Runtime:
         for worker in state.workers:
             entry = self._flows.get(worker.flow_id)
             self._workers.load(worker, entry.compiled if entry else None)
-        # Jobs that were running resume first (they held their workers' places), then the queue.
-        unfinished = sorted(
-            state.unfinished_jobs, key=lambda j: (j.status is JobStatus.QUEUED, j.created_at)
-        )
-        for job in unfinished:
-            await self._recover(job)
-
-    async def _recover(self, job: Job) -> None:
-        """Put an unfinished job back to work after a restart: a queued one into its worker's
-        queue, a running or paused one resumed from its last checkpoint."""
-        worker = self._workers.find(job.worker_id)
-        compiled = await self._runnable_revision(job)
-        if job.status is JobStatus.CANCELLING:
-            job.status = JobStatus.CANCELLED
-        elif worker is None or compiled is None or worker.worker.status is WorkerStatus.STOPPED:
-            job.status = JobStatus.FAILED
-            job.error = JobError(
-                code="interrupted",
-                type="Interrupted",
-                message="the server stopped while the job was unfinished, and its flow "
-                f"(revision {job.flow_revision}) can no longer run: deleted, or invalid now",
-            )
-        else:
-            run = JobRun(job, compiled, worker)
-            self._runs[job.job_id] = run
-            if job.status is JobStatus.QUEUED:
-                # Nothing of it ran yet, so running it now (on the revision it was queued
-                # with) is exactly what was asked.
-                run.input_bytes = _input_bytes(job.input)
-                worker.submit(run, run.input_bytes)
-            else:
-                run.restore(await self.store.load_checkpoint(job.job_id), recovered=True)
-                worker.submit(run)
-            return
-        job.finished_at = utcnow()
-        job.paused_at = None
-        await self.store.save_job(job)
-
-    async def _runnable_revision(self, job: Job) -> CompiledFlow | None:
-        """The compiled revision of its flow that ``job`` runs, if that can still run."""
-        entry = self._flows.get(job.flow_id)
-        compiled = entry.compiled if entry else None
-        if entry and compiled and job.flow_revision != entry.record.revision:
-            compiled = await self._flows.compiled_revision(job.flow_id, job.flow_revision)
-        return compiled
+        await self._recovery.recover(state.unfinished_jobs)
 
     async def shutdown(self) -> None:
         """Stop executing and flush the store. Idempotent. Jobs in flight are left as their
@@ -339,7 +296,7 @@ class Runtime:
                 raise InvalidInput(exc.message, loc=("entry",)) from None
         worker = self._workers.for_flow(compiled)
         if input_bytes is None:
-            input_bytes = _input_bytes(data)
+            input_bytes = job_input_bytes(data)
         worker.check_capacity(input_bytes)
         job = Job(
             job_id=new_id("job"),
@@ -434,47 +391,7 @@ class Runtime:
             self._retrying.discard(job_id)
 
     async def _retry(self, job_id: str) -> Job:
-        stored = await self.get_job(job_id)
-        if stored.status is not JobStatus.FAILED:
-            raise JobNotRetryable(
-                f"job {job_id!r} is {stored.status.value}; only a failed job can be retried",
-                status=stored.status.value,
-            )
-        compiled = await self._runnable_revision(stored)
-        if compiled is None:
-            raise JobNotRetryable(
-                f"job {job_id!r} cannot be retried: its flow (revision {stored.flow_revision}) "
-                "was deleted or can no longer run",
-                status=stored.status.value,
-            )
-        worker = self._workers.for_flow(compiled)
-        worker.check_capacity()
-        checkpoint = await self.store.load_checkpoint(job_id)
-        job = replace(
-            stored,
-            status=JobStatus.QUEUED,
-            error=None,
-            paused_at=None,
-            finished_at=None,
-            progress={rid: replace(p) for rid, p in stored.progress.items()},
-        )
-        for progress in job.progress.values():
-            if progress.status is RoutineStatus.FAILED:
-                progress.status = RoutineStatus.IDLE
-        await self.store.save_job(job)
-        self._finished.forget(job_id)
-        self.bus.publish(
-            EventType.JOB_RETRIED,
-            flow_id=job.flow_id,
-            job_id=job_id,
-            worker_id=job.worker_id,
-            data={"checkpoint": checkpoint.seq},
-        )
-        run = JobRun(job, compiled, worker)
-        run.restore(checkpoint, recovered=False)
-        self._runs[job_id] = run
-        worker.submit(run)
-        return job
+        return await self._recovery.retry(await self.get_job(job_id), self.bus)
 
     def _job_finished(self, run: JobRun) -> None:
         job = run.job
@@ -570,8 +487,3 @@ class Runtime:
         worker = self._workers.of_flow(bp.flow_id)
         if worker is not None:
             worker.spawn(self.store.save_breakpoint(bp))
-
-
-def _input_bytes(data: dict[str, Any]) -> int:
-    """A job input's size as compact JSON (what the HTTP layer measures as well)."""
-    return json_size(data)
