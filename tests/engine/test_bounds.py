@@ -14,7 +14,7 @@ from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime
 from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import FlowValidationError
 from routilux.engine.models import Job
-from routilux.engine.runtime import RuntimeSettings
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.sizes import DELIVERY_OVERHEAD, payload_size
 from routilux.routines import default_registry
 

@@ -8,7 +8,7 @@ A job runs on the revision of its flow it was queued with; one whose revision ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
 from routilux.engine.clock import utcnow
@@ -40,6 +40,7 @@ class JobRecovery:
         self._store = store
         self._runs = runs
         self._finished = finished
+        self._retrying: set[str] = set()  # jobs a retry is putting back to work
 
     async def recover(self, unfinished: Iterable[Job]) -> None:
         """Put the jobs that were unfinished when the server stopped back to work, or close
@@ -79,10 +80,25 @@ class JobRecovery:
         job.paused_at = None
         await self._store.save_job(job)
 
-    async def retry(self, stored: Job, bus: EventBus) -> Job:
-        """Put ``stored``, a failed job, back to work from its last checkpoint: what failed (and
-        whatever else was unfinished when it failed) runs again; the rest is not repeated. A job
-        with no checkpoint runs again from its input."""
+    async def retry(
+        self, job_id: str, get_job: Callable[[str], Awaitable[Job]], bus: EventBus
+    ) -> Job:
+        """Put a failed job back to work from its last checkpoint (``get_job`` reads it): what
+        failed (and whatever else was unfinished when it failed) runs again; the rest is not
+        repeated. A job with no checkpoint runs again from its input."""
+        if job_id in self._runs or job_id in self._retrying:
+            job = await get_job(job_id)
+            raise JobNotRetryable(
+                f"job {job_id!r} is {job.status.value}; only a failed job can be retried",
+                status=job.status.value,
+            )
+        self._retrying.add(job_id)
+        try:
+            return await self._retry(await get_job(job_id), bus)
+        finally:
+            self._retrying.discard(job_id)
+
+    async def _retry(self, stored: Job, bus: EventBus) -> Job:
         job_id = stored.job_id
         if stored.status is not JobStatus.FAILED:
             raise JobNotRetryable(

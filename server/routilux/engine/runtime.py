@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 import anyio
 
-from routilux.engine.bounds import JobLimits
+from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
@@ -26,16 +25,14 @@ from routilux.engine.errors import (
     FlowHasActiveJobs,
     InvalidInput,
     JobNotCancellable,
-    JobNotFound,
-    JobNotRetryable,
-    NoJobWaiting,
     SpecError,
 )
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
+from routilux.engine.finished import FinishedJobs
 from routilux.engine.flows import FlowCatalog, FlowEntry
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
+from routilux.engine.live_jobs import LiveJobs
 from routilux.engine.models import (
     Breakpoint,
     FlowRecord,
@@ -46,38 +43,14 @@ from routilux.engine.models import (
 )
 from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.sizes import input_bytes as job_input_bytes
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
-from routilux.engine.waiters import SETTLED, SettleWaiters
 from routilux.engine.worker import QueueBudget, WorkerRun
 from routilux.engine.workers import WorkerPool
 
 log = logging.getLogger("routilux.engine")
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    default_concurrency: int = 8
-    max_queued_per_worker: int = 10_000
-    threads: int = 16
-    event_buffer: int = 1000
-    finished_jobs_cached: int = 10_000
-    # Bytes of the finished jobs kept in memory (inputs and outputs, as JSON); a job bigger
-    # than a sixteenth of it is not kept: reads of it come from the store.
-    finished_jobs_cached_bytes: int = 64 * 1024 * 1024
-    max_output_bytes: int = 16 * 1024 * 1024
-    job_limits: JobLimits = field(default_factory=JobLimits)  # bounds on each job's work
-    logs_per_job: int = 1000  # lines of routine logging kept per job (the first ones)
-    # Counts and bytes of what is stored or queued; None: unbounded (the server sets them all).
-    max_queued_input_bytes_per_worker: int | None = None
-    max_queued_input_bytes: int | None = None
-    max_flows: int | None = None
-    max_flow_bytes: int | None = None
-    max_breakpoints_per_flow: int | None = None
-    max_breakpoints: int | None = None
-    # Finished jobs older than this are deleted by the store: the cache forgets them as well.
-    job_retention_seconds: float | None = None
 
 
 class Runtime:
@@ -107,28 +80,28 @@ class Runtime:
             self.store,
             default_concurrency=self.settings.default_concurrency,
         )
-        self._runs: dict[str, JobRun] = {}
-        self._finished = FinishedJobs(
+        finished = FinishedJobs(
             count=self.settings.finished_jobs_cached,
             size=self.settings.finished_jobs_cached_bytes,
             retention=self.settings.job_retention_seconds,
         )
+        self._jobs = LiveJobs(self.store, finished)
+        self._runs = self._jobs.runs  # the unfinished jobs, by id
         self._breakpoints = BreakpointTable(
             self._workers.runs_of,
             max_total=self.settings.max_breakpoints,
             max_per_flow=self.settings.max_breakpoints_per_flow,
         )
         self._started = False
-        self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
-        self._waiters = SettleWaiters()  # get_job?wait
-        self.bus.add_sink(self._waiters.wake)
+        self.bus.add_sink(self._jobs.waiters.wake)
         self.log_capture = JobLogCapture(
-            self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
+            self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._jobs.owns
         )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
-        self._recovery = JobRecovery(
-            self._flows, self._workers, self.store, self._runs, self._finished
+        self._breakpoint_commands = BreakpointCommands(
+            self._breakpoints, self._flows, self._workers, self.store, self.live_job
         )
+        self._recovery = JobRecovery(self._flows, self._workers, self.store, self._runs, finished)
 
     @property
     def flow_bytes(self) -> int:
@@ -138,7 +111,7 @@ class Runtime:
     @property
     def finished_bytes(self) -> int:
         """What the finished jobs kept in memory take."""
-        return self._finished.bytes
+        return self._jobs.finished.bytes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -162,7 +135,7 @@ class Runtime:
         state = await self.store.load()
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
-        self.bus.add_sink(self._waiters.wake)
+        self.bus.add_sink(self._jobs.waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
             self._flows.load(record)
@@ -197,7 +170,7 @@ class Runtime:
             max_queued=self.settings.max_queued_per_worker,
             max_output_bytes=self.settings.max_output_bytes,
             match_breakpoint=self._breakpoints.match,
-            on_breakpoint_hit=self._breakpoint_hit,
+            on_breakpoint_hit=self._breakpoint_commands.hit,
             on_job_finished=self._job_finished,
             max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
             budget=self._queue_budget,
@@ -322,35 +295,18 @@ class Runtime:
 
     def live_job(self, job_id: str) -> Job | None:
         """The job if it is unfinished or recently finished, without touching the store."""
-        run = self._runs.get(job_id)
-        if run is not None:
-            return run.job
-        return self._finished.get(job_id, utcnow())
+        return self._jobs.get(job_id)
 
     async def get_job(self, job_id: str) -> Job:
-        job = self.live_job(job_id) or await self.store.get_job(job_id)
-        if job is None:
-            raise JobNotFound(f"job {job_id!r} does not exist", job_id=job_id)
-        return job
+        return await self._jobs.read(job_id)
 
     async def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
         """Wait until the job is finished (and durable); raise TimeoutError after ``timeout``."""
-        run = self._runs.get(job_id)
-        if run is not None:
-            async with asyncio.timeout(timeout):
-                await run.finished.wait()
-        return await self.get_job(job_id)
+        return await self._jobs.wait_finished(job_id, timeout)
 
     async def wait_settled(self, job_id: str, timeout: float) -> Job:
         """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
-        run = self._runs.get(job_id)
-        if run is None or timeout <= 0 or run.job.status in SETTLED:
-            return await self.get_job(job_id)
-        await self._waiters.wait(job_id, timeout)
-        return await self.get_job(job_id)
-
-    def _owns_job(self, job_id: str) -> bool:
-        return job_id in self._runs
+        return await self._jobs.wait_settled(job_id, timeout)
 
     async def cancel_job(self, job_id: str) -> Job:
         """Cancel a job. The result is ``cancelling`` while in-flight logic winds down."""
@@ -378,30 +334,14 @@ class Runtime:
         """Put a failed job back to work from its last checkpoint: what failed (and whatever
         else was unfinished when it failed) runs again; the rest is not repeated. A job with
         no checkpoint runs again from its input."""
-        if job_id in self._runs or job_id in self._retrying:
-            job = await self.get_job(job_id)
-            raise JobNotRetryable(
-                f"job {job_id!r} is {job.status.value}; only a failed job can be retried",
-                status=job.status.value,
-            )
-        self._retrying.add(job_id)
-        try:
-            return await self._retry(job_id)
-        finally:
-            self._retrying.discard(job_id)
-
-    async def _retry(self, job_id: str) -> Job:
-        return await self._recovery.retry(await self.get_job(job_id), self.bus)
+        return await self._recovery.retry(job_id, self.get_job, self.bus)
 
     def _job_finished(self, run: JobRun) -> None:
-        job = run.job
-        self._runs.pop(job.job_id, None)
-        self.log_capture.finish(job.job_id, job.flow_id)
-        weight = FINISHED_JOB_OVERHEAD + run.input_bytes + run.output_bytes
-        self._finished.add(job, weight)
+        self._jobs.ended(run)
+        self.log_capture.finish(run.job.job_id, run.job.flow_id)
 
     def unfinished_jobs(self) -> list[Job]:
-        return [run.job for run in self._runs.values()]
+        return self._jobs.unfinished()
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -429,22 +369,9 @@ class Runtime:
         condition: str | None = None,
         enabled: bool = True,
     ) -> Breakpoint:
-        entry = self._flows.get(flow_id)
-        if entry is None:
-            raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
-        bp = self._breakpoints.new(
-            entry, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
+        return await self._breakpoint_commands.create(
+            flow_id, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
         )
-        if job_id is not None:
-            job = self.live_job(job_id) or await self.store.get_job(job_id)
-            if job is None or job.flow_id != flow_id:
-                raise InvalidInput(
-                    f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
-                )
-        self._breakpoints.check_condition(condition)
-        await self.store.save_breakpoint(bp)
-        self._breakpoints.add(bp)
-        return bp
 
     def list_breakpoints(self) -> list[Breakpoint]:
         return self._breakpoints.all()
@@ -464,26 +391,8 @@ class Runtime:
         return self._breakpoints.get(breakpoint_id)
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
-        bp = self._breakpoints.stored(breakpoint_id)
-        waiting = self._breakpoints.waiting_at(bp)
-        self._breakpoints.remove(breakpoint_id)
-        await self.store.delete_breakpoint(breakpoint_id)
-        for run in waiting:
-            run.resume_breakpoint()
+        await self._breakpoint_commands.delete(breakpoint_id)
 
     async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
         """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        bp = self._breakpoints.stored(breakpoint_id)
-        waiting = self._breakpoints.waiting_at(bp)
-        waiting = [r for r in waiting if job_id is None or r.job.job_id == job_id]
-        if not waiting:
-            who = f"job {job_id!r}" if job_id else "no job"
-            raise NoJobWaiting(f"{who} is waiting at breakpoint {breakpoint_id!r}")
-        for run in waiting:
-            run.resume_breakpoint()
-        return [run.job.job_id for run in waiting]
-
-    def _breakpoint_hit(self, bp: Breakpoint) -> None:
-        worker = self._workers.of_flow(bp.flow_id)
-        if worker is not None:
-            worker.spawn(self.store.save_breakpoint(bp))
+        return self._breakpoint_commands.resume(breakpoint_id, job_id)
