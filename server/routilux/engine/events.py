@@ -47,14 +47,6 @@ TERMINAL_JOB_EVENTS = frozenset(
 )
 
 
-class JobPublisher(Protocol):
-    """Publishes the events of one job (its flow, worker and job ids filled in)."""
-
-    def publish(
-        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
-    ) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
     """The envelope shared by the WebSocket stream and a job's event history."""
@@ -251,3 +243,38 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+class JobPublisher(Protocol):
+    """Publishes the events of one job (its flow, worker and job ids filled in)."""
+
+    def publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None: ...
+
+
+class _JobIds(Protocol):
+    flow_id: str
+    job_id: str
+    worker_id: str
+
+
+class JobEvents:
+    """A :class:`JobPublisher` for ``job`` on ``bus`` (the ids are read as each event goes)."""
+
+    def __init__(self, bus: EventBus, job: _JobIds) -> None:
+        self._bus = bus
+        self._job = job
+
+    def publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        job = self._job
+        self._bus.publish(
+            type,
+            flow_id=job.flow_id,
+            job_id=job.job_id,
+            worker_id=job.worker_id,
+            routine_id=routine_id,
+            data=data,
+        )

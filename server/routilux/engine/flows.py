@@ -38,6 +38,18 @@ class FlowEntry:
     compiled: CompiledFlow | None
     problem: str | None = None  # why ``compiled`` is None
 
+    def runnable(self, entry: str | None = None) -> CompiledFlow:
+        """The compiled flow, checked to run a job (that enters at ``entry``, if given)."""
+        compiled = self.compiled
+        if compiled is None:
+            raise InvalidInput(f"flow {self.record.flow_id!r} cannot run: {self.problem}")
+        if entry is not None:
+            try:
+                compiled.parse_entry(entry)
+            except SpecError as exc:
+                raise InvalidInput(exc.message, loc=("entry",)) from None
+        return compiled
+
 
 class FlowCatalog:
     """The current revision of every flow, by id, with each document's size."""

@@ -5,6 +5,10 @@ Nothing here is shared between jobs. Each routine of a job is an actor: it runs 
 time, in arrival order, while different routines run concurrently. The job keeps a count of the
 work it still has (queued or running activations and armed timers); when that count reaches zero
 the job is complete, with no polling and no timeout involved.
+
+Beside it: how a job ends (:mod:`~routilux.engine.ending`), pauses and resumes
+(:mod:`~routilux.engine.pausing`), is rebuilt from a checkpoint (:mod:`~routilux.engine.replay`)
+and runs its inline activations (:mod:`~routilux.engine.inline`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from routilux.engine.bounds import JobLimits, JobUsage
 from routilux.engine.checkpoint import CheckpointLog, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
 from routilux.engine.ending import WINDING_DOWN, JobEnd
-from routilux.engine.events import EventBus, EventType
+from routilux.engine.events import EventBus, EventType, JobEvents
 from routilux.engine.inbox import Activation, Inbox, JobInboxes
 from routilux.engine.inline import InlineQueue
 from routilux.engine.models import (
@@ -78,6 +82,7 @@ class JobRun:
         self.job = job
         self.flow = flow
         self.worker = worker
+        self.publish = JobEvents(worker.bus, job).publish  # this job's events (JobPublisher)
         self.inboxes = JobInboxes(job, flow, self)
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -383,15 +388,3 @@ class JobRun:
         self._usage.released()
         for task in self._tasks:
             task.cancel()
-
-    def publish(
-        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
-    ) -> None:
-        self.worker.bus.publish(
-            type,
-            flow_id=self.job.flow_id,
-            job_id=self.job.job_id,
-            worker_id=self.job.worker_id,
-            routine_id=routine_id,
-            data=data,
-        )

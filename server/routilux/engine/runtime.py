@@ -1,8 +1,10 @@
 """The runtime: flows, workers, jobs and breakpoints behind one object, persisted through a Store.
 
 Its parts keep their own state: the flows (:mod:`routilux.engine.flows`), the breakpoints
-(:mod:`routilux.engine.breakpoints`), the recently finished jobs (:mod:`routilux.engine.finished`);
-the runtime orders their changes with the store's writes, the workers and the event bus.
+(:mod:`routilux.engine.breakpoints`, changed through :mod:`routilux.engine.breakpoint_commands`),
+the jobs held in memory (:mod:`routilux.engine.live_jobs`); jobs are put back to work after a
+restart or on retry by :mod:`routilux.engine.recovery`. The runtime orders their changes with the
+store's writes, the workers and the event bus.
 
 Use it as an async context manager (or ``start()`` / ``shutdown()``). It owns no globals: two
 runtimes in one process share nothing.
@@ -23,9 +25,7 @@ from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
     FlowHasActiveJobs,
-    InvalidInput,
     JobNotCancellable,
-    SpecError,
 )
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FinishedJobs
@@ -259,14 +259,7 @@ class Runtime:
         ``input_bytes`` is the input's size as JSON if the caller measured it already; it counts
         against the queued-input limits while the job waits."""
         flow_entry = self._flow_entry(flow_id)
-        compiled = flow_entry.compiled
-        if compiled is None:
-            raise InvalidInput(f"flow {flow_id!r} cannot run: {flow_entry.problem}")
-        if entry is not None:
-            try:
-                compiled.parse_entry(entry)
-            except SpecError as exc:
-                raise InvalidInput(exc.message, loc=("entry",)) from None
+        compiled = flow_entry.runnable(entry)
         worker = self._workers.for_flow(compiled)
         if input_bytes is None:
             input_bytes = job_input_bytes(data)
