@@ -91,7 +91,6 @@ class JobRun:
         )
         self.paused_by_worker = False
         self.input_bytes = 0  # the input's size as JSON, when the runtime measured it
-        self.limits: JobLimits = worker.limits
         self._usage = JobUsage(worker.limits, worker.max_output_bytes)
         self._log = CheckpointLog(job.job_id, worker.store.checkpoint_later)
         self._restore: JobCheckpoint | None = None  # resume from this instead of the input
@@ -152,7 +151,7 @@ class JobRun:
     def timeout(self) -> float:
         """The job's wall-time bound: the flow's timeout, never above the server's."""
         flow_timeout = self.flow.timeout
-        limit = self.limits.max_seconds
+        limit = self._usage.limits.max_seconds
         return limit if flow_timeout is None or flow_timeout > limit else flow_timeout
 
     def cancel(self) -> None:
