@@ -29,7 +29,7 @@ from routilux.engine import Runtime
 from routilux.engine.bounds import JobLimits
 from routilux.engine.interpreter_settings import prepare_process
 from routilux.engine.models import JobStatus
-from routilux.engine.runtime import RuntimeSettings
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.spec import FlowSpec
 from routilux.routines import default_registry
 

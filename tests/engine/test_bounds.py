@@ -13,9 +13,9 @@ import pytest
 from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime
 from routilux.engine.bounds import JobLimits
 from routilux.engine.errors import FlowValidationError
-from routilux.engine.job import AHEAD_OF_STORE
+from routilux.engine.inline import AHEAD_OF_STORE
 from routilux.engine.models import Job
-from routilux.engine.runtime import RuntimeSettings
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.sizes import DELIVERY_OVERHEAD, payload_size
 from routilux.routines import default_registry
 from tests.poll import until_true

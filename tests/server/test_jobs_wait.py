@@ -43,7 +43,7 @@ async def test_wait_answers_after_s_seconds_while_the_job_runs(
     elapsed = time.monotonic() - started
     assert response.status_code == 200 and response.json()["status"] == "running"
     assert 0.5 <= elapsed < 5, elapsed
-    assert len(runtime_of(client)._waiters) == 0  # nothing left behind
+    assert len(runtime_of(client)._jobs.waiters) == 0  # nothing left behind
     await client.post(f"/api/v1/jobs/{job_id}/cancel")
 
 

@@ -30,7 +30,8 @@ from routilux.engine.routine import (
     RoutineConfig,
     RoutineContext,
 )
-from routilux.engine.runtime import Runtime, RuntimeSettings
+from routilux.engine.runtime import Runtime
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.spec import FlowSpec, compile_flow, load_flow
 from routilux.engine.storage import MemoryStore, Store
 

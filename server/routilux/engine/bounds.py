@@ -91,3 +91,47 @@ def release(held: list[deque[Any]]) -> None:
             held.pop()
     if held:
         asyncio.get_running_loop().call_soon(release, held)
+
+
+class JobUsage:
+    """What one job has used of its bounds so far: activations started, deliveries queued and
+    not yet taken by an activation (with their estimated bytes), and its output as JSON. A step
+    that passes a bound returns the error the job then fails with."""
+
+    def __init__(self, limits: JobLimits, max_output_bytes: int) -> None:
+        self.limits = limits
+        self.max_output_bytes = max_output_bytes
+        self.activations = 0
+        self.backlog = 0  # deliveries queued or buffered, not yet taken by an activation
+        self.backlog_bytes = 0
+        self.output_bytes = 0
+
+    def queued(self, size: int, routine_id: str) -> JobError | None:
+        """One more delivery, of about ``size`` bytes, waits for ``routine_id``."""
+        self.backlog += 1
+        self.backlog_bytes += size
+        limits = self.limits
+        if self.backlog > limits.max_backlog or self.backlog_bytes > limits.max_backlog_bytes:
+            return backlog_exceeded(limits, self.backlog, self.backlog_bytes, routine_id)
+        return None
+
+    def started(self, deliveries: int, size: int, routine_id: str) -> JobError | None:
+        """An activation of ``routine_id`` takes ``deliveries`` of about ``size`` bytes and
+        starts, unless the job started all the activations it may."""
+        if self.activations >= self.limits.max_activations:
+            return too_many_activations(self.limits, routine_id)
+        self.activations += 1
+        self.backlog -= deliveries
+        self.backlog_bytes -= size
+        return None
+
+    def output(self, size: int, routine_id: str) -> JobError | None:
+        """``routine_id`` adds ``size`` bytes to the job's output."""
+        self.output_bytes += size
+        if self.output_bytes > self.max_output_bytes:
+            return output_too_large(self.max_output_bytes, routine_id)
+        return None
+
+    def released(self) -> None:
+        """The job ended and dropped its queued deliveries."""
+        self.backlog = self.backlog_bytes = 0

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class EventType(StrEnum):
@@ -243,3 +243,38 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+class JobPublisher(Protocol):
+    """Publishes the events of one job (its flow, worker and job ids filled in)."""
+
+    def publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None: ...
+
+
+class _JobIds(Protocol):
+    flow_id: str
+    job_id: str
+    worker_id: str
+
+
+class JobEvents:
+    """A :class:`JobPublisher` for ``job`` on ``bus`` (the ids are read as each event goes)."""
+
+    def __init__(self, bus: EventBus, job: _JobIds) -> None:
+        self._bus = bus
+        self._job = job
+
+    def publish(
+        self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        job = self._job
+        self._bus.publish(
+            type,
+            flow_id=job.flow_id,
+            job_id=job.job_id,
+            worker_id=job.worker_id,
+            routine_id=routine_id,
+            data=data,
+        )

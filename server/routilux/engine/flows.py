@@ -24,7 +24,7 @@ from routilux.engine.errors import (
     SpecError,
     TooManyFlows,
 )
-from routilux.engine.models import FlowRecord
+from routilux.engine.models import FlowRecord, Job
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.spec import CompiledFlow, FlowSpec, compile_flow
 from routilux.engine.storage import Idempotency, Store
@@ -37,6 +37,18 @@ class FlowEntry:
     record: FlowRecord
     compiled: CompiledFlow | None
     problem: str | None = None  # why ``compiled`` is None
+
+    def runnable(self, entry: str | None = None) -> CompiledFlow:
+        """The compiled flow, checked to run a job (that enters at ``entry``, if given)."""
+        compiled = self.compiled
+        if compiled is None:
+            raise InvalidInput(f"flow {self.record.flow_id!r} cannot run: {self.problem}")
+        if entry is not None:
+            try:
+                compiled.parse_entry(entry)
+            except SpecError as exc:
+                raise InvalidInput(exc.message, loc=("entry",)) from None
+        return compiled
 
 
 class FlowCatalog:
@@ -170,6 +182,14 @@ class FlowCatalog:
                 revision=revision,
             )
         return record
+
+    async def runnable_revision(self, job: Job) -> CompiledFlow | None:
+        """The compiled revision of its flow that ``job`` runs, if that can still run."""
+        entry = self.entries.get(job.flow_id)
+        compiled = entry.compiled if entry else None
+        if entry and compiled and job.flow_revision != entry.record.revision:
+            compiled = await self.compiled_revision(job.flow_id, job.flow_revision)
+        return compiled
 
     async def compiled_revision(self, flow_id: str, revision: int) -> CompiledFlow | None:
         """A stored revision, compiled, or None if it is gone or no longer compiles."""

@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from routilux.engine.checkpoint import Delivery, RoutineState, Running
-from routilux.engine.models import RoutineProgress
+from routilux.engine.models import Job, RoutineProgress
 from routilux.engine.routine import AllSlotsReady, Batch, Debounce, Immediate, Inputs, Item
 from routilux.engine.sizes import payload_size
-from routilux.engine.spec import CompiledFlow, CompiledRoutine
+from routilux.engine.spec import CompiledFlow, CompiledRoutine, Port
 
 
 class InboxOwner(Protocol):
@@ -206,3 +206,55 @@ def entry_distances(flow: CompiledFlow, entry: Iterable[tuple[str, str]]) -> dic
                     after.append(target)
         frontier = after
     return distance
+
+
+class JobInboxes:
+    """The inboxes of one job's routines, each created when the routine is first delivered to."""
+
+    def __init__(self, job: Job, flow: CompiledFlow, owner: InboxOwner) -> None:
+        self._job = job
+        self._flow = flow
+        self._owner = owner
+        self._inboxes: dict[str, Inbox] = {}
+        self._distance: dict[str, int] | None = None  # hops from the entry, for partial flushes
+
+    def __iter__(self) -> Iterator[Inbox]:
+        return iter(self._inboxes.values())
+
+    def get(self, routine_id: str) -> Inbox | None:
+        return self._inboxes.get(routine_id)
+
+    def of(self, routine_id: str) -> Inbox:
+        """``routine_id``'s inbox, created if it has none yet."""
+        inbox = self._inboxes.get(routine_id)
+        if inbox is None:
+            spec = self._flow.routines[routine_id]
+            progress = self._job.progress.setdefault(routine_id, RoutineProgress())
+            inbox = Inbox(spec=spec, progress=progress, owner=self._owner)
+            self._inboxes[routine_id] = inbox
+        return inbox
+
+    def entry(self) -> tuple[Port, ...]:
+        """Where the job's input goes in: its own entry, or else its flow's."""
+        job, flow = self._job, self._flow
+        return flow.parse_entry(job.entry) if job.entry else flow.entry
+
+    def nearest_partial(self) -> Inbox | None:
+        """Of the inboxes holding a partial batch or join, the one nearest the job's entry."""
+        partial = [inbox for inbox in self._inboxes.values() if inbox.partial()]
+        if not partial:
+            return None
+        if self._distance is None:
+            self._distance = entry_distances(self._flow, self.entry())
+        distance = self._distance
+        return min(partial, key=lambda n: distance.get(n.spec.routine_id, len(distance)))
+
+    def clear(self) -> tuple[int, list[deque[Any]]]:
+        """Drop what every inbox holds (the job ends): return how many activations were queued,
+        and what was held, for the caller to free a slice at a time."""
+        queued = 0
+        held: list[deque[Any]] = []
+        for inbox in self._inboxes.values():
+            queued += len(inbox.queue)
+            held.extend(inbox.clear())
+        return queued, held

@@ -1,8 +1,10 @@
 """The runtime: flows, workers, jobs and breakpoints behind one object, persisted through a Store.
 
 Its parts keep their own state: the flows (:mod:`routilux.engine.flows`), the breakpoints
-(:mod:`routilux.engine.breakpoints`), the recently finished jobs (:mod:`routilux.engine.finished`);
-the runtime orders their changes with the store's writes, the workers and the event bus.
+(:mod:`routilux.engine.breakpoints`, changed through :mod:`routilux.engine.breakpoint_commands`),
+the jobs held in memory (:mod:`routilux.engine.live_jobs`); jobs are put back to work after a
+restart or on retry by :mod:`routilux.engine.recovery`. The runtime orders their changes with the
+store's writes, the workers and the event bus.
 
 Use it as an async context manager (or ``start()`` / ``shutdown()``). It owns no globals: two
 runtimes in one process share nothing.
@@ -12,74 +14,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
 import anyio
 
-from routilux.engine.bounds import JobLimits
+from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.errors import (
     FlowHasActiveJobs,
-    InvalidInput,
     JobNotCancellable,
-    JobNotFound,
-    JobNotRetryable,
-    NoJobWaiting,
-    SpecError,
 )
 from routilux.engine.events import EventBus, EventType
-from routilux.engine.finished import FINISHED_JOB_OVERHEAD, FinishedJobs
+from routilux.engine.finished import FinishedJobs
 from routilux.engine.flows import FlowCatalog, FlowEntry
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
+from routilux.engine.live_jobs import LiveJobs
 from routilux.engine.models import (
     Breakpoint,
     FlowRecord,
     Job,
-    JobError,
     JobStatus,
     RoutineProgress,
-    RoutineStatus,
     Worker,
-    WorkerStatus,
 )
+from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.sizes import json_size
+from routilux.engine.runtime_settings import RuntimeSettings
+from routilux.engine.sizes import input_bytes as job_input_bytes
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
-from routilux.engine.waiters import SETTLED, SettleWaiters
 from routilux.engine.worker import QueueBudget, WorkerRun
 from routilux.engine.workers import WorkerPool
 
 log = logging.getLogger("routilux.engine")
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    default_concurrency: int = 8
-    max_queued_per_worker: int = 10_000
-    threads: int = 16
-    event_buffer: int = 1000
-    finished_jobs_cached: int = 10_000
-    # Bytes of the finished jobs kept in memory (inputs and outputs, as JSON); a job bigger
-    # than a sixteenth of it is not kept: reads of it come from the store.
-    finished_jobs_cached_bytes: int = 64 * 1024 * 1024
-    max_output_bytes: int = 16 * 1024 * 1024
-    job_limits: JobLimits = field(default_factory=JobLimits)  # bounds on each job's work
-    logs_per_job: int = 1000  # lines of routine logging kept per job (the first ones)
-    # Counts and bytes of what is stored or queued; None: unbounded (the server sets them all).
-    max_queued_input_bytes_per_worker: int | None = None
-    max_queued_input_bytes: int | None = None
-    max_flows: int | None = None
-    max_flow_bytes: int | None = None
-    max_breakpoints_per_flow: int | None = None
-    max_breakpoints: int | None = None
-    # Finished jobs older than this are deleted by the store: the cache forgets them as well.
-    job_retention_seconds: float | None = None
 
 
 class Runtime:
@@ -109,25 +80,28 @@ class Runtime:
             self.store,
             default_concurrency=self.settings.default_concurrency,
         )
-        self._runs: dict[str, JobRun] = {}
-        self._finished = FinishedJobs(
+        finished = FinishedJobs(
             count=self.settings.finished_jobs_cached,
             size=self.settings.finished_jobs_cached_bytes,
             retention=self.settings.job_retention_seconds,
         )
+        self._jobs = LiveJobs(self.store, finished)
+        self._runs = self._jobs.runs  # the unfinished jobs, by id
         self._breakpoints = BreakpointTable(
             self._workers.runs_of,
             max_total=self.settings.max_breakpoints,
             max_per_flow=self.settings.max_breakpoints_per_flow,
         )
         self._started = False
-        self._retrying: set[str] = set()  # jobs a retry_job call is putting back to work
-        self._waiters = SettleWaiters()  # get_job?wait
-        self.bus.add_sink(self._waiters.wake)
+        self.bus.add_sink(self._jobs.waiters.wake)
         self.log_capture = JobLogCapture(
-            self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._owns_job
+            self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._jobs.owns
         )
         self._queue_budget = QueueBudget(self.settings.max_queued_input_bytes or 2**62)
+        self._breakpoint_commands = BreakpointCommands(
+            self._breakpoints, self._flows, self._workers, self.store, self.live_job
+        )
+        self._recovery = JobRecovery(self._flows, self._workers, self.store, self._runs, finished)
 
     @property
     def flow_bytes(self) -> int:
@@ -137,7 +111,7 @@ class Runtime:
     @property
     def finished_bytes(self) -> int:
         """What the finished jobs kept in memory take."""
-        return self._finished.bytes
+        return self._jobs.finished.bytes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -161,7 +135,7 @@ class Runtime:
         state = await self.store.load()
         self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
-        self.bus.add_sink(self._waiters.wake)
+        self.bus.add_sink(self._jobs.waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
             self._flows.load(record)
@@ -169,51 +143,7 @@ class Runtime:
         for worker in state.workers:
             entry = self._flows.get(worker.flow_id)
             self._workers.load(worker, entry.compiled if entry else None)
-        # Jobs that were running resume first (they held their workers' places), then the queue.
-        unfinished = sorted(
-            state.unfinished_jobs, key=lambda j: (j.status is JobStatus.QUEUED, j.created_at)
-        )
-        for job in unfinished:
-            await self._recover(job)
-
-    async def _recover(self, job: Job) -> None:
-        """Put an unfinished job back to work after a restart: a queued one into its worker's
-        queue, a running or paused one resumed from its last checkpoint."""
-        worker = self._workers.find(job.worker_id)
-        compiled = await self._runnable_revision(job)
-        if job.status is JobStatus.CANCELLING:
-            job.status = JobStatus.CANCELLED
-        elif worker is None or compiled is None or worker.worker.status is WorkerStatus.STOPPED:
-            job.status = JobStatus.FAILED
-            job.error = JobError(
-                code="interrupted",
-                type="Interrupted",
-                message="the server stopped while the job was unfinished, and its flow "
-                f"(revision {job.flow_revision}) can no longer run: deleted, or invalid now",
-            )
-        else:
-            run = JobRun(job, compiled, worker)
-            self._runs[job.job_id] = run
-            if job.status is JobStatus.QUEUED:
-                # Nothing of it ran yet, so running it now (on the revision it was queued
-                # with) is exactly what was asked.
-                run.input_bytes = _input_bytes(job.input)
-                worker.submit(run, run.input_bytes)
-            else:
-                run.restore(await self.store.load_checkpoint(job.job_id), recovered=True)
-                worker.submit(run)
-            return
-        job.finished_at = utcnow()
-        job.paused_at = None
-        await self.store.save_job(job)
-
-    async def _runnable_revision(self, job: Job) -> CompiledFlow | None:
-        """The compiled revision of its flow that ``job`` runs, if that can still run."""
-        entry = self._flows.get(job.flow_id)
-        compiled = entry.compiled if entry else None
-        if entry and compiled and job.flow_revision != entry.record.revision:
-            compiled = await self._flows.compiled_revision(job.flow_id, job.flow_revision)
-        return compiled
+        await self._recovery.recover(state.unfinished_jobs)
 
     async def shutdown(self) -> None:
         """Stop executing and flush the store. Idempotent. Jobs in flight are left as their
@@ -240,7 +170,7 @@ class Runtime:
             max_queued=self.settings.max_queued_per_worker,
             max_output_bytes=self.settings.max_output_bytes,
             match_breakpoint=self._breakpoints.match,
-            on_breakpoint_hit=self._breakpoint_hit,
+            on_breakpoint_hit=self._breakpoint_commands.hit,
             on_job_finished=self._job_finished,
             max_queued_bytes=self.settings.max_queued_input_bytes_per_worker,
             budget=self._queue_budget,
@@ -329,17 +259,10 @@ class Runtime:
         ``input_bytes`` is the input's size as JSON if the caller measured it already; it counts
         against the queued-input limits while the job waits."""
         flow_entry = self._flow_entry(flow_id)
-        compiled = flow_entry.compiled
-        if compiled is None:
-            raise InvalidInput(f"flow {flow_id!r} cannot run: {flow_entry.problem}")
-        if entry is not None:
-            try:
-                compiled.parse_entry(entry)
-            except SpecError as exc:
-                raise InvalidInput(exc.message, loc=("entry",)) from None
+        compiled = flow_entry.runnable(entry)
         worker = self._workers.for_flow(compiled)
         if input_bytes is None:
-            input_bytes = _input_bytes(data)
+            input_bytes = job_input_bytes(data)
         worker.check_capacity(input_bytes)
         job = Job(
             job_id=new_id("job"),
@@ -365,35 +288,18 @@ class Runtime:
 
     def live_job(self, job_id: str) -> Job | None:
         """The job if it is unfinished or recently finished, without touching the store."""
-        run = self._runs.get(job_id)
-        if run is not None:
-            return run.job
-        return self._finished.get(job_id, utcnow())
+        return self._jobs.get(job_id)
 
     async def get_job(self, job_id: str) -> Job:
-        job = self.live_job(job_id) or await self.store.get_job(job_id)
-        if job is None:
-            raise JobNotFound(f"job {job_id!r} does not exist", job_id=job_id)
-        return job
+        return await self._jobs.read(job_id)
 
     async def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
         """Wait until the job is finished (and durable); raise TimeoutError after ``timeout``."""
-        run = self._runs.get(job_id)
-        if run is not None:
-            async with asyncio.timeout(timeout):
-                await run.finished.wait()
-        return await self.get_job(job_id)
+        return await self._jobs.wait_finished(job_id, timeout)
 
     async def wait_settled(self, job_id: str, timeout: float) -> Job:
         """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
-        run = self._runs.get(job_id)
-        if run is None or timeout <= 0 or run.job.status in SETTLED:
-            return await self.get_job(job_id)
-        await self._waiters.wait(job_id, timeout)
-        return await self.get_job(job_id)
-
-    def _owns_job(self, job_id: str) -> bool:
-        return job_id in self._runs
+        return await self._jobs.wait_settled(job_id, timeout)
 
     async def cancel_job(self, job_id: str) -> Job:
         """Cancel a job. The result is ``cancelling`` while in-flight logic winds down."""
@@ -421,70 +327,14 @@ class Runtime:
         """Put a failed job back to work from its last checkpoint: what failed (and whatever
         else was unfinished when it failed) runs again; the rest is not repeated. A job with
         no checkpoint runs again from its input."""
-        if job_id in self._runs or job_id in self._retrying:
-            job = await self.get_job(job_id)
-            raise JobNotRetryable(
-                f"job {job_id!r} is {job.status.value}; only a failed job can be retried",
-                status=job.status.value,
-            )
-        self._retrying.add(job_id)
-        try:
-            return await self._retry(job_id)
-        finally:
-            self._retrying.discard(job_id)
-
-    async def _retry(self, job_id: str) -> Job:
-        stored = await self.get_job(job_id)
-        if stored.status is not JobStatus.FAILED:
-            raise JobNotRetryable(
-                f"job {job_id!r} is {stored.status.value}; only a failed job can be retried",
-                status=stored.status.value,
-            )
-        compiled = await self._runnable_revision(stored)
-        if compiled is None:
-            raise JobNotRetryable(
-                f"job {job_id!r} cannot be retried: its flow (revision {stored.flow_revision}) "
-                "was deleted or can no longer run",
-                status=stored.status.value,
-            )
-        worker = self._workers.for_flow(compiled)
-        worker.check_capacity()
-        checkpoint = await self.store.load_checkpoint(job_id)
-        job = replace(
-            stored,
-            status=JobStatus.QUEUED,
-            error=None,
-            paused_at=None,
-            finished_at=None,
-            progress={rid: replace(p) for rid, p in stored.progress.items()},
-        )
-        for progress in job.progress.values():
-            if progress.status is RoutineStatus.FAILED:
-                progress.status = RoutineStatus.IDLE
-        await self.store.save_job(job)
-        self._finished.forget(job_id)
-        self.bus.publish(
-            EventType.JOB_RETRIED,
-            flow_id=job.flow_id,
-            job_id=job_id,
-            worker_id=job.worker_id,
-            data={"checkpoint": checkpoint.seq},
-        )
-        run = JobRun(job, compiled, worker)
-        run.restore(checkpoint, recovered=False)
-        self._runs[job_id] = run
-        worker.submit(run)
-        return job
+        return await self._recovery.retry(job_id, self.get_job, self.bus)
 
     def _job_finished(self, run: JobRun) -> None:
-        job = run.job
-        self._runs.pop(job.job_id, None)
-        self.log_capture.finish(job.job_id, job.flow_id)
-        weight = FINISHED_JOB_OVERHEAD + run.input_bytes + run.output_bytes
-        self._finished.add(job, weight)
+        self._jobs.ended(run)
+        self.log_capture.finish(run.job.job_id, run.job.flow_id)
 
     def unfinished_jobs(self) -> list[Job]:
-        return [run.job for run in self._runs.values()]
+        return self._jobs.unfinished()
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -512,22 +362,9 @@ class Runtime:
         condition: str | None = None,
         enabled: bool = True,
     ) -> Breakpoint:
-        entry = self._flows.get(flow_id)
-        if entry is None:
-            raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
-        bp = self._breakpoints.new(
-            entry, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
+        return await self._breakpoint_commands.create(
+            flow_id, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
         )
-        if job_id is not None:
-            job = self.live_job(job_id) or await self.store.get_job(job_id)
-            if job is None or job.flow_id != flow_id:
-                raise InvalidInput(
-                    f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
-                )
-        self._breakpoints.check_condition(condition)
-        await self.store.save_breakpoint(bp)
-        self._breakpoints.add(bp)
-        return bp
 
     def list_breakpoints(self) -> list[Breakpoint]:
         return self._breakpoints.all()
@@ -547,31 +384,8 @@ class Runtime:
         return self._breakpoints.get(breakpoint_id)
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
-        bp = self._breakpoints.stored(breakpoint_id)
-        waiting = self._breakpoints.waiting_at(bp)
-        self._breakpoints.remove(breakpoint_id)
-        await self.store.delete_breakpoint(breakpoint_id)
-        for run in waiting:
-            run.resume_breakpoint()
+        await self._breakpoint_commands.delete(breakpoint_id)
 
     async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
         """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        bp = self._breakpoints.stored(breakpoint_id)
-        waiting = self._breakpoints.waiting_at(bp)
-        waiting = [r for r in waiting if job_id is None or r.job.job_id == job_id]
-        if not waiting:
-            who = f"job {job_id!r}" if job_id else "no job"
-            raise NoJobWaiting(f"{who} is waiting at breakpoint {breakpoint_id!r}")
-        for run in waiting:
-            run.resume_breakpoint()
-        return [run.job.job_id for run in waiting]
-
-    def _breakpoint_hit(self, bp: Breakpoint) -> None:
-        worker = self._workers.of_flow(bp.flow_id)
-        if worker is not None:
-            worker.spawn(self.store.save_breakpoint(bp))
-
-
-def _input_bytes(data: dict[str, Any]) -> int:
-    """A job input's size as compact JSON (what the HTTP layer measures as well)."""
-    return json_size(data)
+        return self._breakpoint_commands.resume(breakpoint_id, job_id)

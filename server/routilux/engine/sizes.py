@@ -37,3 +37,8 @@ def json_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON, what the HTTP layer measures: see
     :func:`routilux.jsonutil.size`."""
     return jsonutil.size(value)
+
+
+def input_bytes(data: dict[str, Any]) -> int:
+    """A job input's size as compact JSON (what the HTTP layer measures as well)."""
+    return json_size(data)

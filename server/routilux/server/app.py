@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 
 from routilux import __version__
 from routilux.engine.bounds import JobLimits
-from routilux.engine.runtime import Runtime, RuntimeSettings
+from routilux.engine.runtime import Runtime
+from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.routines import default_registry
 from routilux.server import bodies, console, errors, lean, metrics, strictquery
 from routilux.server.convert import FlowDocuments
