@@ -111,6 +111,12 @@ class CheckpointLog:
     def changed(self, part: Saved) -> None:
         self._changed.add(part)
 
+    def discard(self) -> None:
+        """Forget what was gathered: the job ended in a state that keeps no checkpoint."""
+        self.due = False
+        self._added, self._taken = [], []
+        self._changed.clear()
+
     def commit(self, progress: dict[str, RoutineProgress], job: Job | None = None) -> None:
         """Hand the store what was gathered (written behind, in order: what is stored is always
         a state the job passed through); while batching, once the batch ends."""

@@ -49,6 +49,10 @@ def final_record(job: Job, status: JobStatus, error: JobError | None) -> Job:
     return final
 
 
+DROPS_CHECKPOINT = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})
+"""Final states whose save drops the job's checkpoint: nothing more is worth handing over."""
+
+
 class JobEnd:
     """The end of one job: the timer of its wall-time bound, the one final state it ends in
     (the first one asked for), stored then announced; ``finished`` is set once that is done, or
@@ -68,6 +72,7 @@ class JobEnd:
         self._spawn = spawn  # runs bookkeeping in the background
         self._ended = ended  # told once the end is stored and published
         self.finishing = False  # ending or suspended: nothing more is routed or checkpointed
+        self.ending: JobStatus | None = None  # the final status asked for, once asked
         self.finished = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -89,6 +94,7 @@ class JobEnd:
         if self.finishing:
             return
         self.finishing = True
+        self.ending = status
         self.disarm()
         self._spawn(self._store_then_announce(final_record(self._job, status, error)))
 
