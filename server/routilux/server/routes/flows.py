@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from routilux.engine.documents import load_document, validate_spec
 from routilux.engine.models import FlowRecord
 from routilux.engine.models import Job as EngineJob
 from routilux.engine.runtime import Runtime
-from routilux.engine.spec import FlowSpec, load_document, validate_spec
+from routilux.engine.spec import FlowSpec
 from routilux.jsonutil import size as json_size
 from routilux.server.bodies import check_document
 from routilux.server.convert import FlowDocuments, etag, flow_json, job_json, page_json, to_flow
