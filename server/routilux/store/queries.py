@@ -139,7 +139,6 @@ def flow_revision_page(flow_id: str, *, limit: int, cursor: int | None) -> Query
 
 
 def job_page(
-    *,
     flow_id: str | None,
     worker_id: str | None,
     statuses: Sequence[JobStatus],

@@ -314,13 +314,7 @@ class SqlStore:
     ) -> JobPage:
         """Newest first. ``total`` counts every match of the filters, whatever the cursor."""
         query = queries.job_page(
-            flow_id=flow_id,
-            worker_id=worker_id,
-            statuses=statuses,
-            created_after=created_after,
-            created_before=created_before,
-            limit=limit,
-            cursor=cursor,
+            flow_id, worker_id, statuses, created_after, created_before, limit, cursor
         )
         return await self._read(query)
 
