@@ -7,7 +7,8 @@ import re
 import subprocess
 import sys
 
-from routilux.engine.spec import compile_flow, load_flow
+from routilux.engine.documents import load_flow
+from routilux.engine.spec import compile_flow
 from routilux.routines import default_registry
 from tests.live import ROOT
 

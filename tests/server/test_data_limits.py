@@ -16,9 +16,9 @@ import yaml
 from hypothesis import strategies as st
 from websockets.sync.client import connect as ws_connect
 
+from routilux.engine.documents import validate_spec
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
-from routilux.engine.spec import validate_spec
 from routilux.jsonutil import dumps
 from routilux.server.convert import event_page_json, job_json
 from routilux.server.jsonio import count_values, loads

@@ -50,8 +50,8 @@ def get(ctx: typer.Context, flow_id: str) -> None:
 @app.command()
 def create(ctx: typer.Context, file: FileOption) -> None:
     """Create a flow from a YAML or JSON file (validated by the server)."""
+    from routilux.engine.documents import load_document
     from routilux.engine.errors import FlowValidationError
-    from routilux.engine.spec import load_document
 
     text = file.read_text(encoding="utf-8")
     with remote(ctx).client() as client:
@@ -89,8 +89,9 @@ def delete(
 @app.command()
 def validate(file: FileOption) -> None:
     """Check a flow file locally, with the same checks as the server (exit 1 if invalid)."""
+    from routilux.engine.documents import load_flow
     from routilux.engine.errors import FlowValidationError
-    from routilux.engine.spec import compile_flow, load_flow
+    from routilux.engine.spec import compile_flow
     from routilux.routines import default_registry
 
     try:

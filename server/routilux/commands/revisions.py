@@ -25,8 +25,8 @@ def _is_json(path: Path) -> bool:
 
 
 def _document_of(path: Path) -> dict[str, Any]:
+    from routilux.engine.documents import load_document
     from routilux.engine.errors import FlowValidationError
-    from routilux.engine.spec import load_document
 
     kind: Literal["json", "yaml"] = "json" if _is_json(path) else "yaml"
     try:

@@ -4,6 +4,7 @@ This package imports neither a web framework nor a database library; the server 
 build on it, never the other way round.
 """
 
+from routilux.engine.documents import load_flow
 from routilux.engine.errors import RoutiluxError
 from routilux.engine.events import Event, EventBus, EventFilter, EventType
 from routilux.engine.models import (
@@ -32,7 +33,7 @@ from routilux.engine.routine import (
 )
 from routilux.engine.runtime import Runtime
 from routilux.engine.runtime_settings import RuntimeSettings
-from routilux.engine.spec import FlowSpec, compile_flow, load_flow
+from routilux.engine.spec import FlowSpec, compile_flow
 from routilux.engine.storage import MemoryStore, Store
 
 __all__ = [

@@ -16,49 +16,35 @@ a request that arrived on a non-loopback local address is refused (403 ``api_key
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import logging
 import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import Any
 
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from routilux.server.errors import problem_response
+from routilux.server.apikeys import auth_refusal, match_key, supplied_key
 from routilux.server.logs import log_request
+from routilux.server.loopback import LoopbackRule
 from routilux.server.metrics import UNMATCHED, Metrics
-from routilux.server.ratelimit import RateLimit, address_identity, key_identity
-from routilux.server.settings import is_loopback
+from routilux.server.ratelimit import (
+    RateLimit,
+    address_identity,
+    key_identity,
+    rate_limit_refusal,
+)
+from routilux.server.refusals import ProblemAnswer, refuse, send_problem
 
 log = logging.getLogger("routilux.server")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-#: What a browser offers as a WebSocket subprotocol to carry its key (docs/events.md, Auth): the
-#: key in base64url without padding, as Kubernetes carries a bearer token.
-KEY_SUBPROTOCOL = "routilux.key."
-#: Host names accepted with keys unset, besides ROUTILUX_ALLOWED_HOSTS (any port; and any
-#: loopback address).
-LOOPBACK_NAMES = frozenset({"localhost"})
 PUBLIC_PREFIXES = ("/api/v1/health/", "/docs", "/redoc", "/openapi.json", "/static/", "/ui/")
 
 
 class BodyTooLarge(Exception):
-    pass
-
-
-class ProblemAnswer(NamedTuple):
-    """A problem the gate answers with itself (a refusal, 413, the last-resort 500)."""
-
-    status: int
-    code: str
-    detail: str
-    headers: dict[str, str] | None = None
+    """Raised from the bounded ``receive`` once the body read so far is over the bound."""
 
 
 class Gate:
@@ -68,17 +54,22 @@ class Gate:
        or WebSocket handshake, and one observation for the metrics, labelled by route template.
     2. **Request id** (``_request_id``): the caller's ``X-Request-ID`` when well formed, else a new
        one; kept in the scope's state, and sent back on every answer (step 7 adds the header).
-    3. **The key** (``_supplied_key``): ``X-API-Key`` or ``Authorization: Bearer``; a WebSocket may
-       offer it as a subprotocol, or (old clients) as an ``api_key`` query parameter, which is
-       taken out of the query string before anything logs it.
-    4. **Loopback only, without keys** (``_address_refusal``, ``_host_refusal``): the local
-       address the connection arrived on, then the ``Host`` and ``Origin`` names.
-    5. **Rate limit** (``_rate_limit_refusal``): per matched key, else per client address; public
-       paths are not limited.
-    6. **Auth** (``_auth_refusal``): 401, or a refused WebSocket handshake; public paths pass.
+    3. **The key** (:func:`~routilux.server.apikeys.supplied_key`): ``X-API-Key`` or
+       ``Authorization: Bearer``; a WebSocket may offer it as a subprotocol, or (old clients) as
+       an ``api_key`` query parameter, which is taken out of the query string before anything
+       logs it.
+    4. **Loopback only, without keys** (:class:`~routilux.server.loopback.LoopbackRule`): the
+       local address the connection arrived on, then the ``Host`` and ``Origin`` names.
+    5. **Rate limit** (:func:`~routilux.server.ratelimit.rate_limit_refusal`): per matched key,
+       else per client address; public paths are not limited.
+    6. **Auth** (:func:`~routilux.server.apikeys.auth_refusal`): 401, or a refused WebSocket
+       handshake; public paths pass.
     7. **Body size, request id header, last-resort 500** (``_serve_http``, HTTP only): 413 on a
        ``Content-Length`` or on received bytes over the bound; ``X-Request-ID`` on the response;
        an unhandled error is logged and answered with the 500 problem, if nothing was sent yet.
+
+    Each step is a plain call within this one ASGI pass (no layer per step). What the gate
+    answers by itself is sent by :mod:`routilux.server.refusals`.
     """
 
     def __init__(
@@ -96,11 +87,7 @@ class Gate:
         self.max_body_bytes = max_body_bytes
         self.rate_limit = rate_limit
         self.metrics = metrics
-        self.allowed_hosts = frozenset(_bare(host.strip().lower()) for host in allowed_hosts)
-        self.local_names = LOOPBACK_NAMES | self.allowed_hosts
-        self._served_host: str | None = None
-        self._served_address: str | None = None
-        self._warned_address = False
+        self.loopback = LoopbackRule(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve, then count the request and write its one log line, whatever happened."""
@@ -154,72 +141,42 @@ class Gate:
         headers = _headers(scope)
         request_id = _request_id(scope, headers)
         websocket = scope["type"] == "websocket"
-        key = _supplied_key(scope, headers)
+        key = supplied_key(scope, headers)
 
         if not self.api_keys:
-            refusal = self._address_refusal(scope) or self._host_refusal(headers)
+            refusal = self.loopback.address_refusal(scope) or self.loopback.host_refusal(headers)
             if refusal is not None:
-                await self._refuse(scope, send, request_id, refusal)
+                await refuse(scope, send, request_id, refusal)
                 return
 
-        index = self._match(key)
+        index = match_key(self.api_keys, key)
         public = scope["path"].startswith(PUBLIC_PREFIXES)
-        limited = self.rate_limit is not None and not public
+        rate_limit = None if public else self.rate_limit
         identity = ""
-        if limited or websocket:  # who the caller is: the rate limit and WebSocket slots ask
+        if rate_limit is not None or websocket:  # who the caller is: rate limit and WS slots ask
             identity = (
                 key_identity(index) if index is not None else address_identity(_client(scope))
             )
             scope["state"]["identity"] = identity
 
-        refusal = self._rate_limit_refusal(identity) if limited else None
+        refusal = rate_limit_refusal(rate_limit, identity) if rate_limit is not None else None
         if refusal is not None:
-            await self._refuse(scope, send, request_id, refusal)
+            await refuse(scope, send, request_id, refusal)
             return
 
-        refusal = self._auth_refusal(key, index, public)
+        refusal = auth_refusal(self.api_keys, key, index, public)
         if refusal is not None:
             if websocket:
                 # Refuse the handshake itself: nothing about any job or flow is sent.
                 await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
             else:
-                await self._problem(scope, send, request_id, refusal)
+                await send_problem(scope, send, request_id, refusal)
             return
 
         if websocket:
             await self.app(scope, receive, send)
         else:
             await self._serve_http(scope, receive, send, headers, request_id)
-
-    def _rate_limit_refusal(self, identity: str) -> ProblemAnswer | None:
-        """429 with ``Retry-After`` once the caller has used its burst.
-
-        Before auth: a caller without a valid key is limited by its address, so guessing keys
-        (or sending a new one each time) is limited like anything else."""
-        assert self.rate_limit is not None
-        wait = self.rate_limit.take(identity)
-        if wait <= 0:
-            return None
-        retry = str(max(1, int(wait + 0.999)))
-        return ProblemAnswer(
-            429, "rate_limited", "too many requests; slow down", {"Retry-After": retry}
-        )
-
-    def _auth_refusal(
-        self, key: str | None, index: int | None, public: bool
-    ) -> ProblemAnswer | None:
-        """401 when keys are set, the path is not public and no configured key was supplied."""
-        if not self.api_keys or public or index is not None:
-            return None
-        detail = "a valid X-API-Key header is required"
-        if key is not None:
-            detail = "the X-API-Key header does not hold a valid key"
-        return ProblemAnswer(
-            401,
-            "unauthorized",
-            detail,
-            {"WWW-Authenticate": 'ApiKey realm="routilux", header="X-API-Key"'},
-        )
 
     async def _serve_http(
         self,
@@ -274,116 +231,12 @@ class Gate:
                 error = ProblemAnswer(
                     500, "internal_error", "the server failed to handle this request"
                 )
-                await self._problem(scope, send, request_id, error)
+                await send_problem(scope, send, request_id, error)
 
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         detail = f"the body exceeds {self.max_body_bytes} bytes"
-        await self._problem(scope, send, request_id, ProblemAnswer(413, "body_too_large", detail))
-
-    def _match(self, key: str | None) -> int | None:
-        """The index of the configured key that ``key`` is, or None."""
-        if key is None or not self.api_keys:
-            return None
-        supplied = key.encode()
-        # Compare with every key, always, so timing tells nothing about which or how many.
-        matched = -1
-        for index, expected in enumerate(self.api_keys):
-            if hmac.compare_digest(supplied, expected):
-                matched = index
-        return matched if matched >= 0 else None
-
-    def _address_refusal(self, scope: Scope) -> ProblemAnswer | None:
-        """With keys unset, only connections that arrived on a loopback address are served,
-        whatever started the app (``uvicorn ... --host 0.0.0.0`` too): the ASGI server puts the
-        local address a connection arrived on in ``scope["server"]``."""
-        server = scope.get("server")
-        if not server:
-            return None  # a Unix socket (or no socket at all): local by construction
-        address = str(server[0])
-        if address == self._served_address:
-            return None
-        # In process, transports put a name there (httpx's `test`): judged as the Host check
-        # judges names. A real socket always gives an address, so names never widen the rule.
-        if not is_loopback(address, self.local_names):
-            if not self._warned_address:
-                self._warned_address = True
-                log.warning(
-                    "refusing requests arriving on %s: without API keys this server serves "
-                    "loopback only. Set ROUTILUX_API_KEYS, or listen on 127.0.0.1",
-                    address,
-                )
-            return ProblemAnswer(
-                403,
-                "api_keys_required",
-                f"this server has no API keys, so it serves only connections to a loopback "
-                f"address; this one arrived on {address} (the operator must set "
-                "ROUTILUX_API_KEYS, or listen on 127.0.0.1)",
-            )
-        self._served_address = address  # nearly every request arrives on the same address
-        return None
-
-    def _host_refusal(self, headers: dict[str, str]) -> ProblemAnswer | None:
-        """With keys unset, a web page must not reach the server through a name of its own
-        (DNS rebinding: 421) nor from its own origin (cross-site requests: 403)."""
-        raw = headers.get("host", "")
-        if raw != self._served_host and not self._allowed(_bare(_host_name(raw))):
-            return ProblemAnswer(
-                421,
-                "host_not_allowed",
-                "this server answers to localhost and loopback addresses only, without API "
-                "keys (add the name to ROUTILUX_ALLOWED_HOSTS)",
-            )
-        self._served_host = raw  # nearly every request names the same host: parse it once
-        origin = headers.get("origin")
-        if origin is not None and not self._allowed(_origin_host(origin)):
-            return ProblemAnswer(
-                403,
-                "origin_not_allowed",
-                "requests from web pages of other origins are refused without API keys "
-                "(add the name to ROUTILUX_ALLOWED_HOSTS)",
-            )
-        return None
-
-    def _allowed(self, host: str | None) -> bool:
-        return bool(host) and is_loopback(host or "", self.local_names)
-
-    async def _refuse(
-        self, scope: Scope, send: Send, request_id: str, answer: ProblemAnswer
-    ) -> None:
-        """A problem response; to a WebSocket handshake too, where the server can send one."""
-        if scope["type"] == "http":
-            await self._problem(scope, send, request_id, answer)
-            return
-        if "websocket.http.response" not in scope.get("extensions", {}):
-            close = 1013 if answer.status == 429 else 1008
-            await send({"type": "websocket.close", "code": close, "reason": answer.code})
-            return
-        response = _problem_response(scope, request_id, answer)
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": response.status_code,
-                "headers": response.raw_headers,
-            }
-        )
-        await send({"type": "websocket.http.response.body", "body": response.body})
-
-    async def _problem(
-        self, scope: Scope, send: Send, request_id: str, answer: ProblemAnswer
-    ) -> None:
-        async def no_body() -> Message:
-            return {"type": "http.disconnect"}
-
-        await _problem_response(scope, request_id, answer)(scope, no_body, send)
-
-
-def _problem_response(scope: Scope, request_id: str, answer: ProblemAnswer) -> Response:
-    status, code, detail, headers = answer
-    response = problem_response(
-        None, status, code, detail, headers=headers, path=scope["path"], request_id=request_id
-    )
-    response.headers["x-request-id"] = request_id
-    return response
+        answer = ProblemAnswer(413, "body_too_large", detail)
+        await send_problem(scope, send, request_id, answer)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -397,71 +250,6 @@ def _request_id(scope: Scope, headers: dict[str, str]) -> str:
     request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
     scope.setdefault("state", {})["request_id"] = request_id
     return request_id
-
-
-def _supplied_key(scope: Scope, headers: dict[str, str]) -> str | None:
-    """The API key the caller sent, or None: ``X-API-Key``, else ``Authorization: Bearer``; a
-    WebSocket handshake may offer it as a subprotocol instead, or in its query string."""
-    key = headers.get("x-api-key")
-    if key is None and headers.get("authorization", "").startswith("Bearer "):
-        # What Prometheus and most HTTP tools can send without extra configuration.
-        key = headers["authorization"][len("Bearer ") :]
-    if scope["type"] == "websocket":
-        offered = _subprotocol_key(scope)
-        # Taken out of the query string before anything logs it (uvicorn's handshake lines show
-        # the path with its query) or reads it.
-        queried = _pop_query_param(scope, "api_key")
-        if key is None:
-            key = offered if offered is not None else queried
-    return key
-
-
-def _pop_query_param(scope: Scope, name: str) -> str | None:
-    """Take ``name`` out of the scope's query string; its first value, or None."""
-    raw: bytes = scope.get("query_string", b"")
-    if name.encode() not in raw:
-        return None
-    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-    values = [value for key, value in pairs if key == name]
-    if not values:
-        return None
-    scope["query_string"] = urlencode([(k, v) for k, v in pairs if k != name]).encode("latin-1")
-    return values[0]
-
-
-def _subprotocol_key(scope: Scope) -> str | None:
-    """The key a browser offered as a ``routilux.key.<base64url>`` subprotocol, or None."""
-    for offered in scope.get("subprotocols", ()):
-        if offered.startswith(KEY_SUBPROTOCOL):
-            encoded = offered[len(KEY_SUBPROTOCOL) :]
-            try:
-                decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-                return decoded.decode()
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return ""  # offered, but not a key: refused like any wrong key
-    return None
-
-
-def _host_name(host: str) -> str:
-    """The name in a Host header, without its port: ``[::1]:8000`` -> ``[::1]``."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        return host[: end + 1] if end > 0 else ""
-    name, _, port = host.rpartition(":")
-    return name if name and port.isdigit() else host
-
-
-def _bare(host: str) -> str:
-    """An IPv6 literal without its brackets, as ipaddress and urlsplit have it."""
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
-
-
-def _origin_host(origin: str) -> str | None:
-    try:
-        return urlsplit(origin.strip()).hostname
-    except ValueError:
-        return None
 
 
 def _client(scope: Scope) -> str:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from routilux import __version__
 from routilux.server.errors import PROBLEM_MEDIA_TYPE, Problem
+from routilux.server.openapi_headers import string_header
 from routilux.server.schemas.events import Event
 from routilux.server.schemas.flows import FlowCreate
 
@@ -58,70 +59,40 @@ Close codes: 1001 server shutting down; 1008 invalid query string or repeated in
 buffer (`ROUTILUX_WS_SEND_BUFFER`), whose reason ends `resume with since=<id>`: reconnect with it.
 """
 
+
+def _link(operation_id: str, parameter: str) -> dict[str, Any]:
+    """A link to ``operation_id``, its ``parameter`` taken from the same field of the body."""
+    return {
+        "operationId": operation_id,
+        "parameters": {parameter: f"$response.body#/{parameter}"},
+    }
+
+
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("create_flow", "201"): {
-        "GetFlow": {
-            "operationId": "get_flow",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
-        "ExecuteFlow": {
-            "operationId": "execute_flow",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
-        "DeleteFlow": {
-            "operationId": "delete_flow",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
+        "GetFlow": _link("get_flow", "flow_id"),
+        "ExecuteFlow": _link("execute_flow", "flow_id"),
+        "DeleteFlow": _link("delete_flow", "flow_id"),
     },
     ("update_flow", "200"): {
-        "GetFlow": {
-            "operationId": "get_flow",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
-        "ListFlowRevisions": {
-            "operationId": "list_flow_revisions",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
-        "ExecuteFlow": {
-            "operationId": "execute_flow",
-            "parameters": {"flow_id": "$response.body#/flow_id"},
-        },
+        "GetFlow": _link("get_flow", "flow_id"),
+        "ListFlowRevisions": _link("list_flow_revisions", "flow_id"),
+        "ExecuteFlow": _link("execute_flow", "flow_id"),
     },
     ("execute_flow", "202"): {
-        "GetJob": {"operationId": "get_job", "parameters": {"job_id": "$response.body#/job_id"}},
-        "CancelJob": {
-            "operationId": "cancel_job",
-            "parameters": {"job_id": "$response.body#/job_id"},
-        },
-        "ListJobEvents": {
-            "operationId": "list_job_events",
-            "parameters": {"job_id": "$response.body#/job_id"},
-        },
-        "ListJobLogs": {
-            "operationId": "list_job_logs",
-            "parameters": {"job_id": "$response.body#/job_id"},
-        },
+        "GetJob": _link("get_job", "job_id"),
+        "CancelJob": _link("cancel_job", "job_id"),
+        "ListJobEvents": _link("list_job_events", "job_id"),
+        "ListJobLogs": _link("list_job_logs", "job_id"),
     },
     ("create_breakpoint", "201"): {
-        "GetBreakpoint": {
-            "operationId": "get_breakpoint",
-            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
-        },
-        "ResumeBreakpoint": {
-            "operationId": "resume_breakpoint",
-            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
-        },
-        "DeleteBreakpoint": {
-            "operationId": "delete_breakpoint",
-            "parameters": {"breakpoint_id": "$response.body#/breakpoint_id"},
-        },
+        "GetBreakpoint": _link("get_breakpoint", "breakpoint_id"),
+        "ResumeBreakpoint": _link("resume_breakpoint", "breakpoint_id"),
+        "DeleteBreakpoint": _link("delete_breakpoint", "breakpoint_id"),
     },
 }
 
-REQUEST_ID_HEADER = {
-    "description": "The request's id: echoed from the request, or generated.",
-    "schema": {"type": "string"},
-}
+REQUEST_ID_HEADER = string_header("The request's id: echoed from the request, or generated.")
 
 
 def _add_model(components: dict[str, Any], model: type[BaseModel]) -> None:

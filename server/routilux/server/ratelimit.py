@@ -17,6 +17,8 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
+from routilux.server.refusals import ProblemAnswer
+
 
 def key_identity(index: int) -> str:
     """The identity of a caller whose key matched the configured key at ``index``."""
@@ -65,6 +67,20 @@ class RateLimit:
     def entries(self) -> int:
         """Counters held now (each expires with its window): the state's size."""
         return len(self.storage.storage)
+
+
+def rate_limit_refusal(rate_limit: RateLimit, identity: str) -> ProblemAnswer | None:
+    """Step 5 of ``Gate``: 429 with ``Retry-After`` once the caller has used its burst.
+
+    Before auth: a caller without a valid key is limited by its address, so guessing keys
+    (or sending a new one each time) is limited like anything else."""
+    wait = rate_limit.take(identity)
+    if wait <= 0:
+        return None
+    retry = str(max(1, int(wait + 0.999)))
+    return ProblemAnswer(
+        429, "rate_limited", "too many requests; slow down", {"Retry-After": retry}
+    )
 
 
 class MessageRate:

@@ -8,6 +8,7 @@ saves, worker counters, events) queued in the last moments before a crash; event
 per-job and total limits, oldest first, and idempotency keys past their TTL (see ``retention``).
 """
 
-from routilux.store.sql import JobPage, SqlStore, StoreClosed
+from routilux.store.queries import JobPage
+from routilux.store.sql import SqlStore, StoreClosed
 
 __all__ = ["JobPage", "SqlStore", "StoreClosed"]

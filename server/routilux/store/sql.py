@@ -3,18 +3,18 @@ the HTTP layer needs.
 
 Writes go to the group-commit :class:`~routilux.store.writer.Writer`. Reads run in worker threads
 (``anyio.to_thread``) on pooled connections, so the event loop never waits on the database; with
-SQLite in WAL mode readers see the last commit and never block the writer.
+SQLite in WAL mode readers see the last commit and never block the writer. The read queries
+themselves live in :mod:`routilux.store.queries`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import anyio
-from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
+from sqlalchemy import Connection, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from routilux.engine.checkpoint import Checkpoint, JobCheckpoint
@@ -22,17 +22,11 @@ from routilux.engine.clock import utcnow
 from routilux.engine.errors import StoreUnavailable
 from routilux.engine.events import TERMINAL_JOB_EVENTS, Event, EventFilter, EventType
 from routilux.engine.joblogs import JobLog
-from routilux.engine.models import (
-    UNFINISHED_JOB_STATUSES,
-    Breakpoint,
-    FlowRecord,
-    Job,
-    JobStatus,
-    Worker,
-)
+from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
 from routilux.engine.storage import Idempotency, StoredState
-from routilux.store import codec, database, tables
+from routilux.store import codec, database, queries
 from routilux.store.batches import Kind, lane_bytes
+from routilux.store.queries import FlowRevisionPage, JobPage
 from routilux.store.retention import Retention
 from routilux.store.writer import Writer
 
@@ -41,24 +35,6 @@ T = TypeVar("T")
 
 class StoreClosed(RuntimeError):
     """The store is not open (not yet, or no longer)."""
-
-
-@dataclass
-class JobPage:
-    """One page of jobs, newest first. Pass ``next_cursor`` back for the next page."""
-
-    items: list[Job]
-    next_cursor: int | None
-    total: int
-
-
-@dataclass
-class FlowRevisionPage:
-    """One page of a flow's revisions, newest first."""
-
-    items: list[FlowRecord]
-    next_cursor: int | None
-    total: int
 
 
 DROPPABLE_EVENTS = frozenset(
@@ -237,30 +213,7 @@ class SqlStore:
         return self._writer.checkpoint_backlog(job_id)
 
     async def load_checkpoint(self, job_id: str) -> JobCheckpoint:
-        def query(conn: Connection) -> JobCheckpoint:
-            deliveries, routines, saved = (
-                tables.job_deliveries,
-                tables.job_routines,
-                tables.job_checkpoints,
-            )
-            head = conn.execute(select(saved).where(saved.c.job_id == job_id)).mappings().first()
-            if head is None:
-                return JobCheckpoint()
-            stmt = (
-                select(deliveries).where(deliveries.c.job_id == job_id).order_by(deliveries.c.seq)
-            )
-            states = select(routines).where(routines.c.job_id == job_id)
-            return JobCheckpoint(
-                seq=head["seq"],
-                progress=codec.progress_from_json(head["progress"]),
-                deliveries=[codec.delivery_from_row(r) for r in conn.execute(stmt).mappings()],
-                states={
-                    r["routine_id"]: codec.routine_state_from_row(r)
-                    for r in conn.execute(states).mappings()
-                },
-            )
-
-        return await self._read(query)
+        return await self._read(queries.checkpoint(job_id))
 
     def save_worker_later(self, worker: Worker) -> None:
         if self._state == "open":
@@ -325,25 +278,13 @@ class SqlStore:
 
     async def load(self) -> StoredState:
         await self.flush()
-        return await self._read(_load)
+        return await self._read(queries.stored_state)
 
     async def get_job(self, job_id: str) -> Job | None:
-        def query(conn: Connection) -> Job | None:
-            row = conn.execute(select(tables.jobs).where(tables.jobs.c.job_id == job_id))
-            found = row.mappings().first()
-            return codec.job_from_row(found) if found is not None else None
-
-        return await self._read(query)
+        return await self._read(queries.job(job_id))
 
     async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord | None:
-        table = tables.flow_revisions
-        stmt = select(table).where(table.c.flow_id == flow_id, table.c.revision == revision)
-
-        def query(conn: Connection) -> FlowRecord | None:
-            found = conn.execute(stmt).mappings().first()
-            return codec.flow_from_row(found) if found is not None else None
-
-        return await self._read(query)
+        return await self._read(queries.flow_revision(flow_id, revision))
 
     # -- reads for the HTTP layer --------------------------------------------------------------
 
@@ -351,22 +292,7 @@ class SqlStore:
         self, flow_id: str, *, limit: int = 50, cursor: int | None = None
     ) -> FlowRevisionPage:
         """A flow's revisions, newest first; ``cursor``: the last revision of the page before."""
-        table = tables.flow_revisions
-        page = select(table).where(table.c.flow_id == flow_id)
-        if cursor is not None:
-            page = page.where(table.c.revision < cursor)
-        page = page.order_by(table.c.revision.desc()).limit(limit + 1)
-        count = select(func.count()).select_from(table).where(table.c.flow_id == flow_id)
-
-        def query(conn: Connection) -> FlowRevisionPage:
-            rows = conn.execute(page).mappings().all()
-            total = conn.execute(count).scalar_one()
-            more = len(rows) > limit
-            items = [codec.flow_from_row(row) for row in rows[:limit]]
-            next_cursor = items[-1].revision if more and items else None
-            return FlowRevisionPage(items, next_cursor, int(total))
-
-        return await self._read(query)
+        return await self._read(queries.flow_revision_page(flow_id, limit=limit, cursor=cursor))
 
     async def list_job_logs(
         self, job_id: str, *, after: int = 0, limit: int = 100, min_level: int = 0
@@ -374,13 +300,8 @@ class SqlStore:
         """What a job's routines logged, in order, the lines with an id above ``after``: every
         line logged before the call included (written behind, it is committed first)."""
         await self.flush()
-        table = tables.job_logs
-        stmt = select(table).where(table.c.job_id == job_id, table.c.id > after)
-        if min_level > 0:
-            stmt = stmt.where(table.c.level >= min_level)
-        stmt = stmt.order_by(table.c.id).limit(limit)
         return await self._read(
-            lambda conn: [codec.log_from_row(r) for r in conn.execute(stmt).mappings()]
+            queries.job_logs(job_id, after=after, limit=limit, min_level=min_level)
         )
 
     async def list_jobs(
@@ -395,35 +316,9 @@ class SqlStore:
         cursor: int | None = None,
     ) -> JobPage:
         """Newest first. ``total`` counts every match of the filters, whatever the cursor."""
-        jobs = tables.jobs
-        where: list[ColumnElement[bool]] = []
-        if flow_id is not None:
-            where.append(jobs.c.flow_id == flow_id)
-        if worker_id is not None:
-            where.append(jobs.c.worker_id == worker_id)
-        wanted = sorted({JobStatus(s).value for s in statuses})
-        if len(wanted) == 1:
-            where.append(jobs.c.status == wanted[0])
-        elif wanted:
-            where.append(jobs.c.status.in_(wanted))
-        if created_after is not None:
-            where.append(jobs.c.created_at > created_after)
-        if created_before is not None:
-            where.append(jobs.c.created_at < created_before)
-        page = select(jobs).where(*where)
-        if cursor is not None:
-            page = page.where(jobs.c.seq < cursor)
-        page = page.order_by(jobs.c.seq.desc()).limit(limit + 1)
-        count = select(func.count()).select_from(jobs).where(*where)
-
-        def query(conn: Connection) -> JobPage:
-            rows = conn.execute(page).mappings().all()
-            total = conn.execute(count).scalar_one()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            items = [codec.job_from_row(row) for row in rows]
-            return JobPage(items, rows[-1]["seq"] if more and rows else None, int(total))
-
+        query = queries.job_page(
+            flow_id, worker_id, statuses, created_after, created_before, limit, cursor
+        )
         return await self._read(query)
 
     async def list_job_events(
@@ -432,40 +327,18 @@ class SqlStore:
         """A job's events in id order, those with an id above ``after``: every event published
         before the call included (written behind, it is committed first)."""
         await self.flush()
-        events = tables.events
-        stmt = (
-            select(events)
-            .where(events.c.job_id == job_id, events.c.id > after)
-            .order_by(events.c.id)
-            .limit(limit)
-        )
-        return await self._read(lambda conn: _events(conn, stmt))
+        return await self._read(queries.job_events(job_id, after=after, limit=limit))
 
     async def list_events(
         self, *, after: int, filters: Sequence[EventFilter] = (), limit: int = 1000
     ) -> list[Event]:
         """Events above ``after`` in id order, matching any filter (all events without one)."""
-        events = tables.events
-        stmt = select(events).where(events.c.id > after)
-        clauses = [_filter_clause(f) for f in filters]
-        if clauses and all(c is not None for c in clauses):
-            stmt = stmt.where(or_(*(c for c in clauses if c is not None)))
-        stmt = stmt.order_by(events.c.id).limit(limit)
-        return await self._read(lambda conn: _events(conn, stmt))
+        return await self._read(queries.events(after=after, filters=filters, limit=limit))
 
     async def find_idempotency(self, key: str, scope: str) -> tuple[str, str] | None:
         """(fingerprint, resource_id) of a key that has not expired, else None."""
-        keys = tables.idempotency
         cutoff = utcnow() - timedelta(seconds=self.idempotency_ttl)
-        stmt = select(keys.c.fingerprint, keys.c.resource_id).where(
-            keys.c.key == key, keys.c.scope == scope, keys.c.created_at >= cutoff
-        )
-
-        def query(conn: Connection) -> tuple[str, str] | None:
-            row = conn.execute(stmt).first()
-            return (row[0], row[1]) if row is not None else None
-
-        return await self._read(query)
+        return await self._read(queries.idempotency_key(key, scope, cutoff))
 
     async def _read(self, query: Callable[[Connection], T]) -> T:
         self._check_open()
@@ -479,42 +352,3 @@ class SqlStore:
             if database.unreachable(exc):
                 raise StoreUnavailable() from exc
             raise
-
-
-def _load(conn: Connection) -> StoredState:
-    jobs = tables.jobs
-    unfinished = [s.value for s in UNFINISHED_JOB_STATUSES]
-    # Streamed in batches: only one batch of raw rows exists next to the jobs made from them
-    # (reading them all first held every queued input twice, briefly, at start).
-    stmt = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.seq)
-    unfinished_jobs = [
-        codec.job_from_row(row)
-        for row in conn.execute(stmt.execution_options(yield_per=200)).mappings()
-    ]
-    return StoredState(
-        flows=[codec.flow_from_row(r) for r in conn.execute(select(tables.flows)).mappings()],
-        workers=[codec.worker_from_row(r) for r in conn.execute(select(tables.workers)).mappings()],
-        breakpoints=[
-            codec.breakpoint_from_row(r)
-            for r in conn.execute(select(tables.breakpoints)).mappings()
-        ],
-        unfinished_jobs=unfinished_jobs,
-        last_event_id=int(conn.execute(select(func.max(tables.events.c.id))).scalar() or 0),
-    )
-
-
-def _events(conn: Connection, stmt: Any) -> list[Event]:
-    return [codec.event_from_row(r) for r in conn.execute(stmt).mappings()]
-
-
-def _filter_clause(f: EventFilter) -> ColumnElement[bool] | None:
-    """The SQL of one filter; None when it matches everything."""
-    events = tables.events
-    parts: list[ColumnElement[bool]] = []
-    if f.flow_ids:
-        parts.append(events.c.flow_id.in_(sorted(f.flow_ids)))
-    if f.job_ids:
-        parts.append(events.c.job_id.in_(sorted(f.job_ids)))
-    if f.types:
-        parts.append(events.c.type.in_(sorted(str(t) for t in f.types)))
-    return and_(*parts) if parts else None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from routilux.server.convert import to_breakpoint
 from routilux.server.deps import RuntimeDep
+from routilux.server.openapi_headers import string_header
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.schemas.breakpoints import (
@@ -52,9 +53,7 @@ async def list_breakpoints(
     responses={
         201: {
             "description": "The breakpoint was created.",
-            "headers": {
-                "Location": {"description": "The breakpoint's URL.", "schema": {"type": "string"}}
-            },
+            "headers": {"Location": string_header("The breakpoint's URL.")},
         },
         **problems(413, 422),
     },

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Header, Request, Response
 from routilux.server.convert import flow_json, page_json
 from routilux.server.deps import RuntimeDep, SettingsDep, StoreDep
 from routilux.server.jsonio import JSONBytes
+from routilux.server.openapi_headers import string_header
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
 from routilux.server.routes.flows import (
+    FLOW_DOCUMENT_BODY,
     FlowId,
     _documents,
     check_if_match,
@@ -22,7 +24,7 @@ from routilux.server.schemas.flows import FlowCreated, FlowRevisionPage
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
-ETAG_HEADER = {"description": "The new revision's entity tag.", "schema": {"type": "string"}}
+ETAG_HEADER = string_header("The new revision's entity tag.")
 IfMatch = Annotated[
     str | None,
     Header(
@@ -40,20 +42,12 @@ IfMatch = Annotated[
             "description": "The flow's new revision (with `warnings`, as on create).",
             "headers": {
                 "ETag": ETAG_HEADER,
-                "Location": {"description": "The flow's URL.", "schema": {"type": "string"}},
+                "Location": string_header("The flow's URL."),
             },
         },
         **problems(404, 409, 412, 413, 415, 422),
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
-                "application/yaml": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
-            },
-        }
-    },
+    openapi_extra=FLOW_DOCUMENT_BODY,
 )
 async def update_flow(
     flow_id: FlowId,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from routilux.engine.documents import load_document, validate_spec
 from routilux.engine.models import FlowRecord
 from routilux.engine.models import Job as EngineJob
 from routilux.engine.runtime import Runtime
-from routilux.engine.spec import FlowSpec, load_document, validate_spec
+from routilux.engine.spec import FlowSpec
 from routilux.jsonutil import size as json_size
 from routilux.server.bodies import check_document
 from routilux.server.convert import FlowDocuments, etag, flow_json, job_json, page_json, to_flow
@@ -26,6 +27,7 @@ from routilux.server.errors import ApiError, ProblemError
 from routilux.server.idempotency import IdempotencyKey, request_key
 from routilux.server.jsonio import JSONBytes
 from routilux.server.lean import lean
+from routilux.server.openapi_headers import string_header
 from routilux.server.openapi_problems import problems
 from routilux.server.pagination import Cursor, Limit, page_in_memory
 from routilux.server.schemas.common import ID_PATTERN
@@ -34,6 +36,18 @@ from routilux.server.schemas.jobs import Job, JobExecute
 from routilux.server.settings import Settings
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+
+#: The request body of create and update: a flow document, in JSON or YAML (read by hand, so that
+#: YAML is accepted: the schema is declared here rather than by a body parameter).
+FLOW_DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
+            "application/yaml": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
+        },
+    }
+}
 FIRST_PAGE = 50  # items on a page when the request does not say
 
 FlowId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128, examples=["greet"])]
@@ -84,21 +98,13 @@ def flow_page(runtime: Runtime, documents: FlowDocuments, limit: int, cursor: st
         201: {
             "description": "The flow was created.",
             "headers": {
-                "Location": {"description": "The flow's URL.", "schema": {"type": "string"}},
-                "ETag": {"description": "The flow's entity tag.", "schema": {"type": "string"}},
+                "Location": string_header("The flow's URL."),
+                "ETag": string_header("The flow's entity tag."),
             },
         },
         **problems(409, 413, 415, 422),
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
-                "application/yaml": {"schema": {"$ref": "#/components/schemas/FlowCreate"}},
-            },
-        }
-    },
+    openapi_extra=FLOW_DOCUMENT_BODY,
 )
 async def create_flow(
     request: Request,
@@ -185,9 +191,7 @@ def _describe(response: Response, record: FlowRecord, documents: FlowDocuments) 
     responses={
         200: {
             "description": "The flow.",
-            "headers": {
-                "ETag": {"description": "The flow's entity tag.", "schema": {"type": "string"}}
-            },
+            "headers": {"ETag": string_header("The flow's entity tag.")},
         },
         **problems(404, 422),
     },
@@ -269,9 +273,7 @@ async def delete_flow(
     responses={
         202: {
             "description": "The job was accepted and stored; it runs in the background.",
-            "headers": {
-                "Location": {"description": "The job's URL.", "schema": {"type": "string"}}
-            },
+            "headers": {"Location": string_header("The job's URL.")},
         },
         **problems(404, 413, 422),
     },
