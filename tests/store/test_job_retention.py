@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from routilux.engine.clock import utcnow
@@ -107,6 +108,9 @@ async def test_the_file_gives_back_pruned_space(open_store: StoreFactory, tmp_pa
     assert after < full / 4
 
 
+# A load measurement (120 MB of jobs, tens of seconds): scripts/test --quick leaves it out;
+# test_backlog_is_pruned_in_batches checks the batching, the mechanism it measures, quickly.
+@pytest.mark.slow
 async def test_pruning_a_backlog_does_not_hold_up_writes(store: SqlStore, db_url: str) -> None:
     """12,000 finished jobs of 10 KB each, all past retention: while the store works them off,
     durable writes (a job's insert, as `execute` does) stay fast and the loop never stalls."""
