@@ -1,7 +1,8 @@
 """Markers by folder, so that a new test in a slow folder is marked without anyone remembering to.
 
 ``slow``: whole-server runs measured in tens of seconds (kill -9, load, memory, contract fuzzing
-against a live server); ``browser``: headless Chromium. ``scripts/test --quick`` leaves both out;
+against a live server), and the few load measurements elsewhere, marked where they stand;
+``browser``: headless Chromium. ``scripts/test --quick`` leaves both out;
 the default (and CI) runs everything.
 """
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 
@@ -60,6 +60,15 @@ def _wait_ready(server: LiveServer, timeout: float) -> None:
     wait_until(ready, timeout=timeout, what=lambda: f"server ready\n{server.log()}")
 
 
+class ServerOptions(TypedDict, total=False):
+    """How ``spawn_server``, ``start_server`` and ``live_server`` start a server."""
+
+    api_key: str | None
+    env: dict[str, str] | None
+    port: int | None
+    log_level: str
+
+
 def spawn_server(
     data_dir: Path,
     *,
@@ -100,15 +109,8 @@ def spawn_server(
     return LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, api_key)
 
 
-def start_server(
-    data_dir: Path,
-    *,
-    api_key: str | None = None,
-    env: dict[str, str] | None = None,
-    port: int | None = None,
-    log_level: str = "warning",
-) -> LiveServer:
-    server = spawn_server(data_dir, api_key=api_key, env=env, port=port, log_level=log_level)
+def start_server(data_dir: Path, **options: Unpack[ServerOptions]) -> LiveServer:
+    server = spawn_server(data_dir, **options)
     try:
         _wait_ready(server, timeout=30)
     except BaseException:
@@ -128,8 +130,8 @@ def stop_server(server: LiveServer, sig: int = signal.SIGTERM) -> None:
 
 
 @contextmanager
-def live_server(data_dir: Path, **kwargs: object) -> Iterator[LiveServer]:
-    server = start_server(data_dir, **kwargs)  # type: ignore[arg-type]
+def live_server(data_dir: Path, **options: Unpack[ServerOptions]) -> Iterator[LiveServer]:
+    server = start_server(data_dir, **options)
     try:
         yield server
     finally:

@@ -179,6 +179,17 @@ class PgServer:
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
+    @contextmanager
+    def fresh_database(self) -> Iterator[str]:
+        """A new, empty database as a SQLAlchemy URL, dropped on exit (unless the server has
+        stopped meanwhile)."""
+        name = self.create_database()
+        try:
+            yield self.url(name)
+        finally:
+            if self.process is not None and self.process.poll() is None:
+                self.drop_database(name)
+
 
 @contextmanager
 def throwaway_server() -> Iterator[PgServer]:
@@ -205,12 +216,8 @@ def pg_server() -> Iterator[PgServer]:
 @pytest.fixture
 def pg_database(pg_server: PgServer) -> Iterator[str]:
     """A fresh, empty database on the session's server, as a SQLAlchemy URL; dropped after."""
-    name = pg_server.create_database()
-    try:
-        yield pg_server.url(name)
-    finally:
-        if pg_server.process is not None and pg_server.process.poll() is None:
-            pg_server.drop_database(name)
+    with pg_server.fresh_database() as url:
+        yield url
 
 
 DATABASES = ["sqlite", "postgresql"]
@@ -224,9 +231,5 @@ def database_url(request: pytest.FixtureRequest, sqlite_path: Path) -> Iterator[
         return
     server: Any = request.getfixturevalue("pg_server")
     assert isinstance(server, PgServer)
-    name = server.create_database()
-    try:
-        yield server.url(name)
-    finally:
-        if server.process is not None and server.process.poll() is None:
-            server.drop_database(name)
+    with server.fresh_database() as url:
+        yield url

@@ -20,12 +20,22 @@ T = TypeVar("T")
 INTERVAL = 0.01  # between checks: a test waits for a moment, so it looks often
 
 
-def _timed_out(what: str | Callable[[], str], timeout: float, last: object) -> AssertionError:
-    description = what() if callable(what) else what
-    seen = repr(last)
-    if len(seen) > 2000:
-        seen = seen[:2000] + "..."
-    return AssertionError(f"{description}: not within {timeout} s (last seen: {seen})")
+class _Deadline:
+    """``timeout`` s from now; ``check`` fails with what was last seen once it has passed."""
+
+    def __init__(self, timeout: float, what: str | Callable[[], str]) -> None:
+        self.timeout = timeout
+        self.what = what
+        self.at = time.monotonic() + timeout
+
+    def check(self, last: object) -> None:
+        if time.monotonic() < self.at:
+            return
+        description = self.what() if callable(self.what) else self.what
+        seen = repr(last)
+        if len(seen) > 2000:
+            seen = seen[:2000] + "..."
+        raise AssertionError(f"{description}: not within {self.timeout} s (last seen: {seen})")
 
 
 def wait_until(
@@ -36,14 +46,11 @@ def wait_until(
     what: str | Callable[[], str] = "the condition",
 ) -> T:
     """``condition()``'s first true value, checked every ``interval`` s for ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise _timed_out(what, timeout, value)
+    deadline = _Deadline(timeout, what)
+    while not (value := condition()):
+        deadline.check(value)
         time.sleep(interval)
+    return value
 
 
 async def until(
@@ -54,14 +61,11 @@ async def until(
     what: str | Callable[[], str] = "the condition",
 ) -> T:
     """``wait_until`` for a coroutine function: the event loop runs on between checks."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise _timed_out(what, timeout, value)
+    deadline = _Deadline(timeout, what)
+    while not (value := await condition()):
+        deadline.check(value)
         await asyncio.sleep(interval)
+    return value
 
 
 async def until_true(

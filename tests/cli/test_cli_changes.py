@@ -11,17 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from routilux.commands import app
+from tests.cli.test_cli import GREET
 from tests.live import ROOT, LiveServer, live_server
 
 KEY = "cli-changes-key"
-GREET = """
-flow_id: greet
-routines:
-  shape:  {class: Mapper, config: {mappings: {name: user.name, age: age}}}
-  adults: {class: Filter, config: {condition: "data.age >= 18"}}
-connections:
-  - {from: shape.output, to: adults.input}
-"""
 CHATTY = {"flow_id": "chatty", "routines": {"talk": {"class": "Chatty"}}}
 
 

@@ -119,34 +119,28 @@ async def test_a_job_paused_at_a_breakpoint_is_still_paused_there_after_a_restar
     assert len(hits) == 1  # resumed where it waited: the breakpoint was not hit a second time
 
 
-async def test_timers_keep_their_deadlines_across_a_restart() -> None:
-    spec = {"routines": {"quiet": {"class": "Debouncer", "config": {"wait": 0.6}}}}
+@pytest.mark.parametrize(
+    ("routine", "running"),
+    [
+        ({"class": "Debouncer", "config": {"wait": 0.6}}, 0.2),  # a timer armed by a payload
+        ({"class": "Delay", "config": {"seconds": 0.6}}, 0.3),  # a running delay
+    ],
+    ids=["debouncer", "delay"],
+)
+async def test_a_wait_keeps_its_deadline_across_a_restart(
+    routine: dict[str, Any], running: float
+) -> None:
     store = MemoryStore()
     async with Runtime(registry(), store) as rt:
-        flow_id = await create(rt, spec)
-        job_id = (await rt.execute(flow_id, {"n": 1})).job_id
-        armed = time.monotonic()
-        await asyncio.sleep(0.2)
-    async with Runtime(registry(), store) as rt:
-        final = await rt.wait_job(job_id, timeout=5)
-        fired = time.monotonic() - armed
-    assert final.status is JobStatus.COMPLETED and final.output == {"quiet.output": [{"n": 1}]}
-    # Its original deadline (0.6 s after the payload came), not a fresh 0.6 s after the restart.
-    assert 0.55 <= fired < 0.75
-
-
-async def test_a_running_delay_keeps_its_deadline_across_a_restart() -> None:
-    spec = {"routines": {"later": {"class": "Delay", "config": {"seconds": 0.6}}}}
-    store = MemoryStore()
-    async with Runtime(registry(), store) as rt:
-        flow_id = await create(rt, spec)
+        flow_id = await create(rt, {"routines": {"wait": routine}})
         job_id = (await rt.execute(flow_id, {"n": 1})).job_id
         started = time.monotonic()
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(running)
     async with Runtime(registry(), store) as rt:
         final = await rt.wait_job(job_id, timeout=5)
         took = time.monotonic() - started
-    assert final.status is JobStatus.COMPLETED and final.output == {"later.output": [{"n": 1}]}
+    assert final.status is JobStatus.COMPLETED and final.output == {"wait.output": [{"n": 1}]}
+    # Its original deadline (0.6 s after the payload came), not a fresh 0.6 s after the restart.
     assert 0.55 <= took < 0.75
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from routilux.server import Settings, create_app
 from tests.live import ROOT, LiveServer, live_server
@@ -103,12 +104,11 @@ async def test_retry_shows_each_retry_with_its_backoff(client: httpx.AsyncClient
 @pytest.mark.parametrize("name", NAMES)
 def test_example_readme_commands_name_its_flow(name: str) -> None:
     folder = EXAMPLES / name
-    flow_id = (folder / "client.py").read_text().split('FLOW_ID = "')[1].split('"')[0]
+    flow_id = yaml.safe_load((folder / "flow.yaml").read_text())["flow_id"]
     readme = (folder / "README.md").read_text()
     assert f"examples/{name}/flow.yaml" in readme
     assert f"/api/v1/flows/{flow_id}/execute" in readme
-    assert f"python examples/{name}/client.py" in readme
-    assert f"flow_id: {flow_id}\n" in (folder / "flow.yaml").read_text()
+    assert f"python examples/run.py examples/{name} --url" in readme
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +119,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_client_runs_as_is(server: LiveServer, name: str) -> None:
-    """``python examples/<name>/client.py --url ...`` against a real server, twice (the second
-    run finds the flow already there)."""
+    """``python examples/run.py examples/<name> --url ...`` against a real server, twice (the
+    second run finds the flow already there)."""
     expected = read_json(EXAMPLES / name / "expected_output.json")
     for _ in range(2):
         result = subprocess.run(
-            [sys.executable, str(EXAMPLES / name / "client.py"), "--url", server.base_url],
+            [
+                sys.executable,
+                str(EXAMPLES / "run.py"),
+                str(EXAMPLES / name),
+                "--url",
+                server.base_url,
+            ],
             capture_output=True,
             text=True,
             timeout=60,

@@ -11,7 +11,7 @@ import json
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 from starlette.types import ASGIApp, Message
@@ -27,6 +27,15 @@ class Closed(Exception):
         self.code = code
         self.reason = reason
         self.accepted = accepted
+
+
+class ClientOptions(TypedDict, total=False):
+    """``WsClient``'s keyword options (``connect`` takes them too)."""
+
+    headers: dict[str, str] | None
+    capacity: int | None
+    subprotocols: Sequence[str]
+    host: str
 
 
 class WsClient:
@@ -154,17 +163,10 @@ class WsClient:
 
 @asynccontextmanager
 async def connect(
-    app: ASGIApp,
-    query: Sequence[tuple[str, str]] = (),
-    *,
-    headers: dict[str, str] | None = None,
-    capacity: int | None = None,
-    subprotocols: Sequence[str] = (),
-    host: str = "test",
+    app: ASGIApp, query: Sequence[tuple[str, str]] = (), **options: Unpack[ClientOptions]
 ) -> AsyncIterator[WsClient]:
-    client = WsClient(
-        app, query, headers=headers, capacity=capacity, subprotocols=subprotocols, host=host
-    )
+    """A ``WsClient`` (``options`` as its own), connected, and disconnected on exit."""
+    client = WsClient(app, query, **options)
     await client.open()
     try:
         yield client

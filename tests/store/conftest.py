@@ -5,15 +5,18 @@ of the session's throwaway PostgreSQL (tests/pg.py); stores are closed after eac
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Connection, create_engine
 
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
 from routilux.store import SqlStore
+from routilux.store.retention import Retention
 from tests.pg import DATABASES, database_url
 
 StoreFactory = Callable[..., Awaitable[SqlStore]]
@@ -81,3 +84,19 @@ def make_event(
         job_id=job_id,
         data={"i": event_id},
     )
+
+
+@contextmanager
+def pruned(db_url: str, retention: Retention) -> Iterator[tuple[Connection, int]]:
+    """A connection to the database once ``retention`` has pruned all it can, pass after pass,
+    and the number of passes that took (the last one finding nothing left)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            retention.open(conn)
+            passes = 1
+            while retention.prune(conn):
+                passes += 1
+            yield conn, passes
+    finally:
+        engine.dispose()

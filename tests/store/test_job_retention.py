@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from routilux.engine.clock import utcnow
@@ -16,7 +17,7 @@ from routilux.engine.joblogs import JobLog
 from routilux.engine.models import Job, JobStatus
 from routilux.store import SqlStore, codec, tables
 from routilux.store.retention import Retention
-from tests.store.conftest import StoreFactory, make_event, make_job
+from tests.store.conftest import StoreFactory, make_event, make_job, pruned
 
 
 def _finished(n: int, *, age: float, status: JobStatus = JobStatus.COMPLETED) -> Job:
@@ -72,21 +73,13 @@ async def test_backlog_is_pruned_in_batches(store: SqlStore, db_url: str) -> Non
         store.save_job_later(_finished(n, age=7200))
         store.save_event_later(make_event(n, job_id=f"job_{n:06d}"))
     await store.close()
-    engine = create_engine(db_url)
     retention = Retention(
         events_per_job=100, events_total=10_000, idempotency_ttl=60, job_retention=60, job_chunk=500
     )
-    try:
-        with engine.connect() as conn:
-            retention.open(conn)
-            passes = 1
-            while retention.prune(conn):
-                passes += 1
-            jobs_left = conn.execute(select(func.count()).select_from(tables.jobs)).scalar()
-            events_left = conn.execute(select(func.count()).select_from(tables.events)).scalar()
-        assert (passes, jobs_left, events_left) == (3, 0, 0)  # 500 + 500 + 200
-    finally:
-        engine.dispose()
+    with pruned(db_url, retention) as (conn, passes):
+        jobs_left = conn.execute(select(func.count()).select_from(tables.jobs)).scalar()
+        events_left = conn.execute(select(func.count()).select_from(tables.events)).scalar()
+    assert (passes, jobs_left, events_left) == (3, 0, 0)  # 500 + 500 + 200
 
 
 async def test_the_file_gives_back_pruned_space(open_store: StoreFactory, tmp_path: Path) -> None:
@@ -107,6 +100,9 @@ async def test_the_file_gives_back_pruned_space(open_store: StoreFactory, tmp_pa
     assert after < full / 4
 
 
+# A load measurement (120 MB of jobs, tens of seconds): scripts/test --quick leaves it out;
+# test_backlog_is_pruned_in_batches checks the batching, the mechanism it measures, quickly.
+@pytest.mark.slow
 async def test_pruning_a_backlog_does_not_hold_up_writes(store: SqlStore, db_url: str) -> None:
     """12,000 finished jobs of 10 KB each, all past retention: while the store works them off,
     durable writes (a job's insert, as `execute` does) stay fast and the loop never stalls."""

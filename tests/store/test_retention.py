@@ -8,7 +8,7 @@ from routilux.engine.storage import Idempotency
 from routilux.store import SqlStore, tables
 from routilux.store.retention import Retention
 from tests.poll import until
-from tests.store.conftest import StoreFactory, make_event, make_job
+from tests.store.conftest import StoreFactory, make_event, make_job, pruned
 
 
 async def test_idempotency_keys_expire(open_store: StoreFactory) -> None:
@@ -73,19 +73,11 @@ async def test_total_pruned_in_chunks(store: SqlStore, db_url: str) -> None:
     for i in range(1, 101):
         store.save_event_later(make_event(i))
     await store.close()
-    engine = create_engine(db_url)
     retention = Retention(events_per_job=100, events_total=10, idempotency_ttl=60, chunk=25)
-    try:
-        with engine.connect() as conn:
-            retention.open(conn)
-            passes = 1
-            while retention.prune(conn):
-                passes += 1
-            left = conn.execute(select(tables.events.c.id).order_by(tables.events.c.id))
-            assert list(left.scalars()) == list(range(91, 101))
-        assert passes == 4  # 90 rows in steps of 25
-    finally:
-        engine.dispose()
+    with pruned(db_url, retention) as (conn, passes):
+        left = conn.execute(select(tables.events.c.id).order_by(tables.events.c.id))
+        assert list(left.scalars()) == list(range(91, 101))
+    assert passes == 4  # 90 rows in steps of 25
 
 
 async def _count(store: SqlStore, table: Table) -> int:
