@@ -48,7 +48,8 @@ from routilux.engine.runtime import Runtime
 
 UNMATCHED = "unmatched"
 _HTTP_BUCKETS = Histogram.DEFAULT_BUCKETS
-_HTTP_LE = [floatToGoString(bound) for bound in _HTTP_BUCKETS]
+_go_float: Callable[[float], str] = floatToGoString  # how the library writes ``le``
+_HTTP_LE = [_go_float(bound) for bound in _HTTP_BUCKETS]
 # As prometheus_client's own metrics: no ``_created`` series with this set.
 _CREATED = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "").lower() not in ("true", "1", "t")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -238,8 +239,8 @@ class HttpStats(Collector):
             buckets = [(_HTTP_LE[i], float(n)) for i, n in enumerate(cumulative)]
             durations.add_metric([method, route], buckets, series.sum)
             if _CREATED:
-                labels = {"method": method, "route": route}
-                durations.add_sample(durations.name + "_created", labels, series.created)
+                named = {"method": method, "route": route}
+                durations.add_sample(durations.name + "_created", named, series.created)
         yield requests
         yield durations
 

@@ -397,8 +397,15 @@ def _problem_response(scope: Scope, request_id: str, answer: ProblemAnswer) -> R
     return response
 
 
+#: The request headers the gate reads (ASGI servers give their names in lower case).
+_READ = frozenset(
+    {b"authorization", b"content-length", b"host", b"origin", b"x-api-key", b"x-request-id"}
+)
+
+
 def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    """The headers the gate reads (``_READ``), decoded; the last one of a name repeated."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ}
 
 
 def _request_id(scope: Scope, headers: dict[str, str]) -> str:
