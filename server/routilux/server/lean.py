@@ -50,9 +50,9 @@ from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, request_response
+from starlette.routing import Match
 from starlette.routing import Route as StarletteRoute
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Response]])
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -87,16 +87,27 @@ class LeanRoute(StarletteRoute):
         for depends in reversed(dependencies):
             sub = get_parameterless_sub_dependant(depends=depends, path=declared.path_format)
             dependant.dependencies.insert(0, sub)
-        # Starlette's request_response: the app's exception handlers turn every error into its
-        # problem document, as for the declared route (FastAPI's copy of it adds exit stacks for
-        # ``yield`` dependencies, which a lean operation does not have).
-        self.app = request_response(lean_handler(dependant, declared.path_format))
+        self.app = _serve(lean_handler(dependant, declared.path_format))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
         if match is not Match.NONE:
             child_scope["route"] = self.declared
         return match, child_scope
+
+
+def _serve(handler: Handler) -> ASGIApp:
+    """The handler as an ASGI app: Starlette's ``request_response`` without its own exception
+    wrapper. An error goes on to the app's ``ExceptionMiddleware``, which holds the same exception
+    handlers (the app's) and answers with the same problem document; FastAPI's copy of
+    ``request_response`` adds exit stacks for ``yield`` dependencies, which a lean operation does
+    not have."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def install(app: FastAPI, routers: Sequence[APIRouter]) -> list[LeanRoute]:

@@ -13,8 +13,11 @@ The engine knows nothing of this module: the server observes it from outside.
 
 from __future__ import annotations
 
+import os
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sized
+from itertools import accumulate
 from typing import Protocol
 
 from fastapi import FastAPI
@@ -29,8 +32,14 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from routilux.engine.errors import FlowNotFound
 from routilux.engine.events import Event, EventType
@@ -38,6 +47,11 @@ from routilux.engine.models import JobStatus
 from routilux.engine.runtime import Runtime
 
 UNMATCHED = "unmatched"
+_HTTP_BUCKETS = Histogram.DEFAULT_BUCKETS
+_go_float: Callable[[float], str] = floatToGoString  # how the library writes ``le``
+_HTTP_LE = [_go_float(bound) for bound in _HTTP_BUCKETS]
+# As prometheus_client's own metrics: no ``_created`` series with this set.
+_CREATED = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "").lower() not in ("true", "1", "t")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNFINISHED = [status.value for status in JobStatus if not status.finished]
 _FINISHED = {
@@ -73,18 +87,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.runtime: Runtime | None = None
         registry = self.registry
-        self.http_requests = Counter(
-            "routilux_http_requests",
-            "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.http_duration = Histogram(
-            "routilux_http_request_duration_seconds",
-            "Time to answer an HTTP request, by method and route template.",
-            ["method", "route"],
-            registry=registry,
-        )
+        self.http = HttpStats()
+        registry.register(self.http)
         self.events = Counter(
             "routilux_events",
             "Engine events published, by type.",
@@ -109,8 +113,6 @@ class Metrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        # Label lookups cost more than the increments: keep the children at hand.
-        self._http: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self._event_counts = {kind: self.events.labels(kind.value) for kind in EventType}
         self._finished_counts = {
             kind: self.jobs_finished.labels(status) for kind, status in _FINISHED.items()
@@ -126,19 +128,7 @@ class Metrics:
     # -- HTTP ----------------------------------------------------------------------------------
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, str(status))
-        children = self._http.get(key)
-        if children is None:
-            if method not in _METHODS:
-                method = "other"
-            children = (
-                self.http_requests.labels(method, route, key[2]),
-                self.http_duration.labels(method, route),
-            )
-            if len(self._http) < 10_000:  # the labels are bounded; this cache is too
-                self._http[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self.http.observe(method, route, status, seconds)
 
     # -- engine events -------------------------------------------------------------------------
 
@@ -186,6 +176,73 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Durations:
+    """One histogram series: a count per bucket (not cumulative), the sum, when it started."""
+
+    __slots__ = ("counts", "created", "sum")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(_HTTP_BUCKETS)
+        self.sum = 0.0
+        self.created = time.time()
+
+
+class HttpStats(Collector):
+    """``routilux_http_requests`` (a counter by method, route template and status) and
+    ``routilux_http_request_duration_seconds`` (a histogram by method and route template, with
+    prometheus_client's default buckets), exposed as prometheus_client's ``Counter`` and
+    ``Histogram`` expose them.
+
+    The gate observes every request, so the counts are plain numbers in dictionaries keyed by the
+    labels, turned into metric families only when Prometheus scrapes: ``labels()`` lookups and a
+    lock per increment (what the library's metrics take, for threads) cost more than the rest of
+    an observation. Observations come from the event loop's thread only (the gate).
+    """
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str, int], list[float]] = {}  # [count, created]
+        self._durations: dict[tuple[str, str], _Durations] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        if method not in _METHODS:
+            method = "other"
+        key = (method, route, status)
+        counted = self._requests.get(key)
+        if counted is None:
+            counted = self._requests[key] = [0, time.time()]
+        counted[0] += 1
+        durations = self._durations.get(key[:2])
+        if durations is None:
+            durations = self._durations[key[:2]] = _Durations()
+        # The first bucket whose upper bound is at least ``seconds`` (``le``: less or equal).
+        durations.counts[bisect_left(_HTTP_BUCKETS, seconds)] += 1
+        durations.sum += seconds
+
+    def collect(self) -> Iterable[Metric]:
+        requests = CounterMetricFamily(
+            "routilux_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels=["method", "route", "status"],
+        )
+        for (method, route, status), (count, created) in list(self._requests.items()):
+            labels = [method, route, str(status)]
+            requests.add_metric(labels, count, created=created if _CREATED else None)
+        durations = HistogramMetricFamily(
+            "routilux_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            labels=["method", "route"],
+        )
+        for (method, route), series in list(self._durations.items()):
+            cumulative = list(accumulate(series.counts))
+            buckets = [(_HTTP_LE[i], float(n)) for i, n in enumerate(cumulative)]
+            durations.add_metric([method, route], buckets, series.sum)
+            if _CREATED:
+                named = {"method": method, "route": route}
+                durations.add_sample(durations.name + "_created", named, series.created)
+        yield requests
+        yield durations
 
 
 class _LiveState(Collector):
