@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         # Unknown query parameters, and what a JSON body may not hold: 422, on every operation.
         dependencies=[strictquery.STRICT_QUERY, bodies.CHECK_JSON_BODY],
+        telemetry=telemetry_config(settings.telemetry),
     )
     app.state.settings = settings
     app.state.flow_documents = FlowDocuments()
@@ -265,3 +268,15 @@ def _mount_docs(app: FastAPI) -> None:
         )
         page.headers.update(DOCS_HEADERS)
         return page
+
+
+def telemetry_config(setting: str) -> TelemetryConfig | None:
+    """FastAPI's native OpenTelemetry: its default (on, looking for providers on each request)
+    when asked, or when ``auto`` finds OpenTelemetry configured by the environment (``OTEL_``
+    variables, which ``opentelemetry-instrument`` and the SDK read); off otherwise, since with
+    no provider there is nothing to record, and the look costs every request ~10 µs."""
+    if setting == "on" or (
+        setting == "auto" and any(name.startswith("OTEL_") for name in os.environ)
+    ):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}

@@ -195,6 +195,12 @@ class Settings(BaseSettings):
         description="Serve the busiest reads with the lean request handler (server/lean.py); "
         "off: FastAPI's own, for comparison. The answers are the same.",
     )
+    telemetry: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="FastAPI's OpenTelemetry spans, metrics and logs of each request. auto: on "
+        "when an OTEL_ environment variable configures OpenTelemetry as the app is built, "
+        "otherwise off (and FastAPI's look for a provider on every request skipped).",
+    )
 
     @field_validator("api_keys", "routine_modules", "allowed_hosts", mode="before")
     @classmethod
