@@ -1,7 +1,7 @@
 """Markers by folder, so that a new test in a slow folder is marked without anyone remembering to.
 
 ``slow``: whole-server runs measured in tens of seconds (kill -9, load, memory, contract fuzzing
-against a live server), the suites that drive the server as separate processes (the CLI, the
+against a live server or between two apps), the suites that drive the server as separate processes (the CLI, the
 examples, the client across restarts, uvicorn's own command line, WebSockets over real sockets),
 and the few load measurements elsewhere, marked where they stand; ``browser``: headless
 Chromium. ``scripts/test --quick`` (pytest's ``--quick``, added here) leaves both out, keeping
@@ -23,6 +23,7 @@ _SLOW = (
     "ops",
     "contract/test_schemathesis.py",
     "contract/test_cli.py",
+    "contract/test_lean_routes.py",
     "cli",
     "examples",
     "client/test_stream.py",
