@@ -1,12 +1,12 @@
 """Markers by folder, so that a new test in a slow folder is marked without anyone remembering to.
 
 ``slow``: whole-server runs measured in tens of seconds (kill -9, load, memory, contract fuzzing
-against a live server or between two apps), the suites that drive the server as separate processes (the CLI, the
-examples, the client across restarts, uvicorn's own command line, WebSockets over real sockets),
-and the few load measurements elsewhere, marked where they stand; ``browser``: headless
-Chromium. ``scripts/test --quick`` (pytest's ``--quick``, added here) leaves both out, keeping
-what runs in process (every endpoint, the engine, the store on SQLite and PostgreSQL, the client
-against a server of its own); the default (and CI) runs everything.
+against a live server or between two apps), the suites that drive the server as separate
+processes (the CLI, the examples, the client across restarts, uvicorn's own command line,
+WebSockets over real sockets), and the few load measurements elsewhere, marked where they stand;
+``browser``: headless Chromium. ``scripts/test --quick`` (pytest's ``--quick``, added here)
+leaves both out, keeping what runs in process (every endpoint, the engine, the store on SQLite
+and PostgreSQL, the client against a server of its own); the default (and CI) runs everything.
 """
 
 from __future__ import annotations
