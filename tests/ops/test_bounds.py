@@ -1,12 +1,12 @@
 """Runaway jobs against a live server with its default bounds: a cycle and a 10 x 10 fan-out of
 Identity routines each end with their error code within 10 s, the server's RSS stays under 500 MB,
 and another client's jobs keep completing meanwhile, from execute to the job seen completed:
-p99 under 500 ms (on a machine loaded by other work, at most 3 times its p99 just before).
+p99 under 300 ms (on a machine loaded by other work, at most 3 times its p99 just before).
 
-The aim is 200 ms. Measured in the full suite on two cores (the test's own client, its poller and
-the server sharing them): 208-265 ms; a lone run of the same attack: 100-160 ms; before the
-writer's GIL fix (engine/interpreter_settings.py): 0.6-1.8 s. The bound here is what holds today,
-so that a regression shows; closing the gap to 200 ms is open work."""
+The aim is 200 ms. Measured by hand with this scenario on the quiet 2-core machine: 166-170 ms
+(cycle) and 129-136 ms (fan-out), since a job far ahead of its checkpoints waits for the store
+(engine/inline.py); 220-268 and 299-391 ms before that. The bound here leaves room for the
+test's own client and poller sharing the cores with the server in the full suite."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.live import LiveServer, live_server
 
 RSS_LIMIT = 500 * 1024 * 1024
 ENDS_WITHIN = 10.0
-P99_LIMIT = 0.5
+P99_LIMIT = 0.3
 BASELINE_SECONDS = 2.0
 
 OTHER = {
