@@ -1,12 +1,10 @@
 """Runaway jobs against a live server with its default bounds: a cycle and a 10 x 10 fan-out of
 Identity routines each end with their error code within 10 s, the server's RSS stays under 500 MB,
 and another client's jobs keep completing meanwhile, from execute to the job seen completed:
-p99 under 300 ms (on a machine loaded by other work, at most 3 times its p99 just before).
+p99 under 200 ms (on a machine loaded by other work, at most 3 times its p99 just before).
 
-The aim is 200 ms. Measured by hand with this scenario on the quiet 2-core machine: 166-170 ms
-(cycle) and 129-136 ms (fan-out), since a job far ahead of its checkpoints waits for the store
-(engine/inline.py); 220-268 and 299-391 ms before that. The bound here leaves room for the
-test's own client and poller sharing the cores with the server in the full suite."""
+Measured by this test on the quiet 2-core machine: 115-161 ms over six attacks, since a job far
+ahead of its checkpoints waits for the store (engine/inline.py); by hand before that, 220-391 ms."""
 
 from __future__ import annotations
 
@@ -25,7 +23,7 @@ from tests.live import LiveServer, live_server
 
 RSS_LIMIT = 500 * 1024 * 1024
 ENDS_WITHIN = 10.0
-P99_LIMIT = 0.3
+P99_LIMIT = 0.2
 BASELINE_SECONDS = 2.0
 
 OTHER = {
