@@ -66,6 +66,7 @@ class Checkpoint:
     taken: list[int] = field(default_factory=list)  # seqs of the deliveries consumed
     states: list[RoutineState] = field(default_factory=list)
     job: Job | None = None  # the whole record, when its status changed with this step
+    owner: str | None = None  # the replica that made it: stored only while that one owns the job
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ class CheckpointLog:
         self._changed: set[Saved] = set()
         self.batching = False  # steps taken inside one drain slice share one checkpoint
         self.due = False  # a step was taken while batching
+        self.owner: str | None = None  # the replica running the job
 
     def deliver(self, routine_id: str | None, slot: str, payload: Payload) -> Delivery:
         """A new delivery (``routine_id`` None: into the job's output under ``slot``)."""
@@ -127,7 +129,7 @@ class CheckpointLog:
         states = [part.saved() for part in self._changed]
         self._changed.clear()
         checkpoint = Checkpoint(
-            self.job_id, self.seq, progress, self._added, self._taken, states, job
+            self.job_id, self.seq, progress, self._added, self._taken, states, job, self.owner
         )
         self._added, self._taken = [], []
         self._write(checkpoint)

@@ -40,6 +40,8 @@ class EventType(StrEnum):
     JOB_CANCELLED = "job.cancelled"
     WORKER_PAUSED = "worker.paused"
     WORKER_RESUMED = "worker.resumed"
+    REPLICA_JOINED = "replica.joined"
+    REPLICA_LOST = "replica.lost"
 
 
 TERMINAL_JOB_EVENTS = frozenset(
@@ -192,8 +194,15 @@ _now = datetime.now  # what clock.utcnow does, without a call more per event
 class EventBus:
     """Assigns ids and fans events out to subscribers and sinks, without ever blocking."""
 
-    def __init__(self, last_id: int = 0, *, buffer_size: int = 1000) -> None:
+    def __init__(
+        self,
+        last_id: int = 0,
+        *,
+        buffer_size: int = 1000,
+        ids: Callable[[], int] | None = None,
+    ) -> None:
         self._last_id = last_id
+        self._ids = ids  # where ids come from when processes share the database (engine/ids.py)
         self._subscribers: list[Subscription] = []
         self._sinks: list[Callable[[Event], None]] = []
         self.buffer_size = buffer_size
@@ -218,7 +227,11 @@ class EventBus:
     ) -> Event:
         # Ids follow the clock (microseconds) and never go back: after a crash, events that were
         # not yet stored cannot have their ids handed out again to different events.
-        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        ids = self._ids
+        if ids is None:
+            self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        else:
+            self._last_id = ids()
         event = _new_event(
             self._last_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
         )

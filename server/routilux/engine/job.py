@@ -113,6 +113,7 @@ class JobRun:
     def start(self) -> None:
         job = self.job
         restore, self._restore = self._restore, None
+        self._log.owner = job.owner
         if job.paused_at is None:  # a job paused at a breakpoint stays paused there
             job.status = JobStatus.RUNNING
         if job.started_at is None:
@@ -120,7 +121,8 @@ class JobRun:
         if self._recovered:
             job.recoveries += 1
             self.publish(
-                EventType.JOB_RECOVERED, data={"checkpoint": restore.seq if restore else 0}
+                EventType.JOB_RECOVERED,
+                data={"checkpoint": restore.seq if restore else 0, "replica_id": job.owner},
             )
         else:
             self.publish(EventType.JOB_STARTED)

@@ -101,6 +101,8 @@ class Job:
     finished_at: datetime | None = None
     flow_revision: int = 1  # the flow's revision when the job was queued: the one it runs
     recoveries: int = 0  # how often it was resumed from its checkpoint after its process died
+    # The replica holding it (queued or running); after it finished, the one that ran it last.
+    owner: str | None = None
 
 
 @dataclass

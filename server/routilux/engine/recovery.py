@@ -41,6 +41,8 @@ class JobRecovery:
         self._runs = runs
         self._finished = finished
         self._retrying: set[str] = set()  # jobs a retry is putting back to work
+        # This runtime's replica (engine/replicas.py): a retried job is taken over by it.
+        self.owner: Callable[[], str | None] = lambda: None
 
     async def recover(self, unfinished: Iterable[Job]) -> None:
         """Put the jobs that were unfinished when the server stopped back to work, or close
@@ -115,8 +117,15 @@ class JobRecovery:
         worker = self._workers.for_flow(compiled)
         worker.check_capacity()
         checkpoint = await self._store.load_checkpoint(job_id)
+        owner = self.owner()
+        if not await self._store.replicas.take_job(job_id, owner or ""):  # another's retry
+            raise JobNotRetryable(
+                f"job {job_id!r} is being retried already; only a failed job can be retried",
+                status=JobStatus.QUEUED.value,
+            )
         job = replace(
             stored,
+            owner=owner,
             status=JobStatus.QUEUED,
             error=None,
             paused_at=None,

@@ -30,6 +30,7 @@ from routilux.engine.errors import (
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FinishedJobs
 from routilux.engine.flows import FlowCatalog, FlowEntry
+from routilux.engine.ids import IdBlocks
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.live_jobs import LiveJobs
@@ -43,10 +44,12 @@ from routilux.engine.models import (
 )
 from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
+from routilux.engine.replicas import ReplicaAgent, ReplicaRole
 from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.sizes import input_bytes as job_input_bytes
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
+from routilux.engine.takeover import Takeover
 from routilux.engine.worker import QueueBudget, WorkerRun
 from routilux.engine.workers import WorkerPool
 
@@ -102,6 +105,19 @@ class Runtime:
             self._breakpoints, self._flows, self._workers, self.store, self.live_job
         )
         self._recovery = JobRecovery(self._flows, self._workers, self.store, self._runs, finished)
+        self._ids: IdBlocks | None = None
+        takeover = Takeover(self._flows, self._workers, self.store, self._runs, self._recovery)
+        self.replica = ReplicaAgent(
+            self.store.replicas,
+            heartbeat=self.settings.replica_heartbeat_seconds,
+            lease=self.settings.replica_lease_seconds,
+            role=ReplicaRole.ALL,
+            resume=takeover.resume,
+            abandon=takeover.abandon,
+            joined=lambda r: self.bus.publish(EventType.REPLICA_JOINED, data=r.event_data()),
+            lost=lambda r: self.bus.publish(EventType.REPLICA_LOST, data=r.event_data()),
+        )
+        self._recovery.owner = lambda: self.replica.replica_id
 
     @property
     def flow_bytes(self) -> int:
@@ -133,7 +149,14 @@ class Runtime:
             return
         self._started = True
         state = await self.store.load()
-        self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
+        reserve = self.store.replicas.id_blocks()
+        if reserve is not None:  # processes share the database: ids from blocks it reserves
+            self._ids = IdBlocks(reserve)
+            await anyio.to_thread.run_sync(self._ids.prime)
+        self.log_capture.ids = self._ids
+        self.bus = EventBus(
+            state.last_event_id, buffer_size=self.settings.event_buffer, ids=self._ids
+        )
         self.bus.add_sink(self.store.save_event_later)
         self.bus.add_sink(self._jobs.waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
@@ -143,7 +166,10 @@ class Runtime:
         for worker in state.workers:
             entry = self._flows.get(worker.flow_id)
             self._workers.load(worker, entry.compiled if entry else None)
-        await self._recovery.recover(state.unfinished_jobs)
+        # Join the deployment, and take over the jobs no live replica holds (all of them when
+        # this process is alone on its database), then heartbeat.
+        await self.replica.join()
+        self.replica.start()
 
     async def shutdown(self) -> None:
         """Stop executing and flush the store. Idempotent. Jobs in flight are left as their
@@ -152,6 +178,7 @@ class Runtime:
         if not self._started:
             return
         self._started = False
+        await self.replica.stop()
         for worker in self._workers:
             worker.closing = True
         await asyncio.gather(*(run.suspend() for run in list(self._runs.values())))
@@ -159,6 +186,9 @@ class Runtime:
             await worker.drain()
         logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
+        await self.replica.leave()  # once its last checkpoints are in: others take over now
+        if self._ids is not None:
+            self._ids.close()
 
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
         return WorkerRun(
@@ -275,6 +305,7 @@ class Runtime:
             created_at=utcnow(),
             progress={routine_id: RoutineProgress() for routine_id in compiled.routines},
             flow_revision=flow_entry.record.revision,
+            owner=self.replica.replica_id,
         )
         await self.store.insert_job(job, idempotency)
         self.bus.publish(

@@ -30,3 +30,7 @@ class RuntimeSettings:
     max_breakpoints: int | None = None
     # Finished jobs older than this are deleted by the store: the cache forgets them as well.
     job_retention_seconds: float | None = None
+    # Replicas (engine/replicas.py): seconds between heartbeats, and without one before a
+    # replica is lost and its jobs are taken over.
+    replica_heartbeat_seconds: float = 2.0
+    replica_lease_seconds: float = 10.0

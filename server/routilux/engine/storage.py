@@ -16,6 +16,7 @@ from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, Rout
 from routilux.engine.events import Event
 from routilux.engine.joblogs import JobLog
 from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
+from routilux.engine.replicas import MemoryReplicas, ReplicaStore
 
 
 @dataclass
@@ -39,6 +40,12 @@ class StoredState:
 
 
 class Store(Protocol):
+    @property
+    def replicas(self) -> ReplicaStore:
+        """The replicas sharing the database, and the jobs each holds (engine/replicas.py).
+        A job's row and checkpoints are written only for the replica that owns the job."""
+        ...
+
     async def load(self) -> StoredState: ...
 
     async def save_flow(self, flow: FlowRecord, idempotency: Idempotency | None = None) -> None:
@@ -93,9 +100,12 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """Keeps everything in process; for the engine's own tests and benchmarks."""
+    """Keeps everything in process; for the engine's own tests and benchmarks.
 
-    def __init__(self, max_events: int = 100_000) -> None:
+    ``exclusive``: one runtime at a time uses it, as one process holds a SQLite database (a new
+    one takes over every job at once); False lets several runtimes share it as replicas."""
+
+    def __init__(self, max_events: int = 100_000, *, exclusive: bool = True) -> None:
         self.flows: dict[str, FlowRecord] = {}
         self.workers: dict[str, Worker] = {}
         self.breakpoints: dict[str, Breakpoint] = {}
@@ -105,6 +115,16 @@ class MemoryStore:
         self.revisions: dict[tuple[str, int], FlowRecord] = {}
         self.logs: deque[JobLog] = deque(maxlen=max_events)
         self.checkpoints: dict[str, _Checkpoints] = {}
+        self._replicas = MemoryReplicas(self.jobs, self.workers, self.flows, exclusive=exclusive)
+
+    @property
+    def replicas(self) -> MemoryReplicas:
+        return self._replicas
+
+    def _fenced(self, job_id: str, owner: str | None) -> bool:
+        """A write about a job that ``owner`` no longer holds (see engine/replicas.py)."""
+        stored = self.jobs.get(job_id)
+        return stored is not None and stored.owner != owner
 
     async def load(self) -> StoredState:
         return StoredState(
@@ -141,15 +161,20 @@ class MemoryStore:
             self.idempotency[idempotency.key, idempotency.scope] = (idempotency, job.job_id)
 
     async def save_job(self, job: Job) -> None:
+        if self._fenced(job.job_id, job.owner):
+            return
         self.jobs[job.job_id] = _copy(job)
         if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
             self.checkpoints.pop(job.job_id, None)
 
     def save_job_later(self, job: Job) -> None:
-        self.jobs[job.job_id] = _copy(job)
+        if not self._fenced(job.job_id, job.owner):
+            self.jobs[job.job_id] = _copy(job)
 
     def checkpoint_later(self, checkpoint: Checkpoint) -> None:
         # Payloads are kept by reference (the engine never changes one once delivered).
+        if self._fenced(checkpoint.job_id, checkpoint.owner):
+            return
         kept = self.checkpoints.setdefault(checkpoint.job_id, _Checkpoints())
         kept.seq = checkpoint.seq
         for delivery in checkpoint.added:

@@ -176,6 +176,15 @@ class WorkerRun:
         self._start_queued()
         return True
 
+    def release_all(self) -> None:
+        """Forget every job, queued or active, without finishing them (another replica took
+        them over)."""
+        for run in list(self._queue):
+            self._dequeued(run)
+        self._queue.clear()
+        self._active.clear()
+        self._update_status()
+
     def stop(self) -> None:
         self.worker.status = WorkerStatus.STOPPED
         self._update_status()

@@ -43,6 +43,15 @@ class WorkerPool:
             run = self._make(worker, None)
         self._by_id[worker.worker_id] = run
 
+    def adopt(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
+        """Take a stored worker this process did not know (another replica made it, and one of
+        its jobs is taken over here); it runs alongside the flow's own worker, if there is one."""
+        known = self._by_flow.get(worker.flow_id)
+        self.load(worker, flow)
+        if known is not None:
+            self._by_flow[worker.flow_id] = known
+        return self._by_id[worker.worker_id]
+
     def for_flow(self, flow: CompiledFlow) -> WorkerRun:
         """The flow's worker, created (and queued for the store) if it has none yet."""
         worker = self._by_flow.get(flow.flow_id)

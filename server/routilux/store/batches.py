@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, bindparam, delete
 
 from routilux.store import database, tables
+from routilux.store.fencing import held_by
 
 Row = dict[str, Any]
 
@@ -150,8 +151,10 @@ def apply(conn: Connection, entries: list[Entry]) -> list[Row]:
     _put_revisions(conn, revisions, oldest_kept)
     _put(conn, tables.breakpoints, "breakpoint_id", breakpoints)
     _put(conn, tables.workers, "worker_id", workers)
-    # Jobs first seen in this batch get their seq in the order they were queued.
-    _put(conn, tables.jobs, "job_id", jobs)
+    # Jobs first seen in this batch get their seq in the order they were queued. A job's row
+    # is written only by the replica owning it (a lost one's late writes are fenced off).
+    if jobs:
+        conn.execute(database.fenced_upsert(conn, tables.jobs, ["job_id"]), list(jobs.values()))
     checkpoints.write(conn, jobs)
     if keys:
         conn.execute(
@@ -174,9 +177,11 @@ class _Checkpoints:
         self.taken: list[Row] = []
         self.states: dict[tuple[str, str], Row] = {}
         self.progress: dict[str, Row] = {}
+        self.owners: dict[str, str | None] = {}  # the replica that made each job's steps
 
     def add(self, rows: Row) -> None:
         job_id = rows["job_id"]
+        self.owners[job_id] = rows["owner"]
         added = self.added
         for row in rows["added"]:
             added[job_id, row["seq"]] = row
@@ -189,6 +194,16 @@ class _Checkpoints:
 
     def write(self, conn: Connection, jobs: Mapping[str, Row]) -> None:
         done = [j for j, row in jobs.items() if row["status"] in _CHECKPOINT_DROPPED]
+        owners = dict(self.owners)
+        owners.update((j, jobs[j]["owner"]) for j in done)
+        if owners:
+            # Only the steps of jobs their maker still owns are kept (rows locked until the
+            # commit, so that a replica claiming one of them waits for this batch, or this
+            # batch for the claim).
+            mine = held_by(conn, owners)
+            if len(mine) < len(owners):
+                self._drop(set(owners) - mine)
+                done = [j for j in done if j in mine]
         if done:
             gone = set(done)
             for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints):
@@ -215,6 +230,12 @@ class _Checkpoints:
         progress = [row for job_id, row in self.progress.items() if job_id not in gone]
         if progress:
             conn.execute(database.upsert(conn, tables.job_checkpoints, ["job_id"]), progress)
+
+    def _drop(self, jobs: set[str]) -> None:
+        self.added = {k: row for k, row in self.added.items() if k[0] not in jobs}
+        self.taken = [row for row in self.taken if row["j"] not in jobs]
+        self.states = {k: row for k, row in self.states.items() if k[0] not in jobs}
+        self.progress = {j: row for j, row in self.progress.items() if j not in jobs}
 
 
 _CHECKPOINT_DROPPED = frozenset({"completed", "cancelled"})

@@ -97,6 +97,7 @@ def job_row(job: Job) -> Row:
         "finished_at": job.finished_at,
         "flow_revision": job.flow_revision,
         "recoveries": job.recoveries,
+        "owner": job.owner,
     }
 
 
@@ -120,6 +121,7 @@ def job_from_row(row: RowIn) -> Job:
         finished_at=row["finished_at"],
         flow_revision=row["flow_revision"],
         recoveries=row["recoveries"],
+        owner=row["owner"],
     )
 
 
@@ -129,6 +131,7 @@ def checkpoint_rows(checkpoint: Checkpoint) -> Row:
     return {
         "job_id": job_id,
         "job": None if checkpoint.job is None else job_row(checkpoint.job),
+        "owner": checkpoint.owner,
         "checkpoint": {
             "job_id": job_id,
             "seq": checkpoint.seq,

@@ -184,6 +184,12 @@ def upsert(connection: Connection, table: Table, keys: list[str]) -> Insert:
     return _upsert(connection.dialect.name, table, tuple(keys))
 
 
+def fenced_upsert(connection: Connection, table: Table, keys: list[str]) -> Insert:
+    """:func:`upsert`, but an existing row is updated only if its ``owner`` is the new row's:
+    a replica that lost a record to another one cannot overwrite it any more."""
+    return _fenced_upsert(connection.dialect.name, table, tuple(keys))
+
+
 def insert_ignore(connection: Connection, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING, so a replayed row cannot fail a batch."""
     return _insert_ignore(connection.dialect.name, table)
@@ -200,6 +206,18 @@ def _upsert(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
         if c.name not in keys and not c.primary_key
     }
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+@functools.cache
+def _fenced_upsert(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
+    stmt = _insert(dialect, table)
+    updates = {
+        c.name: stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and not c.primary_key
+    }
+    owner = table.c.owner.is_not_distinct_from(stmt.excluded.owner)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates, where=owner)
 
 
 @functools.cache

@@ -27,6 +27,7 @@ from routilux.engine.storage import Idempotency, StoredState
 from routilux.store import codec, database, queries
 from routilux.store.batches import Kind, lane_bytes
 from routilux.store.queries import FlowRevisionPage, JobPage
+from routilux.store.replicas import SqlReplicas
 from routilux.store.retention import Retention
 from routilux.store.writer import Writer
 
@@ -89,6 +90,9 @@ class SqlStore:
             statement_timeout_ms=statement_timeout_ms,
         )
         self._readers = anyio.CapacityLimiter(readers)
+        self.replicas = SqlReplicas(
+            self.url, synchronous=sqlite_synchronous, statement_timeout_ms=statement_timeout_ms
+        )
         retention = Retention(
             events_per_job=events_per_job,
             events_total=events_total,
@@ -147,6 +151,7 @@ class SqlStore:
             self._writer.stop()
         self._write_engine.dispose()
         self._read_engine.dispose()
+        self.replicas.dispose()
         database.unlock(self._lock)
         self._lock = None
 

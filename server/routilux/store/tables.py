@@ -128,7 +128,11 @@ jobs = Table(
     Column("flow_revision", Integer, nullable=False, server_default="1"),
     # How often the job was resumed from its checkpoint after a crash (added by 0004).
     Column("recoveries", Integer, nullable=False, server_default="0"),
+    # The replica holding it, queued or running (added by 0005): its row and checkpoints are
+    # written only by that replica. After it finished, the replica that ran it last.
+    Column("owner", String(ID_LENGTH), nullable=True),
     Index("ix_jobs_job_id", "job_id", unique=True),
+    Index("ix_jobs_owner_status", "owner", "status"),  # the jobs a replica holds
     Index("ix_jobs_status_seq", "status", "seq"),
     Index("ix_jobs_flow_id_seq", "flow_id", "seq"),
     Index("ix_jobs_worker_id_seq", "worker_id", "seq"),
@@ -223,4 +227,26 @@ job_checkpoints = Table(
     Column("job_id", String(ID_LENGTH), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("progress", JSON, nullable=False),
+)
+
+# The server processes sharing the database (see routilux.engine.replicas), added by 0005.
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("replica_id", String(ID_LENGTH), primary_key=True),
+    Column("role", String(16), nullable=False),  # all, executor
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # alive, stopped, lost
+    Index("ix_replicas_status", "status"),
+)
+
+# Counters the replicas reserve blocks of ids from (one row, "events": event and job log ids).
+id_blocks = Table(
+    "id_blocks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_id", BigInteger, nullable=False),
 )

@@ -1,0 +1,354 @@
+"""Replicas: the server processes sharing one database, each holding the jobs it runs.
+
+Every runtime joins the deployment at start under a fresh id, heartbeats while it runs, and
+leaves (``stopped``) when it shuts down cleanly. A replica whose heartbeat is older than the
+lease is marked ``lost`` by whichever live replica sees it first (one conditional update: only
+one of them publishes ``replica.lost``). The unfinished jobs of a replica that is not alive any
+more are claimed (one conditional update again) by a live one, which resumes them from their
+checkpoints. What a lost replica still writes about its former jobs is fenced off by the store:
+a job's row and its checkpoints are only written for the replica that owns it.
+
+The store side is :class:`ReplicaStore`; :class:`MemoryReplicas` keeps it in process (engine
+tests, two runtimes on one :class:`~routilux.engine.storage.MemoryStore`), the SQL store keeps
+it in its ``replicas`` table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from routilux.engine.clock import new_id, utcnow
+from routilux.engine.models import FlowRecord, Job, JobStatus, Worker
+
+log = logging.getLogger("routilux.engine")
+
+STALE_REPLICAS_KEPT = timedelta(days=1)
+"""Stopped and lost replicas stay listed this long after their last heartbeat."""
+
+
+class ReplicaRole(StrEnum):
+    ALL = "all"  # serves the API and executes jobs
+    EXECUTOR = "executor"  # executes jobs only (reserved: not built yet)
+
+
+class ReplicaStatus(StrEnum):
+    ALIVE = "alive"
+    STOPPED = "stopped"
+    LOST = "lost"
+
+
+@dataclass
+class Replica:
+    replica_id: str
+    role: ReplicaRole
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    status: ReplicaStatus = ReplicaStatus.ALIVE
+    jobs_held: int = 0  # unfinished jobs it owns (filled in by listings)
+
+    def event_data(self) -> dict[str, Any]:
+        """What ``replica.joined`` and ``replica.lost`` carry."""
+        return {
+            "replica_id": self.replica_id,
+            "role": self.role.value,
+            "host": self.host,
+            "pid": self.pid,
+            "heartbeat_at": self.heartbeat_at.isoformat(),
+        }
+
+
+def this_process(role: ReplicaRole = ReplicaRole.ALL) -> Replica:
+    """A new replica record for this process."""
+    now = utcnow()
+    return Replica(new_id("rep"), role, socket.gethostname(), os.getpid(), now, now)
+
+
+def process_gone(replica: Replica) -> bool:
+    """Whether ``replica`` ran on this host in a process that no longer exists (it died without
+    leaving, and its lease need not be waited for): host names are taken to name machines or
+    containers, each with its own process ids."""
+    if replica.host != socket.gethostname():
+        return False
+    if replica.pid == os.getpid():
+        return True  # this process is another replica, so that one is from an earlier process
+    try:
+        os.kill(replica.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (owned by someone else)
+    return False
+
+
+class ReplicaStore(Protocol):
+    """What replicas need from the store."""
+
+    @property
+    def exclusive(self) -> bool:
+        """This process is the only one on the database (SQLite's lock): other replicas are
+        known to be gone."""
+        ...
+
+    async def join(self, replica: Replica) -> None: ...
+
+    async def heartbeat(self, replica_id: str, at: datetime) -> bool:
+        """Record that ``replica_id`` is alive; False if it was marked lost (or is unknown)."""
+        ...
+
+    async def leave(self, replica_id: str, at: datetime) -> None:
+        """Mark ``replica_id`` stopped (a clean shutdown)."""
+        ...
+
+    async def mark_lost(self, older_than: datetime, also: list[str]) -> list[Replica]:
+        """Mark lost every alive replica whose heartbeat is older than ``older_than``, and those
+        of ``also``; return those this call marked (no other call returns them too). Stopped and
+        lost replicas older than :data:`STALE_REPLICAS_KEPT` are forgotten."""
+        ...
+
+    async def claim_jobs(self, replica_id: str) -> list[Job]:
+        """Take over the unfinished jobs whose owner is not an alive replica; return them."""
+        ...
+
+    async def take_job(self, job_id: str, replica_id: str) -> bool:
+        """Take a failed job to retry it: it becomes queued, owned by ``replica_id``; False if
+        it is not failed any more (someone else took it)."""
+        ...
+
+    async def list_replicas(self) -> list[Replica]:
+        """Every replica known, with the unfinished jobs each holds."""
+        ...
+
+    async def get_worker(self, worker_id: str) -> Worker | None: ...
+
+    async def get_flow(self, flow_id: str) -> FlowRecord | None:
+        """The flow's current record, if it exists."""
+        ...
+
+    def id_blocks(self) -> Callable[[int], int] | None:
+        """A blocking function reserving ``n`` event ids for this process (returns the first),
+        unique across the deployment; None when this process is alone and counts by itself."""
+        ...
+
+
+class MemoryReplicas:
+    """Replicas kept in process, over a MemoryStore's jobs."""
+
+    def __init__(
+        self,
+        jobs: dict[str, Job],
+        workers: dict[str, Worker],
+        flows: dict[str, FlowRecord],
+        *,
+        exclusive: bool,
+    ) -> None:
+        self._jobs = jobs
+        self._workers = workers
+        self._flows = flows
+        self._exclusive = exclusive
+        self.replicas: dict[str, Replica] = {}
+
+    @property
+    def exclusive(self) -> bool:
+        return self._exclusive
+
+    async def join(self, replica: Replica) -> None:
+        self.replicas[replica.replica_id] = replace(replica)
+
+    async def heartbeat(self, replica_id: str, at: datetime) -> bool:
+        replica = self.replicas.get(replica_id)
+        if replica is None or replica.status is not ReplicaStatus.ALIVE:
+            return False
+        replica.heartbeat_at = at
+        return True
+
+    async def leave(self, replica_id: str, at: datetime) -> None:
+        replica = self.replicas.get(replica_id)
+        if replica is not None and replica.status is ReplicaStatus.ALIVE:
+            replica.status, replica.heartbeat_at = ReplicaStatus.STOPPED, at
+
+    async def mark_lost(self, older_than: datetime, also: list[str]) -> list[Replica]:
+        marked = []
+        for replica in list(self.replicas.values()):
+            if replica.status is ReplicaStatus.ALIVE and (
+                replica.heartbeat_at < older_than or replica.replica_id in also
+            ):
+                replica.status = ReplicaStatus.LOST
+                marked.append(replace(replica))
+            elif (
+                replica.status is not ReplicaStatus.ALIVE
+                and replica.heartbeat_at < older_than - STALE_REPLICAS_KEPT
+            ):
+                del self.replicas[replica.replica_id]
+        return marked
+
+    def _alive(self) -> set[str]:
+        return {r.replica_id for r in self.replicas.values() if r.status is ReplicaStatus.ALIVE}
+
+    async def claim_jobs(self, replica_id: str) -> list[Job]:
+        alive = self._alive()
+        claimed = []
+        for job in self._jobs.values():
+            if not job.status.finished and job.owner not in alive:
+                job.owner = replica_id
+                claimed.append(replace(job, progress=dict(job.progress), output=dict(job.output)))
+        return claimed
+
+    async def take_job(self, job_id: str, replica_id: str) -> bool:
+        job = self._jobs.get(job_id)
+        if job is None or job.status is not JobStatus.FAILED:
+            return False
+        job.status, job.owner = JobStatus.QUEUED, replica_id
+        return True
+
+    async def list_replicas(self) -> list[Replica]:
+        held: dict[str | None, int] = {}
+        for job in self._jobs.values():
+            if not job.status.finished:
+                held[job.owner] = held.get(job.owner, 0) + 1
+        return [replace(r, jobs_held=held.get(r.replica_id, 0)) for r in self.replicas.values()]
+
+    async def get_worker(self, worker_id: str) -> Worker | None:
+        worker = self._workers.get(worker_id)
+        return replace(worker) if worker is not None else None
+
+    async def get_flow(self, flow_id: str) -> FlowRecord | None:
+        return self._flows.get(flow_id)
+
+    def id_blocks(self) -> Callable[[int], int] | None:
+        return None
+
+
+class ReplicaAgent:
+    """One runtime's membership: joins, heartbeats, marks others lost and claims their jobs.
+
+    ``resume`` puts claimed jobs back to work; ``abandon`` stops every job run without writing
+    (this replica was marked lost: its jobs belong to others now)."""
+
+    def __init__(
+        self,
+        store: ReplicaStore,
+        *,
+        heartbeat: float,
+        lease: float,
+        role: ReplicaRole,
+        resume: Callable[[list[Job]], Awaitable[None]],
+        abandon: Callable[[], Awaitable[None]],
+        joined: Callable[[Replica], None],
+        lost: Callable[[Replica], None],
+    ) -> None:
+        self.store = store
+        self.heartbeat_interval = heartbeat
+        self.lease = lease
+        self.role = role
+        self._resume = resume
+        self._abandon = abandon
+        self._joined = joined
+        self._lost = lost
+        self.replica: Replica | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def replica_id(self) -> str | None:
+        return self.replica.replica_id if self.replica is not None else None
+
+    async def join(self) -> None:
+        """Join under a fresh id, then take over what replicas gone hold."""
+        replica = this_process(self.role)
+        await self.store.join(replica)
+        self.replica = replica
+        log.info("joined the deployment as replica %s", replica.replica_id)
+        self._joined(replica)
+        await self.look_around(everyone_else=self.store.exclusive)
+
+    def start(self) -> None:
+        """Heartbeat in the background until :meth:`stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._beat(), name="routilux-replica-heartbeat")
+
+    async def stop(self) -> None:
+        """Stop heartbeating (and so claiming jobs)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
+
+    async def leave(self) -> None:
+        """Leave the deployment: the jobs held are taken over by the others (or the next
+        start) at once, resuming from their checkpoints."""
+        replica, self.replica = self.replica, None
+        if replica is not None:
+            try:
+                await self.store.leave(replica.replica_id, utcnow())
+            except Exception:
+                log.warning("could not mark replica %s stopped", replica.replica_id, exc_info=True)
+
+    async def look_around(self, *, everyone_else: bool = False) -> None:
+        """Mark the replicas gone as lost (``everyone_else``: every other one), then claim and
+        resume the jobs no live replica holds."""
+        me = self.replica
+        if me is None:
+            return
+        now = utcnow()
+        others = [r for r in await self.store.list_replicas() if r.replica_id != me.replica_id]
+        also = [
+            r.replica_id
+            for r in others
+            if r.status is ReplicaStatus.ALIVE and (everyone_else or process_gone(r))
+        ]
+        for replica in await self.store.mark_lost(now - timedelta(seconds=self.lease), also):
+            if replica.replica_id == me.replica_id:
+                continue  # seen on the next heartbeat
+            log.warning(
+                "replica %s (%s, pid %d) is lost: no heartbeat since %s",
+                replica.replica_id,
+                replica.host,
+                replica.pid,
+                replica.heartbeat_at.isoformat(),
+            )
+            self._lost(replica)
+        claimed = await self.store.claim_jobs(me.replica_id)
+        if claimed:
+            log.info("replica %s takes over %d jobs", me.replica_id, len(claimed))
+            await self._resume(claimed)
+
+    async def beat(self) -> None:
+        """One heartbeat: renew the lease, or (marked lost) give up the jobs and join again."""
+        me = self.replica
+        if me is None:
+            return
+        if await self.store.heartbeat(me.replica_id, utcnow()):
+            await self.look_around()
+            return
+        log.error(
+            "replica %s was marked lost (its heartbeats were late by more than %g s): its jobs "
+            "were taken over; it stops them without writing and joins again",
+            me.replica_id,
+            self.lease,
+        )
+        self.replica = None
+        await self._abandon()
+        await self.join()
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("replica heartbeat failed; trying again", exc_info=True)

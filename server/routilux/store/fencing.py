@@ -1,0 +1,43 @@
+"""Fencing: what a replica writes about a job counts only while it owns the job.
+
+A replica marked lost may still be writing (it was slow, not dead); the replica that took its
+jobs over must not see them overwritten. Job rows are upserted only where ``jobs.owner`` is the
+writer's (:func:`routilux.store.database.fenced_upsert`); a batch's checkpoint rows are kept only
+for the jobs :func:`held_by` confirms, under a row lock on PostgreSQL, which the claim's update
+takes as well, so that the two never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, select
+
+from routilux.store import tables
+
+CHUNK = 500
+"""Job ids looked up per statement at most."""
+
+
+def held_by(conn: Connection, owners: Mapping[str, str | None]) -> set[str]:
+    """Of the jobs in ``owners`` (job id: the replica that wrote about it), those that replica
+    still owns (None: an unowned job, as in a store used without replicas)."""
+    jobs = tables.jobs
+    by_owner: dict[str | None, list[str]] = {}
+    for job_id, owner in owners.items():
+        by_owner.setdefault(owner, []).append(job_id)
+    held: set[str] = set()
+    for owner, ids in by_owner.items():
+        ids.sort()  # rows locked in one order by every batch
+        for start in range(0, len(ids), CHUNK):
+            stmt = (
+                select(jobs.c.job_id)
+                .where(
+                    jobs.c.job_id.in_(ids[start : start + CHUNK]),
+                    jobs.c.owner.is_not_distinct_from(owner),
+                )
+                .order_by(jobs.c.job_id)
+                .with_for_update()
+            )
+            held.update(conn.execute(stmt).scalars())
+    return held

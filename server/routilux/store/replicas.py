@@ -1,0 +1,215 @@
+"""The replicas of a deployment in SQL (the engine's :class:`~routilux.engine.replicas.
+ReplicaStore`): joining, heartbeats, marking lost, claiming jobs, and blocks of event ids.
+
+These statements run on a connection of their own, not through the group-commit writer: a
+heartbeat must not wait behind a batch of events, and a claim must be committed before the jobs
+it returns are resumed. Each is one atomic statement, so two replicas racing for the same lost
+replica or job never both win.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+import anyio
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from routilux.engine.errors import StoreUnavailable
+from routilux.engine.models import UNFINISHED_JOB_STATUSES, FlowRecord, Job, JobStatus, Worker
+from routilux.engine.replicas import (
+    STALE_REPLICAS_KEPT,
+    Replica,
+    ReplicaRole,
+    ReplicaStatus,
+)
+from routilux.store import codec, database, tables
+
+T = TypeVar("T")
+
+ALIVE = ReplicaStatus.ALIVE.value
+UNFINISHED = [s.value for s in UNFINISHED_JOB_STATUSES]
+
+
+class SqlReplicas:
+    def __init__(self, url: URL, *, synchronous: str, statement_timeout_ms: int) -> None:
+        self._url = url
+        # Two connections: the heartbeat loop's and a request's (a listing, a retry's take).
+        self._engine: Engine = database.create(
+            url, pool_size=2, synchronous=synchronous, statement_timeout_ms=statement_timeout_ms
+        )
+        self._limiter = anyio.CapacityLimiter(2)
+
+    @property
+    def exclusive(self) -> bool:
+        # A SQLite database serves the one process holding its lock (store/database.py).
+        return database.is_sqlite(self._url)
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._in_transaction, work, limiter=self._limiter)
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        try:
+            with self._engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if database.unreachable(exc):
+                raise StoreUnavailable() from exc
+            raise
+
+    async def join(self, replica: Replica) -> None:
+        row = {
+            "replica_id": replica.replica_id,
+            "role": replica.role.value,
+            "host": replica.host[:255],
+            "pid": replica.pid,
+            "started_at": replica.started_at,
+            "heartbeat_at": replica.heartbeat_at,
+            "status": replica.status.value,
+        }
+        await self._run(lambda conn: conn.execute(insert(tables.replicas), row))
+
+    async def heartbeat(self, replica_id: str, at: datetime) -> bool:
+        table = tables.replicas
+        stmt = (
+            update(table)
+            .where(table.c.replica_id == replica_id, table.c.status == ALIVE)
+            .values(heartbeat_at=at)
+        )
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+
+    async def leave(self, replica_id: str, at: datetime) -> None:
+        table = tables.replicas
+        stmt = (
+            update(table)
+            .where(table.c.replica_id == replica_id, table.c.status == ALIVE)
+            .values(status=ReplicaStatus.STOPPED.value, heartbeat_at=at)
+        )
+        await self._run(lambda conn: conn.execute(stmt))
+
+    async def mark_lost(self, older_than: datetime, also: list[str]) -> list[Replica]:
+        table = tables.replicas
+        gone = table.c.heartbeat_at < older_than
+        if also:
+            gone = or_(gone, table.c.replica_id.in_(also))
+        stmt = (
+            update(table)
+            .where(table.c.status == ALIVE, gone)
+            .values(status=ReplicaStatus.LOST.value)
+            .returning(*table.c)
+        )
+        forget = delete(table).where(
+            table.c.status != ALIVE, table.c.heartbeat_at < older_than - STALE_REPLICAS_KEPT
+        )
+
+        def work(conn: Connection) -> list[Replica]:
+            marked = [_replica(row) for row in conn.execute(stmt).mappings()]
+            conn.execute(forget)
+            return marked
+
+        return await self._run(work)
+
+    async def claim_jobs(self, replica_id: str) -> list[Job]:
+        jobs, replicas = tables.jobs, tables.replicas
+        alive = select(replicas.c.replica_id).where(replicas.c.status == ALIVE)
+        # Rows a lost replica's writer has locked are skipped (PostgreSQL; SQLite has a single
+        # writer): they are claimed on the next heartbeat, after its batch.
+        orphans = (
+            select(jobs.c.seq)
+            .where(
+                jobs.c.status.in_(UNFINISHED),
+                or_(jobs.c.owner.is_(None), jobs.c.owner.not_in(alive)),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(jobs).where(jobs.c.seq.in_(orphans)).values(owner=replica_id).returning(*jobs.c)
+        )
+
+        def work(conn: Connection) -> list[Job]:
+            return [codec.job_from_row(row) for row in conn.execute(stmt).mappings()]
+
+        return await self._run(work)
+
+    async def take_job(self, job_id: str, replica_id: str) -> bool:
+        jobs = tables.jobs
+        stmt = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id, jobs.c.status == JobStatus.FAILED.value)
+            .values(owner=replica_id, status=JobStatus.QUEUED.value)
+        )
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+
+    async def list_replicas(self) -> list[Replica]:
+        replicas, jobs = tables.replicas, tables.jobs
+        held = (
+            select(func.count())
+            .select_from(jobs)
+            .where(jobs.c.owner == replicas.c.replica_id, jobs.c.status.in_(UNFINISHED))
+            .scalar_subquery()
+        )
+        stmt = select(replicas, held.label("jobs_held"))
+
+        def work(conn: Connection) -> list[Replica]:
+            return [_replica(row) for row in conn.execute(stmt).mappings()]
+
+        return await self._run(work)
+
+    async def get_worker(self, worker_id: str) -> Worker | None:
+        table = tables.workers
+        stmt = select(table).where(table.c.worker_id == worker_id)
+
+        def work(conn: Connection) -> Worker | None:
+            row = conn.execute(stmt).mappings().first()
+            return codec.worker_from_row(row) if row is not None else None
+
+        return await self._run(work)
+
+    async def get_flow(self, flow_id: str) -> FlowRecord | None:
+        table = tables.flows
+        stmt = select(table).where(table.c.flow_id == flow_id)
+
+        def work(conn: Connection) -> FlowRecord | None:
+            row = conn.execute(stmt).mappings().first()
+            return codec.flow_from_row(row) if row is not None else None
+
+        return await self._run(work)
+
+    def id_blocks(self) -> Callable[[int], int] | None:
+        if self.exclusive:
+            return None  # alone on the database: the event bus counts by itself
+        return self.reserve_ids
+
+    def reserve_ids(self, count: int) -> int:
+        """Reserve ``count`` ids (blocking) and return the first: ids follow the clock
+        (microseconds) when the counter is behind it, as a lone process's do."""
+        table = tables.id_blocks
+        now = time.time_ns() // 1000
+        stmt = (
+            update(table)
+            .where(table.c.name == "events")
+            .values(next_id=func.greatest(table.c.next_id, now) + count)
+            .returning(table.c.next_id)
+        )
+        end = self._in_transaction(lambda conn: conn.execute(stmt).scalar_one())
+        return int(end) - count
+
+
+def _replica(row: codec.RowIn) -> Replica:
+    return Replica(
+        replica_id=row["replica_id"],
+        role=ReplicaRole(row["role"]),
+        host=row["host"],
+        pid=row["pid"],
+        started_at=row["started_at"],
+        heartbeat_at=row["heartbeat_at"],
+        status=ReplicaStatus(row["status"]),
+        jobs_held=int(row.get("jobs_held", 0) or 0),
+    )
