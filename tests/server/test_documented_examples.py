@@ -44,6 +44,7 @@ ORDER: list[tuple[str, str | None]] = [
     ("get_worker", None),
     ("pause_worker", None),
     ("resume_worker", None),
+    ("list_replicas", None),
     ("delete_breakpoint", None),
     ("delete_flow", None),
 ]

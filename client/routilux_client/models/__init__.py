@@ -43,6 +43,10 @@ from .output_payload import OutputPayload
 from .paused_at import PausedAt
 from .paused_at_payload import PausedAtPayload
 from .problem import Problem
+from .replica import Replica
+from .replica_page import ReplicaPage
+from .replica_role import ReplicaRole
+from .replica_status import ReplicaStatus
 from .routine_progress import RoutineProgress
 from .routine_spec import RoutineSpec
 from .routine_spec_config import RoutineSpecConfig
@@ -98,6 +102,10 @@ __all__ = (
     "PausedAt",
     "PausedAtPayload",
     "Problem",
+    "Replica",
+    "ReplicaPage",
+    "ReplicaRole",
+    "ReplicaStatus",
     "RoutineProgress",
     "RoutineSpec",
     "RoutineSpecConfig",

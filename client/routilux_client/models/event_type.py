@@ -17,6 +17,8 @@ class EventType(StrEnum):
     JOB_RESUMED = "job.resumed"
     JOB_RETRIED = "job.retried"
     JOB_STARTED = "job.started"
+    REPLICA_JOINED = "replica.joined"
+    REPLICA_LOST = "replica.lost"
     ROUTINE_COMPLETED = "routine.completed"
     ROUTINE_FAILED = "routine.failed"
     ROUTINE_RETRYING = "routine.retrying"

@@ -43,6 +43,8 @@ class Job:
         flow_revision (int): The flow's revision the job runs: the one current when it was queued.
         recoveries (int): How often the job was resumed from its last checkpoint after the server process running it
             stopped (a crash, a restart).
+        replica_id (None | str): The replica (server process, see `list_replicas`) running the job; null while it is
+            queued. A finished job keeps the replica that ran it last.
     """
 
     job_id: str
@@ -61,6 +63,7 @@ class Job:
     finished_at: datetime.datetime | None
     flow_revision: int
     recoveries: int
+    replica_id: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +119,9 @@ class Job:
 
         recoveries = self.recoveries
 
+        replica_id: None | str
+        replica_id = self.replica_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -136,6 +142,7 @@ class Job:
                 "finished_at": finished_at,
                 "flow_revision": flow_revision,
                 "recoveries": recoveries,
+                "replica_id": replica_id,
             }
         )
 
@@ -240,6 +247,13 @@ class Job:
 
         recoveries = d.pop("recoveries")
 
+        def _parse_replica_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        replica_id = _parse_replica_id(d.pop("replica_id"))
+
         job = cls(
             job_id=job_id,
             flow_id=flow_id,
@@ -257,6 +271,7 @@ class Job:
             finished_at=finished_at,
             flow_revision=flow_revision,
             recoveries=recoveries,
+            replica_id=replica_id,
         )
 
         job.additional_properties = d

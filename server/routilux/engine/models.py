@@ -104,6 +104,11 @@ class Job:
     # The replica holding it (queued or running); after it finished, the one that ran it last.
     owner: str | None = None
 
+    @property
+    def replica_id(self) -> str | None:
+        """The replica running it: its owner, but none while it waits in a queue."""
+        return None if self.status is JobStatus.QUEUED else self.owner
+
 
 @dataclass
 class Worker:

@@ -76,11 +76,10 @@ def this_process(role: ReplicaRole = ReplicaRole.ALL) -> Replica:
 def process_gone(replica: Replica) -> bool:
     """Whether ``replica`` ran on this host in a process that no longer exists (it died without
     leaving, and its lease need not be waited for): host names are taken to name machines or
-    containers, each with its own process ids."""
+    containers, each with its own process ids. (A process that reuses the pid of a dead one, as
+    a container's first process does, waits for the lease.)"""
     if replica.host != socket.gethostname():
         return False
-    if replica.pid == os.getpid():
-        return True  # this process is another replica, so that one is from an earlier process
     try:
         os.kill(replica.pid, 0)
     except ProcessLookupError:

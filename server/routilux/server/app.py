@@ -40,6 +40,7 @@ from routilux.server.routes import (
     health,
     job_logs,
     jobs,
+    replicas,
     routine_types,
     workers,
 )
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # The recent-jobs cache never answers for a job that retention deleted.
                 finished_jobs_cached=min(10_000, settings.jobs_kept or 10_000),
                 job_retention_seconds=settings.job_retention_seconds or None,
+                replica_heartbeat_seconds=settings.replica_heartbeat_seconds,
+                replica_lease_seconds=settings.replica_lease_seconds,
             ),
         )
         await runtime.start()
@@ -143,7 +146,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_identity=settings.ws_max_connections_per_key,
         messages_per_second=settings.ws_messages_per_second,
     )
-    modules = (flows, flow_revisions, jobs, job_logs, workers, breakpoints, routine_types, health)
+    modules = (
+        flows,
+        flow_revisions,
+        jobs,
+        job_logs,
+        workers,
+        breakpoints,
+        routine_types,
+        replicas,
+        health,
+    )
     routers = [m.router for m in (*modules, events)]
     for router in routers:
         app.include_router(router)

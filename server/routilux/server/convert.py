@@ -76,6 +76,7 @@ def job_json(job: m.Job) -> bytes:
         "finished_at": job.finished_at,
         "flow_revision": job.flow_revision,
         "recoveries": job.recoveries,
+        "replica_id": job.replica_id,
     }
     return dumps(document)
 

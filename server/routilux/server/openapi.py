@@ -170,6 +170,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             {"name": "workers", "description": "The executors of each flow's jobs."},
             {"name": "breakpoints", "description": "Pause jobs before a routine runs."},
             {"name": "routine-types", "description": "What flows can be built from."},
+            {"name": "replicas", "description": "The server processes sharing the database."},
             {"name": "health", "description": "Liveness and readiness; no key needed."},
         ],
     )

@@ -188,6 +188,19 @@ class Settings(BaseSettings):
     max_connections_per_client: int = Field(
         256, ge=1, description="Open connections from one client address: 503 beyond."
     )
+    replica_heartbeat_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="Seconds between a server process's heartbeats in the database.",
+    )
+    replica_lease_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds without a heartbeat before a process is lost and its unfinished "
+        "jobs are taken over by another one (PostgreSQL; must exceed the heartbeat).",
+    )
     log_level: str = "info"
     log_json: bool = False
     lean_routes: bool = Field(
@@ -208,6 +221,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _lease_after_heartbeats(self) -> Self:
+        if self.replica_lease_seconds <= self.replica_heartbeat_seconds:
+            raise PydanticCustomError(
+                "lease_too_short",
+                "ROUTILUX_REPLICA_LEASE_SECONDS ({lease}) must be longer than "
+                "ROUTILUX_REPLICA_HEARTBEAT_SECONDS ({heartbeat}): a live process would be "
+                "taken for lost between two heartbeats",
+                {"lease": self.replica_lease_seconds, "heartbeat": self.replica_heartbeat_seconds},
+            )
+        return self
 
     @model_validator(mode="after")
     def _keys_off_loopback(self) -> Self:

@@ -92,6 +92,10 @@ class Job(BaseModel):
         description="How often the job was resumed from its last checkpoint after the server "
         "process running it stopped (a crash, a restart).",
     )
+    replica_id: str | None = Field(
+        description="The replica (server process, see `list_replicas`) running the job; null "
+        "while it is queued. A finished job keeps the replica that ran it last."
+    )
 
 
 class JobPage(PageBase):

@@ -1,0 +1,152 @@
+"""The replicas table on SQLite and PostgreSQL: joining, heartbeats, marking lost (once),
+claiming the jobs of replicas that are gone, fencing what a former owner writes, and blocks of
+event ids."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from itertools import pairwise
+
+from sqlalchemy import create_engine, select
+
+from routilux.engine.checkpoint import Checkpoint, Delivery
+from routilux.engine.clock import utcnow
+from routilux.engine.models import JobStatus
+from routilux.engine.replicas import Replica, ReplicaStatus, this_process
+from routilux.store import SqlStore, tables
+from tests.store.conftest import StoreFactory, make_job
+
+
+def replica(name: str) -> Replica:
+    return replace(this_process(), replica_id=name, host="elsewhere")
+
+
+def step(job_id: str, seq: int, owner: str | None) -> Checkpoint:
+    delivery = Delivery(seq, "r", "input", {"seq": seq}, 0.0)
+    return Checkpoint(job_id, seq, {}, added=[delivery], owner=owner)
+
+
+def deliveries(url: str, job_id: str) -> list[int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            table = tables.job_deliveries
+            stmt = select(table.c.seq).where(table.c.job_id == job_id).order_by(table.c.seq)
+            return list(conn.execute(stmt).scalars())
+    finally:
+        engine.dispose()
+
+
+async def test_replicas_join_heartbeat_and_are_marked_lost_once(store: SqlStore) -> None:
+    replicas = store.replicas
+    a, b = replica("rep_a"), replica("rep_b")
+    await replicas.join(a)
+    await replicas.join(b)
+    assert await replicas.heartbeat("rep_a", utcnow())
+    assert not await replicas.heartbeat("rep_unknown", utcnow())
+
+    long_ago = utcnow() - timedelta(minutes=5)
+    assert await replicas.mark_lost(long_ago, []) == []  # both heartbeats are recent
+    marked = await replicas.mark_lost(long_ago, ["rep_a"])
+    assert [r.replica_id for r in marked] == ["rep_a"]
+    assert marked[0].status is ReplicaStatus.LOST
+    assert await replicas.mark_lost(long_ago, ["rep_a"]) == []  # marked once, by one caller
+    assert not await replicas.heartbeat("rep_a", utcnow())  # it learns it was lost
+
+    await replicas.leave("rep_b", utcnow())
+    statuses = {r.replica_id: r.status for r in await replicas.list_replicas()}
+    assert statuses == {"rep_a": ReplicaStatus.LOST, "rep_b": ReplicaStatus.STOPPED}
+
+
+async def test_unfinished_jobs_of_replicas_gone_are_claimed_once(store: SqlStore) -> None:
+    replicas = store.replicas
+    await replicas.join(replica("rep_a"))
+    await replicas.join(replica("rep_b"))
+    held = replace(make_job(1, status=JobStatus.RUNNING), owner="rep_a")
+    queued = replace(make_job(2), owner="rep_a")
+    unowned = make_job(3, status=JobStatus.PAUSED)  # from a server older than replicas
+    done = replace(make_job(4, status=JobStatus.COMPLETED), owner="rep_gone")
+    for job in (held, queued, unowned, done):
+        await store.insert_job(job)
+
+    claimed = await replicas.claim_jobs("rep_b")
+    assert [j.job_id for j in claimed] == [unowned.job_id]  # rep_a is alive
+    assert claimed[0].owner == "rep_b"
+
+    await replicas.mark_lost(utcnow() - timedelta(minutes=5), ["rep_a"])
+    claimed = await replicas.claim_jobs("rep_b")
+    assert sorted(j.job_id for j in claimed) == [held.job_id, queued.job_id]
+    assert {j.owner for j in claimed} == {"rep_b"}
+    assert await replicas.claim_jobs("rep_b") == []
+    listed = {r.replica_id: r.jobs_held for r in await replicas.list_replicas()}
+    assert listed == {"rep_a": 0, "rep_b": 3}
+
+
+async def test_a_former_owners_writes_are_fenced_off(store: SqlStore, db_url: str) -> None:
+    replicas = store.replicas
+    await replicas.join(replica("rep_a"))
+    await replicas.join(replica("rep_b"))
+    job = replace(make_job(1, status=JobStatus.RUNNING), owner="rep_a")
+    await store.insert_job(job)
+    store.checkpoint_later(step(job.job_id, 1, "rep_a"))
+    await store.flush()
+    assert deliveries(db_url, job.job_id) == [1]
+
+    await replicas.mark_lost(utcnow() - timedelta(minutes=5), ["rep_a"])
+    (claimed,) = await replicas.claim_jobs("rep_b")
+
+    # rep_a, still running, writes on: its checkpoint and its final state are dropped.
+    store.checkpoint_later(step(job.job_id, 2, "rep_a"))
+    await store.save_job(replace(job, status=JobStatus.FAILED, finished_at=utcnow()))
+    stored = await store.get_job(job.job_id)
+    assert stored is not None
+    assert (stored.owner, stored.status) == ("rep_b", JobStatus.RUNNING)
+    assert deliveries(db_url, job.job_id) == [1]
+
+    # The new owner's writes go through, and its completion drops the checkpoint.
+    store.checkpoint_later(step(job.job_id, 3, "rep_b"))
+    await store.flush()
+    assert deliveries(db_url, job.job_id) == [1, 3]
+    await store.save_job(replace(claimed, status=JobStatus.COMPLETED, finished_at=utcnow()))
+    stored = await store.get_job(job.job_id)
+    assert stored is not None
+    assert (stored.owner, stored.status) == ("rep_b", JobStatus.COMPLETED)
+    assert deliveries(db_url, job.job_id) == []
+
+
+async def test_a_failed_job_is_taken_for_a_retry_by_one_replica(store: SqlStore) -> None:
+    failed = replace(make_job(1, status=JobStatus.FAILED), owner="rep_a")
+    await store.insert_job(failed)
+    assert await store.replicas.take_job(failed.job_id, "rep_b")
+    assert not await store.replicas.take_job(failed.job_id, "rep_c")
+    stored = await store.get_job(failed.job_id)
+    assert stored is not None
+    assert (stored.owner, stored.status) == ("rep_b", JobStatus.QUEUED)
+
+
+async def test_old_stopped_and_lost_replicas_are_forgotten(store: SqlStore) -> None:
+    old = replace(replica("rep_old"), heartbeat_at=utcnow() - timedelta(days=2))
+    await store.replicas.join(old)
+    await store.replicas.join(replica("rep_new"))
+    marked = await store.replicas.mark_lost(utcnow() - timedelta(minutes=5), [])
+    assert [r.replica_id for r in marked] == ["rep_old"]  # reported lost, and forgotten
+    assert [r.replica_id for r in await store.replicas.list_replicas()] == ["rep_new"]
+
+
+async def test_event_ids_come_from_disjoint_increasing_blocks_on_postgresql(
+    open_store: StoreFactory, db_url: str
+) -> None:
+    first = await open_store()
+    if "postgresql" not in db_url:  # SQLite: one process, which counts by itself
+        assert first.replicas.exclusive
+        assert first.replicas.id_blocks() is None
+        return
+    second = await open_store()
+    assert not second.replicas.exclusive
+    reserve_a, reserve_b = first.replicas.id_blocks(), second.replicas.id_blocks()
+    assert reserve_a is not None and reserve_b is not None
+    blocks = [reserve_a(100), reserve_b(100), reserve_a(100), reserve_b(100)]
+    ranges = [range(start, start + 100) for start in blocks]
+    assert blocks == sorted(blocks)
+    assert all(a.stop <= b.start for a, b in pairwise(ranges))
