@@ -330,7 +330,8 @@ class ReplicaAgent:
         if me is None:
             return
         if await self.store.heartbeat(me.replica_id, utcnow()):
-            await self.look_around()
+            if not self.store.exclusive:  # alone on the database, nothing changes around it
+                await self.look_around()
             return
         log.error(
             "replica %s was marked lost (its heartbeats were late by more than %g s): its jobs "
