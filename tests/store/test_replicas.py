@@ -146,7 +146,9 @@ async def test_event_ids_come_from_disjoint_increasing_blocks_on_postgresql(
     assert not second.replicas.exclusive
     reserve_a, reserve_b = first.replicas.id_blocks(), second.replicas.id_blocks()
     assert reserve_a is not None and reserve_b is not None
-    blocks = [reserve_a(100), reserve_b(100), reserve_a(100), reserve_b(100)]
+    blocks = [reserve_a(100, 0), reserve_b(100, 0), reserve_a(100, 0), reserve_b(100, 0)]
     ranges = [range(start, start + 100) for start in blocks]
     assert blocks == sorted(blocks)
     assert all(a.stop <= b.start for a, b in pairwise(ranges))
+    far = blocks[-1] + 10**9
+    assert reserve_a(100, far) == far  # above ids a process counted by itself meanwhile

@@ -1,12 +1,12 @@
 """Ids for events and job log lines.
 
-A process alone on its database counts by itself: an id is the larger of the previous one plus
-one and the clock in microseconds, so ids keep increasing across restarts without asking the store
-(:class:`ClockIds`). Processes sharing a database take their ids from blocks the database reserves
-for each of them (:class:`IdBlocks`): never the same id twice in the deployment, and increasing
-within each process. The next block is reserved in the background once half of the current one
-is used, so publishing an event never waits for the database unless a burst used a whole block
-before the next one arrived.
+A process alone on its database counts by itself (the event bus, the job log capture): an id is
+the larger of the previous one plus one and the clock in microseconds, so ids keep increasing
+across restarts without asking the store. Processes sharing a database take their ids from blocks
+the database reserves for each of them (:class:`IdBlocks`): never the same id twice in the
+deployment, and increasing within each process. The next block is reserved in the background
+once half of the current one is used, so publishing an event never waits for the database unless
+a burst used a whole block before the next one arrived.
 """
 
 from __future__ import annotations
@@ -25,24 +25,11 @@ WAIT_AT_MOST = 1.0
 """Seconds an id waits for the next block at most (only once a burst used a whole block)."""
 
 
-class ClockIds:
-    """Ids that follow the clock (microseconds) and never go back."""
-
-    def __init__(self, last: int = 0) -> None:
-        self.last = last
-        self._lock = threading.Lock()  # job log lines come from routine threads too
-
-    def __call__(self) -> int:
-        with self._lock:
-            self.last = max(self.last + 1, time.time_ns() // 1000)
-            return self.last
-
-
 class IdBlocks:
-    """Ids from blocks that ``reserve(n)`` (blocking) sets aside in the database for this
-    process; it returns the first id of the block."""
+    """Ids from blocks that ``reserve(n, at_least)`` (blocking) sets aside in the database for
+    this process; it returns the first id of the block, ``at_least`` or above."""
 
-    def __init__(self, reserve: Callable[[int], int], size: int = BLOCK) -> None:
+    def __init__(self, reserve: Callable[[int, int], int], size: int = BLOCK) -> None:
         self._reserve = reserve
         self.size = size
         self._next = 0
@@ -54,7 +41,7 @@ class IdBlocks:
 
     def prime(self) -> None:
         """Reserve the first block (blocking: call it from a thread)."""
-        first = self._reserve(self.size)
+        first = self._reserve(self.size, 0)
         with self._lock:
             self._next, self._end = first, first + self.size
 
@@ -65,7 +52,7 @@ class IdBlocks:
             value = self._next
             self._next += 1
             if self._spare is None and self._end - self._next < self.size // 2:
-                self._spare = self._pool.submit(self._reserve, self.size)
+                self._spare = self._pool.submit(self._reserve, self.size, self._end)
             return value
 
     def _refill(self) -> None:
@@ -73,7 +60,12 @@ class IdBlocks:
         if spare is None or not spare.done():
             self.waited += 1
         try:
-            first = spare.result(WAIT_AT_MOST) if spare is not None else self._reserve(self.size)
+            if spare is not None:
+                first = spare.result(WAIT_AT_MOST)
+            else:
+                first = self._reserve(self.size, self._end)
+            if first < self._end:  # ids were counted by the clock past it meanwhile
+                first = self._reserve(self.size, self._end)
         except Exception:
             # The database is away (its writes wait anyway): ids follow the clock from here,
             # beyond this process's own, until a block can be reserved again. One of them may

@@ -133,9 +133,10 @@ class ReplicaStore(Protocol):
         """The flow's current record, if it exists."""
         ...
 
-    def id_blocks(self) -> Callable[[int], int] | None:
-        """A blocking function reserving ``n`` event ids for this process (returns the first),
-        unique across the deployment; None when this process is alone and counts by itself."""
+    def id_blocks(self) -> Callable[[int, int], int] | None:
+        """A blocking function reserving ``n`` event ids for this process, the first of them
+        ``at_least`` or above (it returns that first id), unique across the deployment; None
+        when this process is alone and counts by itself."""
         ...
 
 
@@ -199,7 +200,9 @@ class MemoryReplicas:
         for job in self._jobs.values():
             if not job.status.finished and job.owner not in alive:
                 job.owner = replica_id
-                claimed.append(replace(job, progress=dict(job.progress), output=dict(job.output)))
+                progress = {rid: replace(p) for rid, p in job.progress.items()}
+                output = {key: list(items) for key, items in job.output.items()}
+                claimed.append(replace(job, progress=progress, output=output))
         return claimed
 
     async def take_job(self, job_id: str, replica_id: str) -> bool:
@@ -223,7 +226,7 @@ class MemoryReplicas:
     async def get_flow(self, flow_id: str) -> FlowRecord | None:
         return self._flows.get(flow_id)
 
-    def id_blocks(self) -> Callable[[int], int] | None:
+    def id_blocks(self) -> Callable[[int, int], int] | None:
         return None
 
 

@@ -182,20 +182,21 @@ class SqlReplicas:
 
         return await self._run(work)
 
-    def id_blocks(self) -> Callable[[int], int] | None:
+    def id_blocks(self) -> Callable[[int, int], int] | None:
         if self.exclusive:
             return None  # alone on the database: the event bus counts by itself
         return self.reserve_ids
 
-    def reserve_ids(self, count: int) -> int:
-        """Reserve ``count`` ids (blocking) and return the first: ids follow the clock
-        (microseconds) when the counter is behind it, as a lone process's do."""
+    def reserve_ids(self, count: int, at_least: int = 0) -> int:
+        """Reserve ``count`` ids (blocking), the first ``at_least`` or above, and return the
+        first: ids follow the clock (microseconds) when the counter is behind it, as a lone
+        process's do."""
         table = tables.id_blocks
-        now = time.time_ns() // 1000
+        floor = max(time.time_ns() // 1000, at_least)
         stmt = (
             update(table)
             .where(table.c.name == "events")
-            .values(next_id=func.greatest(table.c.next_id, now) + count)
+            .values(next_id=func.greatest(table.c.next_id, floor) + count)
             .returning(table.c.next_id)
         )
         end = self._in_transaction(lambda conn: conn.execute(stmt).scalar_one())
