@@ -245,8 +245,8 @@ class ReplicaAgent:
         role: ReplicaRole,
         resume: Callable[[list[Job]], Awaitable[None]],
         abandon: Callable[[], Awaitable[None]],
-        joined: Callable[[Replica], None],
-        lost: Callable[[Replica], None],
+        joined: Callable[[Replica], object],
+        lost: Callable[[Replica], object],
     ) -> None:
         self.store = store
         self.heartbeat_interval = heartbeat
