@@ -20,8 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from routilux.engine.models import Job, RoutineProgress
+from routilux.engine.models import Job, JobStatus, RoutineProgress
 from routilux.engine.routine import Payload
+
+DROPPED_AT = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})
+"""Final statuses whose save drops the job's checkpoint (a failed job keeps it: a retry resumes
+from it)."""
 
 
 @dataclass(slots=True)

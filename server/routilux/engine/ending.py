@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+from routilux.engine.checkpoint import DROPPED_AT
 from routilux.engine.clock import utcnow
 from routilux.engine.events import EventType, JobPublisher
 from routilux.engine.models import Job, JobError, JobStatus, RoutineStatus
@@ -49,10 +50,6 @@ def final_record(job: Job, status: JobStatus, error: JobError | None) -> Job:
     return final
 
 
-DROPS_CHECKPOINT = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})
-"""Final states whose save drops the job's checkpoint: nothing more is worth handing over."""
-
-
 class JobEnd:
     """The end of one job: the timer of its wall-time bound, the one final state it ends in
     (the first one asked for), stored then announced; ``finished`` is set once that is done, or
@@ -75,6 +72,12 @@ class JobEnd:
         self.ending: JobStatus | None = None  # the final status asked for, once asked
         self.finished = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def drops_checkpoint(self) -> bool:
+        """Whether the job ends in a state whose save drops its checkpoint (nothing more of it
+        is worth handing to the store)."""
+        return self.ending in DROPPED_AT
 
     def arm(self, seconds: float, expired: Callable[[], None]) -> None:
         """Call ``expired`` after ``seconds``, unless the job ends or stops first."""

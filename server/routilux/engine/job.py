@@ -25,7 +25,7 @@ from routilux.engine.activations import ActivationRunner
 from routilux.engine.bounds import JobLimits, JobUsage
 from routilux.engine.checkpoint import CheckpointLog, Delivery, JobCheckpoint, Running
 from routilux.engine.clock import utcnow
-from routilux.engine.ending import DROPS_CHECKPOINT, WINDING_DOWN, JobEnd
+from routilux.engine.ending import WINDING_DOWN, JobEnd
 from routilux.engine.events import EventBus, EventType, JobEvents
 from routilux.engine.inbox import Activation, Inbox, JobInboxes
 from routilux.engine.inline import InlineQueue
@@ -309,7 +309,7 @@ class JobRun:
     def _commit(self, *, with_job: bool = False) -> None:
         """Hand the store the checkpoint gathered since the last one (see CheckpointLog); none
         once the job is completing or cancelled: its final state drops its checkpoint."""
-        if self._end.ending in DROPS_CHECKPOINT:
+        if self._end.drops_checkpoint:
             self._log.discard()
             return
         self._log.commit(self.job.progress, self.job if with_job else None)

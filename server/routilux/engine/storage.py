@@ -12,10 +12,16 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
-from routilux.engine.checkpoint import Checkpoint, Delivery, JobCheckpoint, RoutineState
+from routilux.engine.checkpoint import (
+    DROPPED_AT,
+    Checkpoint,
+    Delivery,
+    JobCheckpoint,
+    RoutineState,
+)
 from routilux.engine.events import Event
 from routilux.engine.joblogs import JobLog
-from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
+from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
 from routilux.engine.replicas import MemoryReplicas, ReplicaStore
 
 
@@ -164,7 +170,7 @@ class MemoryStore:
         if self._fenced(job.job_id, job.owner):
             return
         self.jobs[job.job_id] = _copy(job)
-        if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        if job.status in DROPPED_AT:
             self.checkpoints.pop(job.job_id, None)
 
     def save_job_later(self, job: Job) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete
 
+from routilux.engine.checkpoint import DROPPED_AT
 from routilux.store import database, tables
 from routilux.store.fencing import held_by
 
@@ -193,7 +194,7 @@ class _Checkpoints:
         self.progress[job_id] = rows["checkpoint"]
 
     def write(self, conn: Connection, jobs: Mapping[str, Row]) -> None:
-        done = [j for j, row in jobs.items() if row["status"] in _CHECKPOINT_DROPPED]
+        done = [j for j, row in jobs.items() if row["status"] in DROPPED_AT]
         owners = dict(self.owners)
         owners.update((j, jobs[j]["owner"]) for j in done)
         if owners:
@@ -236,9 +237,6 @@ class _Checkpoints:
         self.taken = [row for row in self.taken if row["j"] not in jobs]
         self.states = {k: row for k, row in self.states.items() if k[0] not in jobs}
         self.progress = {j: row for j, row in self.progress.items() if j not in jobs}
-
-
-_CHECKPOINT_DROPPED = frozenset({"completed", "cancelled"})
 
 
 def _put_revisions(
