@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.models import FlowRecord, Job, JobStatus, Worker
+from routilux.engine.signals import MemoryBoard, MemorySignals, NoSignals, Signals
 
 log = logging.getLogger("routilux.engine")
 
@@ -133,6 +134,10 @@ class ReplicaStore(Protocol):
         """The flow's current record, if it exists."""
         ...
 
+    def signals(self) -> Signals:
+        """A new connection to the deployment's signals, for one runtime."""
+        ...
+
     def id_blocks(self) -> Callable[[int, int], int] | None:
         """A blocking function reserving ``n`` event ids for this process, the first of them
         ``at_least`` or above (it returns that first id), unique across the deployment; None
@@ -156,6 +161,7 @@ class MemoryReplicas:
         self._flows = flows
         self._exclusive = exclusive
         self.replicas: dict[str, Replica] = {}
+        self._board = MemoryBoard()
 
     @property
     def exclusive(self) -> bool:
@@ -225,6 +231,9 @@ class MemoryReplicas:
 
     async def get_flow(self, flow_id: str) -> FlowRecord | None:
         return self._flows.get(flow_id)
+
+    def signals(self) -> Signals:
+        return NoSignals() if self._exclusive else MemorySignals(self._board)
 
     def id_blocks(self) -> Callable[[int, int], int] | None:
         return None

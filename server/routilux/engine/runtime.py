@@ -118,6 +118,9 @@ class Runtime:
             lost=lambda r: self.bus.publish(EventType.REPLICA_LOST, data=r.event_data()),
         )
         self._recovery.owner = lambda: self.replica.replica_id
+        # Messages to and from the other replicas (engine/signals.py): handlers register on it
+        # before start().
+        self.signals = self.store.replicas.signals()
 
     @property
     def flow_bytes(self) -> int:
@@ -166,6 +169,7 @@ class Runtime:
         for worker in state.workers:
             entry = self._flows.get(worker.flow_id)
             self._workers.load(worker, entry.compiled if entry else None)
+        await self.signals.start()
         # Join the deployment, and take over the jobs no live replica holds (all of them when
         # this process is alone on its database), then heartbeat.
         await self.replica.join()
@@ -189,6 +193,7 @@ class Runtime:
         await self.replica.leave()  # once its last checkpoints are in: others take over now
         if self._ids is not None:
             self._ids.close()
+        await self.signals.close()
 
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
         return WorkerRun(

@@ -27,7 +27,9 @@ from routilux.engine.replicas import (
     ReplicaRole,
     ReplicaStatus,
 )
+from routilux.engine.signals import NoSignals, Signals
 from routilux.store import codec, database, tables
+from routilux.store.signals import PgSignals
 
 T = TypeVar("T")
 
@@ -181,6 +183,11 @@ class SqlReplicas:
             return codec.flow_from_row(row) if row is not None else None
 
         return await self._run(work)
+
+    def signals(self) -> Signals:
+        if self.exclusive:
+            return NoSignals()
+        return PgSignals(self._url)
 
     def id_blocks(self) -> Callable[[int, int], int] | None:
         if self.exclusive:
