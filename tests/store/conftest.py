@@ -36,6 +36,10 @@ async def open_store(db_url: str) -> AsyncIterator[StoreFactory]:
     opened: list[SqlStore] = []
 
     async def factory(url: str | None = None, **options: Any) -> SqlStore:
+        # These tests give events and log lines their ids, to check the SQL around them; the
+        # numbering a deployment's processes do as they commit is tested on its own
+        # (test_replicas.py, test_event_stream.py).
+        options.setdefault("numbered", False)
         store = SqlStore(url or db_url, **options)
         opened.append(store)
         await store.open()

@@ -4,9 +4,9 @@ event ids."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
-from itertools import pairwise
 
 from sqlalchemy import create_engine, select
 
@@ -15,7 +15,8 @@ from routilux.engine.clock import utcnow
 from routilux.engine.models import JobStatus
 from routilux.engine.replicas import Replica, ReplicaStatus, this_process
 from routilux.store import SqlStore, tables
-from tests.store.conftest import StoreFactory, make_job
+from tests.store.conftest import StoreFactory, make_event, make_job
+from tests.store.test_job_logs_store import line
 
 
 def replica(name: str) -> Replica:
@@ -134,21 +135,29 @@ async def test_old_stopped_and_lost_replicas_are_forgotten(store: SqlStore) -> N
     assert [r.replica_id for r in await store.replicas.list_replicas()] == ["rep_new"]
 
 
-async def test_event_ids_come_from_disjoint_increasing_blocks_on_postgresql(
+async def test_processes_sharing_a_database_number_events_and_logs_as_they_commit(
     open_store: StoreFactory, db_url: str
 ) -> None:
-    first = await open_store()
-    if "postgresql" not in db_url:  # SQLite: one process, which counts by itself
+    first = await open_store(numbered=None)
+    if "postgresql" not in db_url:  # SQLite: one process, whose ids are stored as given
         assert first.replicas.exclusive
-        assert first.replicas.id_blocks() is None
+        first.save_event_later(make_event(7))
+        await first.flush()
+        assert [e.id for e in await first.list_events(after=0)] == [7]
         return
-    second = await open_store()
+    second = await open_store(numbered=None)
     assert not second.replicas.exclusive
-    reserve_a, reserve_b = first.replicas.id_blocks(), second.replicas.id_blocks()
-    assert reserve_a is not None and reserve_b is not None
-    blocks = [reserve_a(100, 0), reserve_b(100, 0), reserve_a(100, 0), reserve_b(100, 0)]
-    ranges = [range(start, start + 100) for start in blocks]
-    assert blocks == sorted(blocks)
-    assert all(a.stop <= b.start for a, b in pairwise(ranges))
-    far = blocks[-1] + 10**9
-    assert reserve_a(100, far) == far  # above ids a process counted by itself meanwhile
+    before = time.time_ns() // 1000
+    for n in range(1, 6):  # the same ids given by both: each process counts by itself
+        for store in (first, second, second):
+            store.save_event_later(make_event(n, job_id=f"job_{n}"))
+            await store.flush()
+    first.save_log_later(line(1, job_id="job_1"))
+    await first.flush()
+    stored = await second.list_events(after=0, limit=100)
+    ids = [e.id for e in stored]
+    assert len(ids) == 15 and len(set(ids)) == 15
+    assert ids == sorted(ids) and ids[0] >= before  # in commit order, after the clock
+    assert [e.data["i"] for e in stored] == [n for n in range(1, 6) for _ in range(3)]
+    (logged,) = await second.list_job_logs("job_1")
+    assert logged.id > ids[-1]

@@ -77,7 +77,7 @@ async def run_delayed(runtime: Runtime, store: SqlStore) -> Job:
 async def test_a_lost_replicas_job_is_resumed_elsewhere_and_its_late_writes_fenced(
     replicas: Callable[[], Awaitable[Replica]],
 ) -> None:
-    a, store_a, published_a = await replicas()
+    a, store_a, _ = await replicas()
     b, store_b, published_b = await replicas()
     job = await run_delayed(a, store_a)  # a flow and a worker b does not know
     a_id, b_id = a.replica.replica_id, b.replica.replica_id
@@ -115,11 +115,6 @@ async def test_a_lost_replicas_job_is_resumed_elsewhere_and_its_late_writes_fenc
     assert a.replica.replica_id not in (None, a_id)
     statuses = {r.replica_id: r.status.value for r in await store_b.replicas.list_replicas()}
     assert statuses == {a_id: "lost", b_id: "alive", a.replica.replica_id: "alive"}
-
-    # Event ids: unique across both processes, increasing within each.
-    ids_a, ids_b = [e.id for e in published_a], [e.id for e in published_b]
-    assert ids_a == sorted(ids_a) and ids_b == sorted(ids_b)
-    assert not set(ids_a) & set(ids_b)
 
 
 async def test_a_replica_starting_next_to_a_live_one_takes_none_of_its_jobs(

@@ -199,10 +199,8 @@ class EventBus:
         last_id: int = 0,
         *,
         buffer_size: int = 1000,
-        ids: Callable[[], int] | None = None,
     ) -> None:
         self._last_id = last_id
-        self._ids = ids  # where ids come from when processes share the database (engine/ids.py)
         self._subscribers: list[Subscription] = []
         self._sinks: list[Callable[[Event], None]] = []
         self.buffer_size = buffer_size
@@ -226,12 +224,10 @@ class EventBus:
         data: dict[str, Any] | None = None,
     ) -> Event:
         # Ids follow the clock (microseconds) and never go back: after a crash, events that were
-        # not yet stored cannot have their ids handed out again to different events.
-        ids = self._ids
-        if ids is None:
-            self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
-        else:
-            self._last_id = ids()
+        # not yet stored cannot have their ids handed out again to different events. (Processes
+        # sharing a database have them replaced by the deployment's as they are stored, and
+        # read the deployment's stream from there: engine/event_tail.py.)
+        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
         event = _new_event(
             self._last_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
         )
@@ -241,6 +237,17 @@ class EventBus:
             for subscriber in tuple(self._subscribers):
                 subscriber._offer(event)
         return event
+
+    def deliver(self, event: Event) -> None:
+        """Offer an event numbered elsewhere (the deployment's stream, engine/event_tail.py) to
+        the subscribers, as published: its id must be above every one before."""
+        self._last_id = event.id
+        for subscriber in tuple(self._subscribers):
+            subscriber._offer(event)
+
+    def deliver_through(self, event_id: int) -> None:
+        """Every event up to ``event_id`` has been offered (or was not wanted by anyone)."""
+        self._last_id = max(self._last_id, event_id)
 
     def subscribe(
         self, filters: Iterable[EventFilter] = (), *, buffer_size: int | None = None

@@ -89,14 +89,12 @@ class JobLogCapture(logging.Handler):
         self._counts: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
         self._last_id = 0
-        self.ids: Callable[[], int] | None = None  # shared with the event bus, if set
         self._formatter = logging.Formatter()
 
     def _next_id(self) -> int:
-        if self.ids is not None:
-            return self.ids()
         # Ids follow the clock (microseconds), as the event bus's do: they keep increasing across
-        # restarts without asking the store for the last one.
+        # restarts without asking the store for the last one. (Processes sharing a database
+        # have them replaced by the deployment's as they are stored: store/batches.number.)
         self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
         return self._last_id
 

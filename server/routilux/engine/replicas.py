@@ -138,12 +138,6 @@ class ReplicaStore(Protocol):
         """A new connection to the deployment's signals, for one runtime."""
         ...
 
-    def id_blocks(self) -> Callable[[int, int], int] | None:
-        """A blocking function reserving ``n`` event ids for this process, the first of them
-        ``at_least`` or above (it returns that first id), unique across the deployment; None
-        when this process is alone and counts by itself."""
-        ...
-
 
 class MemoryReplicas:
     """Replicas kept in process, over a MemoryStore's jobs."""
@@ -234,9 +228,6 @@ class MemoryReplicas:
 
     def signals(self) -> Signals:
         return NoSignals() if self._exclusive else MemorySignals(self._board)
-
-    def id_blocks(self) -> Callable[[int, int], int] | None:
-        return None
 
 
 class ReplicaAgent:

@@ -30,7 +30,6 @@ from routilux.engine.errors import (
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FinishedJobs
 from routilux.engine.flows import FlowCatalog, FlowEntry
-from routilux.engine.ids import IdBlocks
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.live_jobs import LiveJobs
@@ -105,7 +104,6 @@ class Runtime:
             self._breakpoints, self._flows, self._workers, self.store, self.live_job
         )
         self._recovery = JobRecovery(self._flows, self._workers, self.store, self._runs, finished)
-        self._ids: IdBlocks | None = None
         takeover = Takeover(self._flows, self._workers, self.store, self._runs, self._recovery)
         self.replica = ReplicaAgent(
             self.store.replicas,
@@ -152,14 +150,7 @@ class Runtime:
             return
         self._started = True
         state = await self.store.load()
-        reserve = self.store.replicas.id_blocks()
-        if reserve is not None:  # processes share the database: ids from blocks it reserves
-            self._ids = IdBlocks(reserve)
-            await anyio.to_thread.run_sync(self._ids.prime)
-        self.log_capture.ids = self._ids
-        self.bus = EventBus(
-            state.last_event_id, buffer_size=self.settings.event_buffer, ids=self._ids
-        )
+        self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
         self.bus.add_sink(self.store.save_event_later)
         self.bus.add_sink(self._jobs.waiters.wake)
         logging.getLogger().addHandler(self.log_capture)
@@ -191,8 +182,6 @@ class Runtime:
         logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
         await self.replica.leave()  # once its last checkpoints are in: others take over now
-        if self._ids is not None:
-            self._ids.close()
         await self.signals.close()
 
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from routilux import __version__
 from routilux.engine.bounds import JobLimits
+from routilux.engine.event_tail import EventTail
 from routilux.engine.runtime import Runtime
 from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.routines import default_registry
@@ -109,7 +110,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 replica_lease_seconds=settings.replica_lease_seconds,
             ),
         )
+        # The stream subscribers see: this process's own events when it is alone on its
+        # database, the deployment's as they are committed when processes share it.
+        tail = None
+        if not store.replicas.exclusive:
+            tail = EventTail(
+                store.list_events,
+                store.newest_event_id,
+                runtime.signals,
+                buffer_size=settings.ws_send_buffer,
+            )
         await runtime.start()
+        if tail is not None:
+            await tail.start()
+        app.state.event_tail = tail
         app_metrics.attach(runtime)
         runtime.bus.add_sink(log_event)
         app.state.store = store
@@ -120,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Clients still connected (in process, or if the server did not close them) get 1001.
             await app.state.ws_hub.close_all()
+            if tail is not None:
+                await tail.close()
             try:
                 await runtime.shutdown()
             finally:

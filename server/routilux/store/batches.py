@@ -5,15 +5,17 @@ the rows a batch writes in one transaction, coalesced per record."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, text, update
 
 from routilux.engine.checkpoint import DROPPED_AT
 from routilux.store import database, tables
 from routilux.store.fencing import held_by
+from routilux.store.signals import CHANNEL_PREFIX
 
 Row = dict[str, Any]
 
@@ -102,8 +104,11 @@ def _job_of(kind: Kind, payload: Any) -> str | None:
     return None
 
 
-def apply(conn: Connection, entries: list[Entry]) -> list[Row]:
-    """Write entries in the caller's transaction, coalesced per record; return the event rows."""
+def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> list[Row]:
+    """Write entries in the caller's transaction, coalesced per record; return the event rows.
+
+    ``numbered`` (processes sharing the database): the events and log lines get their ids here,
+    from the deployment's counter (see :func:`number`)."""
     flows: dict[str, Row | None] = {}
     breakpoints: dict[str, Row | None] = {}
     workers: dict[str, Row] = {}
@@ -161,11 +166,43 @@ def apply(conn: Connection, entries: list[Entry]) -> list[Row]:
         conn.execute(
             database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
         )
+    if numbered and (events or logs):
+        number(conn, events, logs)
     if events:
         conn.execute(database.insert_ignore(conn, tables.events), events)
     if logs:
         conn.execute(database.insert_ignore(conn, tables.job_logs), logs)
     return events
+
+
+def number(conn: Connection, events: list[Row], logs: list[Row]) -> None:
+    """Give ``events`` and ``logs`` the next ids of the deployment, and tell every replica.
+
+    The counter's row stays locked until the commit, so batches of all the processes commit in
+    the order of their ids: whoever has read the events up to some id has seen every event below
+    it that will ever be committed, which makes one ordered stream of the deployment's events
+    (and a ``since`` valid on any replica). Ids follow the clock (microseconds) whenever the
+    counter is behind it, as a lone process's do. Call it last before the commit: the lock is
+    held from here on."""
+    count = len(events) + len(logs)
+    table = tables.id_blocks
+    floor = time.time_ns() // 1000
+    stmt = (
+        update(table)
+        .where(table.c.name == "events")
+        .values(next_id=func.greatest(table.c.next_id, floor) + count)
+        .returning(table.c.next_id)
+    )
+    first = int(conn.execute(stmt).scalar_one()) - count
+    for n, row in enumerate(events, first):
+        row["id"] = n
+    for n, row in enumerate(logs, first + len(events)):
+        row["id"] = n
+    if events:  # delivered with the commit, in commit order (store/signals.py's channels)
+        conn.execute(_NOTIFY, {"message": f'{{"last": {first + len(events) - 1}}}'})
+
+
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL_PREFIX}events', :message)")
 
 
 class _Checkpoints:

@@ -63,8 +63,13 @@ def stored_state(conn: Connection) -> StoredState:
             for r in conn.execute(select(tables.breakpoints)).mappings()
         ],
         unfinished_jobs=unfinished_jobs,
-        last_event_id=int(conn.execute(select(func.max(tables.events.c.id))).scalar() or 0),
+        last_event_id=newest_event_id(conn),
     )
+
+
+def newest_event_id(conn: Connection) -> int:
+    """The highest event id stored (0 for none)."""
+    return int(conn.execute(select(func.max(tables.events.c.id))).scalar() or 0)
 
 
 def checkpoint(job_id: str) -> Query[JobCheckpoint]:

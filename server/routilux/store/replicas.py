@@ -9,7 +9,6 @@ replica or job never both win.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -188,26 +187,6 @@ class SqlReplicas:
         if self.exclusive:
             return NoSignals()
         return PgSignals(self._url)
-
-    def id_blocks(self) -> Callable[[int, int], int] | None:
-        if self.exclusive:
-            return None  # alone on the database: the event bus counts by itself
-        return self.reserve_ids
-
-    def reserve_ids(self, count: int, at_least: int = 0) -> int:
-        """Reserve ``count`` ids (blocking), the first ``at_least`` or above, and return the
-        first: ids follow the clock (microseconds) when the counter is behind it, as a lone
-        process's do."""
-        table = tables.id_blocks
-        floor = max(time.time_ns() // 1000, at_least)
-        stmt = (
-            update(table)
-            .where(table.c.name == "events")
-            .values(next_id=func.greatest(table.c.next_id, floor) + count)
-            .returning(table.c.next_id)
-        )
-        end = self._in_transaction(lambda conn: conn.execute(stmt).scalar_one())
-        return int(end) - count
 
 
 def _replica(row: codec.RowIn) -> Replica:

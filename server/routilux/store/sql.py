@@ -70,8 +70,14 @@ class SqlStore:
         queued_event_bytes: int = 64 * 1024 * 1024,
         routine_events_per_job: int | None = None,
         statement_timeout_ms: int = database.STATEMENT_TIMEOUT_MS,
+        numbered: bool | None = None,
     ) -> None:
-        """``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
+        """``numbered``: events and job log lines get their ids as they are committed, in one
+        order for every process on the database (store/batches.number); None (the default)
+        does so wherever processes may share the database (PostgreSQL). Off, the ids given are
+        stored as they are, as a process alone on SQLite does.
+
+        ``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
         jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
         self.url = database.parse(url)
         self.idempotency_ttl = idempotency_ttl
@@ -107,6 +113,7 @@ class SqlStore:
             prune_interval=prune_interval,
             max_events=queued_events,
             max_event_bytes=queued_event_bytes,
+            numbered=not self.replicas.exclusive if numbered is None else numbered,
         )
         # None: every event is written (and retention keeps the newest ``events_per_job``).
         self._routine_events_per_job = routine_events_per_job or 2**62
@@ -339,6 +346,10 @@ class SqlStore:
     ) -> list[Event]:
         """Events above ``after`` in id order, matching any filter (all events without one)."""
         return await self._read(queries.events(after=after, filters=filters, limit=limit))
+
+    async def newest_event_id(self) -> int:
+        """The highest event id committed (0 for none)."""
+        return await self._read(queries.newest_event_id)
 
     async def find_idempotency(self, key: str, scope: str) -> tuple[str, str] | None:
         """(fingerprint, resource_id) of a key that has not expired, else None."""

@@ -82,8 +82,12 @@ class Writer:
         prune_interval: float,
         max_events: int = 50_000,
         max_event_bytes: int = 64 * 1024 * 1024,
+        numbered: bool = False,
     ) -> None:
         self._engine = engine
+        # Processes share the database: events and log lines are numbered as they are committed
+        # (batches.number), in one order for the deployment.
+        self.numbered = numbered
         self._retention = retention
         self._prune_interval = prune_interval
         self._cond = threading.Condition(threading.Lock())
@@ -304,7 +308,7 @@ class Writer:
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
         try:
             with conn.begin():
-                written = apply(conn, entries)
+                written = apply(conn, entries, numbered=self.numbered)
         except Exception as exc:
             if database.unreachable(exc) or conn.invalidated:
                 raise _Lost(entries) from exc
@@ -320,7 +324,7 @@ class Writer:
         for entry in entries:
             try:
                 with conn.begin():
-                    written = apply(conn, [entry])
+                    written = apply(conn, [entry], numbered=self.numbered)
             except Exception as exc:
                 if entry[2] is None:
                     log.exception("dropping a %s write that cannot be committed", entry[0].name)

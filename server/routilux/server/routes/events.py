@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from routilux.engine.event_tail import EventTail
 from routilux.server.ws import ConnectionHub, EventStream
 from routilux.server.ws.protocol import choose_subprotocol
 
@@ -15,9 +16,18 @@ async def stream_events(websocket: WebSocket) -> None:
     """Stream events as they happen, filtered by flow, job and type, replaying from `since`."""
     state = websocket.app.state
     hub: ConnectionHub = state.ws_hub
+    tail: EventTail | None = state.event_tail
+    sync = None
+    if tail is not None:  # processes share the database: the deployment's stream
+
+        async def sync() -> None:
+            await state.store.flush()
+            await tail.catch_up()
+
     stream = EventStream(
         websocket,
-        bus=state.runtime.bus,
+        bus=state.runtime.bus if tail is None else tail.bus,
+        sync=sync,
         store=state.store,
         hub=hub,
         buffer_size=state.settings.ws_send_buffer,

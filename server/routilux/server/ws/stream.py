@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -42,8 +42,12 @@ class EventStream:
         buffer_size: int,
         identity: str = "",
         subprotocol: str | None = None,
+        sync: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``sync``: brings ``bus`` up to every event published so far, when it is fed from
+        the store (the deployment's stream) rather than by this process's publishers."""
         self._ws = websocket
+        self._sync = sync
         self._identity = identity
         self._subprotocol = subprotocol
         # This connection's name in the hub's message-rate counters.
@@ -251,6 +255,8 @@ class EventStream:
         # A reply follows every event published before the request: a ping is a barrier, and a
         # subscription change splits the stream cleanly into before and after.
         if self._feed is not None:
+            if self._sync is not None:
+                await self._sync()
             await self._caught_up(self._feed)
         async with self._lock:
             if isinstance(request, p.Ping):
