@@ -206,6 +206,25 @@ async def test_events_have_increasing_ids_and_tell_the_whole_story() -> None:
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
+async def test_the_bus_is_built_once_subscriptions_made_before_start_hear_everything() -> None:
+    store = MemoryStore()
+    async with Runtime(registry(), store) as first:
+        flow = await first.create_flow(FlowSpec.model_validate(pipeline(("a", "Add", {}))))
+        await run_one(first, flow.flow_id, {"value": 1})
+        last = first.bus.last_id
+    rt = Runtime(registry(), store)
+    early = rt.bus.subscribe()
+    bus = rt.bus
+    async with rt:
+        assert rt.bus is bus
+        job = await run_one(rt, flow.flow_id, {"value": 2})
+    heard = []
+    while (event := early.get_nowait()) is not None:
+        heard.append(event)
+    assert EventType.JOB_COMPLETED in [e.type for e in heard if e.job_id == job.job_id]
+    assert all(e.id > last for e in heard)  # ids go on above the stored ones
+
+
 async def test_a_slow_subscriber_is_cut_off_without_slowing_the_engine() -> None:
     async with Runtime(registry()) as rt:
         flow = await rt.create_flow(FlowSpec.model_validate(pipeline(("a", "Add", {}))))

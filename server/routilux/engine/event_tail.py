@@ -57,7 +57,7 @@ class EventTail:
         return self.bus.last_id
 
     async def start(self) -> None:
-        self.bus.deliver_through(await self._newest())
+        self.bus.advance_to(await self._newest())
         self._task = asyncio.create_task(self._follow(), name="routilux-event-tail")
 
     async def close(self) -> None:
@@ -95,7 +95,7 @@ class EventTail:
             if self.bus.subscriber_count == 0:
                 newest = await self._newest() if ask else self._signalled
                 if self.bus.subscriber_count == 0:  # (still: one may have come meanwhile)
-                    self.bus.deliver_through(newest)
+                    self.bus.advance_to(newest)
                     return
             while True:
                 page = await self._read(after=self.bus.last_id, limit=PAGE)

@@ -245,8 +245,9 @@ class EventBus:
         for subscriber in tuple(self._subscribers):
             subscriber._offer(event)
 
-    def deliver_through(self, event_id: int) -> None:
-        """Every event up to ``event_id`` has been offered (or was not wanted by anyone)."""
+    def advance_to(self, event_id: int) -> None:
+        """Ids go on above ``event_id``: the events up to it were published before (a restart)
+        or offered already (or were wanted by nobody)."""
         self._last_id = max(self._last_id, event_id)
 
     def subscribe(

@@ -150,9 +150,7 @@ class Runtime:
             return
         self._started = True
         state = await self.store.load()
-        self.bus = EventBus(state.last_event_id, buffer_size=self.settings.event_buffer)
-        self.bus.add_sink(self.store.save_event_later)
-        self.bus.add_sink(self._jobs.waiters.wake)
+        self.bus.advance_to(state.last_event_id)
         logging.getLogger().addHandler(self.log_capture)
         for record in state.flows:
             self._flows.load(record)
