@@ -28,7 +28,7 @@ class BreakpointCommands:
         store: Store,
         live_job: Callable[[str], Job | None],
     ) -> None:
-        self._table = table
+        self.table = table
         self._flows = flows
         self._workers = workers
         self._store = store
@@ -47,7 +47,7 @@ class BreakpointCommands:
         entry = self._flows.get(flow_id)
         if entry is None:
             raise InvalidInput(f"flow {flow_id!r} does not exist", loc=("flow_id",))
-        bp = self._table.new(
+        bp = self.table.new(
             entry, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
         )
         if job_id is not None:
@@ -56,23 +56,23 @@ class BreakpointCommands:
                 raise InvalidInput(
                     f"job {job_id!r} does not exist in flow {flow_id!r}", loc=("job_id",)
                 )
-        self._table.check_condition(condition)
+        self.table.check_condition(condition)
         await self._store.save_breakpoint(bp)
-        self._table.add(bp)
+        self.table.add(bp)
         return bp
 
     async def delete(self, breakpoint_id: str) -> None:
-        bp = self._table.stored(breakpoint_id)
-        waiting = self._table.waiting_at(bp)
-        self._table.remove(breakpoint_id)
+        bp = self.table.stored(breakpoint_id)
+        waiting = self.table.waiting_at(bp)
+        self.table.remove(breakpoint_id)
         await self._store.delete_breakpoint(breakpoint_id)
         for run in waiting:
             run.resume_breakpoint()
 
     def resume(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
         """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        bp = self._table.stored(breakpoint_id)
-        waiting = self._table.waiting_at(bp)
+        bp = self.table.stored(breakpoint_id)
+        waiting = self.table.waiting_at(bp)
         waiting = [r for r in waiting if job_id is None or r.job.job_id == job_id]
         if not waiting:
             who = f"job {job_id!r}" if job_id else "no job"

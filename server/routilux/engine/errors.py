@@ -97,6 +97,14 @@ class StoreUnavailable(RoutiluxError):
         self.retry_after = retry_after
 
 
+class ReplicaUnavailable(StoreUnavailable):
+    """The replica holding a job did not answer a control forwarded to it in time (it died,
+    or is stuck): nothing is known to have changed; retry later, when it answers or another
+    replica has taken its jobs over."""
+
+    code = "replica_unavailable"
+
+
 class QueuedInputFull(QueueFull):
     """The queued jobs' input bytes (one worker's, or all) are at their bound; retry later."""
 

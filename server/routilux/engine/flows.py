@@ -164,7 +164,11 @@ class FlowCatalog:
 
     async def remove(self, flow_id: str) -> None:
         await self.store.delete_flow(flow_id)
-        del self.entries[flow_id]
+        self.forget(flow_id)
+
+    def forget(self, flow_id: str) -> None:
+        """Drop a flow deleted from the store (here, or by another replica)."""
+        self.entries.pop(flow_id, None)
         self.count(flow_id, None)
 
     async def revision(self, flow_id: str, revision: int) -> FlowRecord:

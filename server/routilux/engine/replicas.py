@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from routilux.engine.clock import new_id, utcnow
-from routilux.engine.models import FlowRecord, Job, JobStatus, Worker
+from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
 from routilux.engine.signals import MemoryBoard, MemorySignals, NoSignals, Signals
 
 log = logging.getLogger("routilux.engine")
@@ -128,11 +128,17 @@ class ReplicaStore(Protocol):
         """Every replica known, with the unfinished jobs each holds."""
         ...
 
+    async def alive(self) -> set[str]:
+        """The ids of the alive replicas (one short read: asked before forwarding a control)."""
+        ...
+
     async def get_worker(self, worker_id: str) -> Worker | None: ...
 
     async def get_flow(self, flow_id: str) -> FlowRecord | None:
         """The flow's current record, if it exists."""
         ...
+
+    async def get_breakpoint(self, breakpoint_id: str) -> Breakpoint | None: ...
 
     def signals(self) -> Signals:
         """A new connection to the deployment's signals, for one runtime."""
@@ -147,12 +153,14 @@ class MemoryReplicas:
         jobs: dict[str, Job],
         workers: dict[str, Worker],
         flows: dict[str, FlowRecord],
+        breakpoints: dict[str, Breakpoint],
         *,
         exclusive: bool,
     ) -> None:
         self._jobs = jobs
         self._workers = workers
         self._flows = flows
+        self._breakpoints = breakpoints
         self._exclusive = exclusive
         self.replicas: dict[str, Replica] = {}
         self._board = MemoryBoard()
@@ -191,11 +199,11 @@ class MemoryReplicas:
                 del self.replicas[replica.replica_id]
         return marked
 
-    def _alive(self) -> set[str]:
+    async def alive(self) -> set[str]:
         return {r.replica_id for r in self.replicas.values() if r.status is ReplicaStatus.ALIVE}
 
     async def claim_jobs(self, replica_id: str) -> list[Job]:
-        alive = self._alive()
+        alive = await self.alive()
         claimed = []
         for job in self._jobs.values():
             if not job.status.finished and job.owner not in alive:
@@ -225,6 +233,10 @@ class MemoryReplicas:
 
     async def get_flow(self, flow_id: str) -> FlowRecord | None:
         return self._flows.get(flow_id)
+
+    async def get_breakpoint(self, breakpoint_id: str) -> Breakpoint | None:
+        bp = self._breakpoints.get(breakpoint_id)
+        return replace(bp) if bp is not None else None
 
     def signals(self) -> Signals:
         return NoSignals() if self._exclusive else MemorySignals(self._board)

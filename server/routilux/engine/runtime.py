@@ -21,26 +21,17 @@ import anyio
 
 from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.breakpoints import BreakpointTable
+from routilux.engine.changes import BREAKPOINT, FLOW, SharedChanges
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
-from routilux.engine.errors import (
-    FlowHasActiveJobs,
-    JobNotCancellable,
-)
+from routilux.engine.deployment import Deployment
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.finished import FinishedJobs
-from routilux.engine.flows import FlowCatalog, FlowEntry
+from routilux.engine.flows import FlowCatalog
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.live_jobs import LiveJobs
-from routilux.engine.models import (
-    Breakpoint,
-    FlowRecord,
-    Job,
-    JobStatus,
-    RoutineProgress,
-    Worker,
-)
+from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, RoutineProgress, Worker
 from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
 from routilux.engine.replicas import ReplicaAgent, ReplicaRole
@@ -67,8 +58,6 @@ class Runtime:
         self.registry = registry
         self.store: Store = store if store is not None else MemoryStore()
         self.settings = settings or RuntimeSettings()
-        self.bus = EventBus(buffer_size=self.settings.event_buffer)
-        self.bus.add_sink(self.store.save_event_later)
         self.limiter = anyio.CapacityLimiter(self.settings.threads)
         self._flows = FlowCatalog(
             registry,
@@ -95,7 +84,6 @@ class Runtime:
             max_per_flow=self.settings.max_breakpoints_per_flow,
         )
         self._started = False
-        self.bus.add_sink(self._jobs.waiters.wake)
         self.log_capture = JobLogCapture(
             self.store.save_log_later, per_job=self.settings.logs_per_job, owns=self._jobs.owns
         )
@@ -115,10 +103,16 @@ class Runtime:
             joined=lambda r: self.bus.publish(EventType.REPLICA_JOINED, data=r.event_data()),
             lost=lambda r: self.bus.publish(EventType.REPLICA_LOST, data=r.event_data()),
         )
-        self._recovery.owner = lambda: self.replica.replica_id
+        self._recovery.owner = me = lambda: self.replica.replica_id
         # Messages to and from the other replicas (engine/signals.py): handlers register on it
-        # before start().
+        # before start(). Through them, the others learn what changes here (engine/changes.py),
+        # and controls and waits reach the replica holding a job (engine/deployment.py).
         self.signals = self.store.replicas.signals()
+        self._deployment = Deployment(
+            self.signals, self.store, self._jobs, self._workers, self._breakpoint_commands, me=me
+        )
+        self._changes = SharedChanges(self._deployment, self._flows, self._breakpoint_commands)
+        self.bus = self._new_bus()
 
     @property
     def flow_bytes(self) -> int:
@@ -152,17 +146,23 @@ class Runtime:
         state = await self.store.load()
         self.bus.advance_to(state.last_event_id)
         logging.getLogger().addHandler(self.log_capture)
-        for record in state.flows:
-            self._flows.load(record)
-        self._breakpoints.load(state.breakpoints)
-        for worker in state.workers:
-            entry = self._flows.get(worker.flow_id)
-            self._workers.load(worker, entry.compiled if entry else None)
+        self._changes.load(state)
         await self.signals.start()
         # Join the deployment, and take over the jobs no live replica holds (all of them when
         # this process is alone on its database), then heartbeat.
         await self.replica.join()
         self.replica.start()
+
+    def _new_bus(self) -> EventBus:
+        """The bus, built once: start() moves its ids above the stored ones."""
+        bus = EventBus(buffer_size=self.settings.event_buffer)
+        for sink in (
+            self.store.save_event_later,
+            self._jobs.waiters.wake,
+            self._deployment.job_event,
+        ):
+            bus.add_sink(sink)
+        return bus
 
     async def shutdown(self) -> None:
         """Stop executing and flush the store. Idempotent. Jobs in flight are left as their
@@ -180,6 +180,8 @@ class Runtime:
         logging.getLogger().removeHandler(self.log_capture)
         await self.store.flush()
         await self.replica.leave()  # once its last checkpoints are in: others take over now
+        await self._changes.close()
+        await self._deployment.close()
         await self.signals.close()
 
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
@@ -207,6 +209,7 @@ class Runtime:
         """Store a new flow (with ``idempotency``, its key: committed together)."""
         record = await self._flows.create(spec, idempotency)
         self.bus.publish(EventType.FLOW_CREATED, flow_id=record.flow_id)
+        await self._changes.announce(FLOW, record.flow_id)
         return record
 
     async def update_flow(self, flow_id: str, spec: FlowSpec) -> FlowRecord:
@@ -219,6 +222,7 @@ class Runtime:
             flow_id=flow_id,
             data={"revision": record.revision, "previous_revision": previous.revision},
         )
+        await self._changes.announce(FLOW, flow_id)
         return record
 
     async def get_flow_revision(self, flow_id: str, revision: int) -> FlowRecord:
@@ -226,7 +230,7 @@ class Runtime:
         return await self._flows.revision(flow_id, revision)
 
     def get_flow(self, flow_id: str) -> FlowRecord:
-        return self._flow_entry(flow_id).record
+        return self._flows.entry(flow_id).record
 
     def has_flow(self, flow_id: str) -> bool:
         return flow_id in self._flows
@@ -235,34 +239,17 @@ class Runtime:
         return self._flows.records()
 
     async def delete_flow(self, flow_id: str, *, force: bool = False) -> None:
-        self._flow_entry(flow_id)
-        runs = self._workers.runs_of(flow_id)
-        if runs and not force:
-            raise FlowHasActiveJobs(
-                f"flow {flow_id!r} has {len(runs)} unfinished jobs; cancel them or use force",
-                unfinished_jobs=len(runs),
-            )
-        for run in runs:
-            await self._cancel_run(run)
-        for run in runs:
-            await run.finished.wait()
-        self._workers.stop_flow(flow_id)
-        for bp_id in self._breakpoints.of_flow(flow_id):
-            await self.delete_breakpoint(bp_id)
-        await self._flows.remove(flow_id)
-        self.bus.publish(EventType.FLOW_DELETED, flow_id=flow_id)
+        """Delete a flow (``force``: cancelling its unfinished jobs first)."""
+        await self._changes.delete_flow(flow_id, force=force, bus=self.bus)
 
     def flow_warnings(self, flow_id: str) -> list[FlowWarning]:
         """What looks wrong in a flow without making it invalid: cycles nothing can stop."""
-        compiled = self._flow_entry(flow_id).compiled
+        compiled = self._flows.entry(flow_id).compiled
         return unstoppable_cycles(compiled) if compiled is not None else []
 
     def check_flow_room(self, size: int, *, replacing: str | None = None) -> None:
         """Raise unless one more flow of ``size`` bytes (or ``replacing``'s new revision) fits."""
         self._flows.check_room(size, replacing=replacing)
-
-    def _flow_entry(self, flow_id: str) -> FlowEntry:
-        return self._flows.entry(flow_id)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -280,7 +267,7 @@ class Runtime:
 
         ``input_bytes`` is the input's size as JSON if the caller measured it already; it counts
         against the queued-input limits while the job waits."""
-        flow_entry = self._flow_entry(flow_id)
+        flow_entry = self._flows.entry(flow_id)
         compiled = flow_entry.runnable(entry)
         worker = self._workers.for_flow(compiled)
         if input_bytes is None:
@@ -317,34 +304,18 @@ class Runtime:
         return await self._jobs.read(job_id)
 
     async def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
-        """Wait until the job is finished (and durable); raise TimeoutError after ``timeout``."""
-        return await self._jobs.wait_finished(job_id, timeout)
+        """Wait until the job is finished (and durable); raise TimeoutError after ``timeout``.
+        A job another replica holds is waited for there."""
+        return await self._deployment.wait_finished(job_id, timeout)
 
     async def wait_settled(self, job_id: str, timeout: float) -> Job:
         """The job once it is finished or paused, or as it is after ``timeout`` seconds."""
-        return await self._jobs.wait_settled(job_id, timeout)
+        return await self._deployment.wait_settled(job_id, timeout)
 
     async def cancel_job(self, job_id: str) -> Job:
-        """Cancel a job. The result is ``cancelling`` while in-flight logic winds down."""
-        run = self._runs.get(job_id)
-        if run is None:
-            job = await self.get_job(job_id)
-            if job.status is JobStatus.CANCELLED:
-                return job
-            raise JobNotCancellable(
-                f"job {job_id!r} is {job.status.value} and cannot be cancelled",
-                status=job.status.value,
-            )
-        await self._cancel_run(run)
-        return run.job
-
-    async def _cancel_run(self, run: JobRun) -> None:
-        if run.job.status is JobStatus.QUEUED:
-            self._workers.get(run.job.worker_id).remove_queued(run)
-            run.cancel()
-            await run.finished.wait()
-        else:
-            run.cancel()
+        """Cancel a job (forwarded to the replica holding it). The result is ``cancelling``
+        while in-flight logic winds down."""
+        return await self._deployment.cancel_job(job_id)
 
     async def retry_job(self, job_id: str) -> Job:
         """Put a failed job back to work from its last checkpoint: what failed (and whatever
@@ -368,10 +339,10 @@ class Runtime:
         return self._workers.get(worker_id).worker
 
     async def pause_worker(self, worker_id: str) -> Worker:
-        return self._workers.pause(worker_id)
+        return await self._changes.worker_changed(self._workers.pause(worker_id))
 
     async def resume_worker(self, worker_id: str) -> Worker:
-        return self._workers.resume(worker_id)
+        return await self._changes.worker_changed(self._workers.resume(worker_id))
 
     # -- breakpoints ---------------------------------------------------------------------------
 
@@ -385,9 +356,11 @@ class Runtime:
         condition: str | None = None,
         enabled: bool = True,
     ) -> Breakpoint:
-        return await self._breakpoint_commands.create(
+        bp = await self._breakpoint_commands.create(
             flow_id, routine_id, slot=slot, job_id=job_id, condition=condition, enabled=enabled
         )
+        await self._changes.announce(BREAKPOINT, bp.breakpoint_id)
+        return bp
 
     def list_breakpoints(self) -> list[Breakpoint]:
         return self._breakpoints.all()
@@ -408,7 +381,9 @@ class Runtime:
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
         await self._breakpoint_commands.delete(breakpoint_id)
+        await self._changes.announce(BREAKPOINT, breakpoint_id)
 
     async def resume_breakpoint(self, breakpoint_id: str, job_id: str | None = None) -> list[str]:
-        """Resume the jobs waiting at a breakpoint (or just ``job_id``); return their ids."""
-        return self._breakpoint_commands.resume(breakpoint_id, job_id)
+        """Resume the jobs waiting at a breakpoint (or just ``job_id``), on every replica;
+        return their ids."""
+        return await self._deployment.resume_breakpoint(breakpoint_id, job_id)

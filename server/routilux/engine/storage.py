@@ -121,7 +121,9 @@ class MemoryStore:
         self.revisions: dict[tuple[str, int], FlowRecord] = {}
         self.logs: deque[JobLog] = deque(maxlen=max_events)
         self.checkpoints: dict[str, _Checkpoints] = {}
-        self._replicas = MemoryReplicas(self.jobs, self.workers, self.flows, exclusive=exclusive)
+        self._replicas = MemoryReplicas(
+            self.jobs, self.workers, self.flows, self.breakpoints, exclusive=exclusive
+        )
 
     @property
     def replicas(self) -> MemoryReplicas:

@@ -11,7 +11,7 @@ from routilux.engine.events import Event, EventType
 from routilux.engine.models import JobStatus
 
 SETTLED = frozenset({JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-_SETTLING_EVENTS = frozenset(
+SETTLING_EVENTS = frozenset(
     {EventType.JOB_PAUSED, EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_CANCELLED}
 )
 
@@ -42,6 +42,6 @@ class SettleWaiters:
 
     def wake(self, event: Event) -> None:
         """A bus sink."""
-        if self._waiters and event.type in _SETTLING_EVENTS and event.job_id in self._waiters:
+        if self._waiters and event.type in SETTLING_EVENTS and event.job_id in self._waiters:
             for waiter in self._waiters.pop(event.job_id):
                 waiter.set()

@@ -152,25 +152,29 @@ class WorkerRun:
         self._on_job_finished(run)
         self._start_queued()
 
-    def pause(self) -> bool:
+    def pause(self, *, announce: bool = True) -> bool:
+        """Pause (``announce``: publish ``worker.paused``; not when following another
+        replica's pause of this worker, which that replica announced)."""
         if self.worker.status in (WorkerStatus.PAUSED, WorkerStatus.STOPPED):
             return False
         self.worker.status = WorkerStatus.PAUSED
         for run in list(self._active.values()):
             run.pause_for_worker()
-        self.bus.publish(
-            EventType.WORKER_PAUSED, flow_id=self.flow.flow_id, worker_id=self.worker_id
-        )
+        if announce:
+            self.bus.publish(
+                EventType.WORKER_PAUSED, flow_id=self.flow.flow_id, worker_id=self.worker_id
+            )
         self._update_status()
         return True
 
-    def resume(self) -> bool:
+    def resume(self, *, announce: bool = True) -> bool:
         if self.worker.status is not WorkerStatus.PAUSED:
             return False
         self.worker.status = WorkerStatus.IDLE
-        self.bus.publish(
-            EventType.WORKER_RESUMED, flow_id=self.flow.flow_id, worker_id=self.worker_id
-        )
+        if announce:
+            self.bus.publish(
+                EventType.WORKER_RESUMED, flow_id=self.flow.flow_id, worker_id=self.worker_id
+            )
         for run in list(self._active.values()):
             run.resume_for_worker()
         self._start_queued()

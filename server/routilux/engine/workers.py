@@ -26,6 +26,8 @@ class WorkerPool:
         self.default_concurrency = default_concurrency
         self._by_id: dict[str, WorkerRun] = {}
         self._by_flow: dict[str, WorkerRun] = {}  # the live worker of each flow
+        # Told of each worker created here (the other replicas adopt it: engine/changes.py).
+        self.created: Callable[[Worker], object] = lambda worker: None
 
     def __iter__(self) -> Iterator[WorkerRun]:
         return iter(self._by_id.values())
@@ -69,6 +71,7 @@ class WorkerPool:
             # Queued ahead of the job that needs it: the writer commits in order, so a job
             # that is durable always finds its worker after a crash.
             self._store.save_worker_later(record)
+            self.created(record)
         return worker
 
     def of_flow(self, flow_id: str) -> WorkerRun | None:

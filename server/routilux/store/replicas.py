@@ -19,7 +19,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from routilux.engine.errors import StoreUnavailable
-from routilux.engine.models import UNFINISHED_JOB_STATUSES, FlowRecord, Job, JobStatus, Worker
+from routilux.engine.models import (
+    UNFINISHED_JOB_STATUSES,
+    Breakpoint,
+    FlowRecord,
+    Job,
+    JobStatus,
+    Worker,
+)
 from routilux.engine.replicas import (
     STALE_REPLICAS_KEPT,
     Replica,
@@ -163,6 +170,11 @@ class SqlReplicas:
 
         return await self._run(work)
 
+    async def alive(self) -> set[str]:
+        table = tables.replicas
+        stmt = select(table.c.replica_id).where(table.c.status == ALIVE)
+        return await self._run(lambda conn: set(conn.execute(stmt).scalars()))
+
     async def get_worker(self, worker_id: str) -> Worker | None:
         table = tables.workers
         stmt = select(table).where(table.c.worker_id == worker_id)
@@ -180,6 +192,16 @@ class SqlReplicas:
         def work(conn: Connection) -> FlowRecord | None:
             row = conn.execute(stmt).mappings().first()
             return codec.flow_from_row(row) if row is not None else None
+
+        return await self._run(work)
+
+    async def get_breakpoint(self, breakpoint_id: str) -> Breakpoint | None:
+        table = tables.breakpoints
+        stmt = select(table).where(table.c.breakpoint_id == breakpoint_id)
+
+        def work(conn: Connection) -> Breakpoint | None:
+            row = conn.execute(stmt).mappings().first()
+            return codec.breakpoint_from_row(row) if row is not None else None
 
         return await self._run(work)
 
