@@ -21,6 +21,7 @@ pytest_plugins = ["tests.pg"]
 _TESTS = Path(__file__).resolve().parent
 _SLOW = (
     "ops",
+    "cluster",
     "contract/test_schemathesis.py",
     "contract/test_cli.py",
     "contract/test_lean_routes.py",
