@@ -114,7 +114,9 @@ class JobRecovery:
                 "was deleted or can no longer run",
                 status=stored.status.value,
             )
-        worker = self._workers.for_flow(compiled)
+        entry = self._flows.get(stored.flow_id)
+        created = entry.record.created_at if entry is not None else stored.created_at
+        worker = self._workers.for_flow(compiled, created)
         worker.check_capacity()
         checkpoint = await self._store.load_checkpoint(job_id)
         owner = self.owner()

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
 from routilux.engine.signals import MemoryBoard, MemorySignals, NoSignals, Signals
+from routilux.engine.slots import MemorySlotBoard, SlotStore, Unshared
 
 log = logging.getLogger("routilux.engine")
 
@@ -144,6 +145,10 @@ class ReplicaStore(Protocol):
         """A new connection to the deployment's signals, for one runtime."""
         ...
 
+    def slots(self) -> SlotStore:
+        """The deployment's run slots, as one runtime holds them."""
+        ...
+
 
 class MemoryReplicas:
     """Replicas kept in process, over a MemoryStore's jobs."""
@@ -164,6 +169,7 @@ class MemoryReplicas:
         self._exclusive = exclusive
         self.replicas: dict[str, Replica] = {}
         self._board = MemoryBoard()
+        self._slot_board = MemorySlotBoard()
 
     @property
     def exclusive(self) -> bool:
@@ -240,6 +246,9 @@ class MemoryReplicas:
 
     def signals(self) -> Signals:
         return NoSignals() if self._exclusive else MemorySignals(self._board)
+
+    def slots(self) -> SlotStore:
+        return Unshared() if self._exclusive else self._slot_board.member()
 
 
 class ReplicaAgent:

@@ -37,6 +37,7 @@ from routilux.engine.registry import RoutineRegistry
 from routilux.engine.replicas import ReplicaAgent, ReplicaRole
 from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.sizes import input_bytes as job_input_bytes
+from routilux.engine.slots import SlotTable
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
 from routilux.engine.takeover import Takeover
@@ -99,7 +100,7 @@ class Runtime:
             lease=self.settings.replica_lease_seconds,
             role=ReplicaRole.ALL,
             resume=takeover.resume,
-            abandon=takeover.abandon,
+            abandon=lambda: self._abandon(takeover),
             joined=lambda r: self.bus.publish(EventType.REPLICA_JOINED, data=r.event_data()),
             lost=lambda r: self.bus.publish(EventType.REPLICA_LOST, data=r.event_data()),
         )
@@ -112,6 +113,8 @@ class Runtime:
             self.signals, self.store, self._jobs, self._workers, self._breakpoint_commands, me=me
         )
         self._changes = SharedChanges(self._deployment, self._flows, self._breakpoint_commands)
+        # Each worker's concurrency, held for the deployment as a whole (engine/slots.py).
+        self._slots = SlotTable(self.store.replicas.slots(), self.signals, me)
         self.bus = self._new_bus()
 
     @property
@@ -182,10 +185,16 @@ class Runtime:
         await self.replica.leave()  # once its last checkpoints are in: others take over now
         await self._changes.close()
         await self._deployment.close()
+        await self._slots.close()
         await self.signals.close()
 
+    async def _abandon(self, takeover: Takeover) -> None:
+        """This replica was marked lost: its jobs, and their run slots, are others' now."""
+        await takeover.abandon()
+        await self._slots.give_back_all()
+
     def _new_worker_run(self, worker: Worker, flow: CompiledFlow | None) -> WorkerRun:
-        return WorkerRun(
+        run = WorkerRun(
             worker,
             flow,  # type: ignore[arg-type]  # a stopped worker never runs anything
             bus=self.bus,
@@ -200,6 +209,8 @@ class Runtime:
             budget=self._queue_budget,
             limits=self.settings.job_limits,
         )
+        run.slots = self._slots.attach(run)
+        return run
 
     # -- flows ---------------------------------------------------------------------------------
 
@@ -269,7 +280,7 @@ class Runtime:
         against the queued-input limits while the job waits."""
         flow_entry = self._flows.entry(flow_id)
         compiled = flow_entry.runnable(entry)
-        worker = self._workers.for_flow(compiled)
+        worker = self._workers.for_flow(compiled, flow_entry.record.created_at)
         if input_bytes is None:
             input_bytes = job_input_bytes(data)
         worker.check_capacity(input_bytes)

@@ -15,6 +15,7 @@ from routilux.engine.events import EventBus, EventType
 from routilux.engine.job import JobRun
 from routilux.engine.models import Breakpoint, Job, JobStatus, Worker, WorkerStatus
 from routilux.engine.routine import Inputs
+from routilux.engine.slots import WorkerSlots
 from routilux.engine.spec import CompiledFlow
 from routilux.engine.storage import Store
 
@@ -69,6 +70,9 @@ class WorkerRun:
         self._active: dict[str, JobRun] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.closing = False  # set on shutdown: queued jobs stay queued for the next start
+        # The deployment's run slots of this worker held here (engine/slots.py); None for a
+        # process alone, which counts its own runs.
+        self.slots: WorkerSlots | None = None
 
     @property
     def worker_id(self) -> str:
@@ -131,17 +135,38 @@ class WorkerRun:
         return True
 
     def _start_queued(self) -> None:
-        while (
-            self._queue
-            and not self.closing
-            and not self.paused
-            and len(self._active) < self.worker.concurrency
-        ):
+        slots = self.slots
+        limit = self.worker.concurrency
+        if slots is not None:
+            limit = min(limit, slots.held, slots.cap())
+        while self._queue and not self.closing and not self.paused and len(self._active) < limit:
             run = self._queue.popleft()
             self._dequeued(run)
             self._active[run.job.job_id] = run
             run.start()
         self._update_status()
+        if slots is not None:
+            slots.balance()
+
+    # -- what its run slots ask (engine/slots.py) ----------------------------------------------
+
+    @property
+    def slots_key(self) -> str:
+        return self.worker.flow_id
+
+    def slots_limit(self) -> int:
+        return self.worker.concurrency
+
+    def slots_wanted(self) -> int:
+        if self.closing or self.paused:
+            return len(self._active)
+        return len(self._active) + len(self._queue)
+
+    def slots_granted(self) -> None:
+        self._start_queued()
+
+    def slots_in_use(self) -> int:
+        return len(self._active)
 
     def job_finished(self, run: JobRun) -> None:
         self._active.pop(run.job.job_id, None)

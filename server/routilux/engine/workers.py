@@ -6,9 +6,11 @@ flow's worker when its first job needs one, and applies a new revision's concurr
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
-from routilux.engine.clock import new_id, utcnow
+from routilux.engine.clock import utcnow
 from routilux.engine.errors import WorkerNotFound, WorkerStopped
 from routilux.engine.job import JobRun
 from routilux.engine.models import Worker, WorkerStatus
@@ -54,12 +56,14 @@ class WorkerPool:
             self._by_flow[worker.flow_id] = known
         return self._by_id[worker.worker_id]
 
-    def for_flow(self, flow: CompiledFlow) -> WorkerRun:
-        """The flow's worker, created (and queued for the store) if it has none yet."""
+    def for_flow(self, flow: CompiledFlow, created_at: datetime) -> WorkerRun:
+        """The flow's worker, created (and queued for the store) if it has none yet. Its id
+        follows from the flow's (``created_at``: the flow's), so that replicas making it at
+        the same moment make the same one."""
         worker = self._by_flow.get(flow.flow_id)
         if worker is None:
             record = Worker(
-                worker_id=new_id("wrk"),
+                worker_id=worker_id_for(flow.flow_id, created_at),
                 flow_id=flow.flow_id,
                 status=WorkerStatus.IDLE,
                 concurrency=flow.concurrency or self.default_concurrency,
@@ -123,3 +127,10 @@ class WorkerPool:
         worker = self.get(worker_id)
         worker.resume()
         return worker.worker
+
+
+def worker_id_for(flow_id: str, created_at: datetime) -> str:
+    """The id of the worker of the flow ``flow_id`` created at ``created_at``: the same on every
+    replica, and another one for a flow deleted and created again under the same id."""
+    digest = hashlib.blake2b(f"{flow_id}|{created_at.isoformat()}".encode(), digest_size=16)
+    return f"wrk_{digest.hexdigest()}"

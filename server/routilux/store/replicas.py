@@ -34,8 +34,10 @@ from routilux.engine.replicas import (
     ReplicaStatus,
 )
 from routilux.engine.signals import NoSignals, Signals
+from routilux.engine.slots import SlotStore, Unshared
 from routilux.store import codec, database, tables
 from routilux.store.signals import PgSignals
+from routilux.store.slots import PgSlots
 
 T = TypeVar("T")
 
@@ -209,6 +211,11 @@ class SqlReplicas:
         if self.exclusive:
             return NoSignals()
         return PgSignals(self._url)
+
+    def slots(self) -> SlotStore:
+        if self.exclusive:
+            return Unshared()
+        return PgSlots(self._url)
 
 
 def _replica(row: codec.RowIn) -> Replica:

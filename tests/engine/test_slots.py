@@ -1,0 +1,102 @@
+"""A worker's concurrency holds for the deployment as a whole: replicas running jobs of one flow
+share its run slots (engine/slots.py), so together they never run more of its jobs at once than
+the flow allows; a replica that waits for a slot gets one when another gives it back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from routilux.engine import (
+    Event,
+    EventType,
+    FlowSpec,
+    JobStatus,
+    MemoryStore,
+    Runtime,
+    RuntimeSettings,
+)
+from routilux.engine.events import TERMINAL_JOB_EVENTS
+from tests.engine.support import Gate, pipeline, registry
+from tests.poll import until_true
+
+Pair = tuple[Runtime, Runtime]
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    store = MemoryStore(exclusive=False)
+    settings = RuntimeSettings(replica_heartbeat_seconds=0.05, replica_lease_seconds=2.0)
+    a, b = Runtime(registry(), store, settings), Runtime(registry(), store, settings)
+    await a.start()
+    await b.start()
+    yield a, b
+    await b.shutdown()
+    await a.shutdown()
+
+
+class Running:
+    """Jobs running at once across both replicas, as their events tell it (one event loop: the
+    sinks see the events in the order they happen)."""
+
+    def __init__(self) -> None:
+        self.now: set[str] = set()
+        self.most = 0
+
+    def __call__(self, event: Event) -> None:
+        if event.type is EventType.JOB_STARTED and event.job_id:
+            self.now.add(event.job_id)
+            self.most = max(self.most, len(self.now))
+        elif event.type in TERMINAL_JOB_EVENTS:
+            self.now.discard(event.job_id or "")
+
+
+async def test_two_replicas_together_run_no_more_jobs_of_a_flow_than_its_concurrency(
+    pair: Pair,
+) -> None:
+    a, b = pair
+    running = Running()
+    a.bus.add_sink(running)
+    b.bus.add_sink(running)
+    Gate.gates["slots"] = asyncio.Event()
+    Gate.entered.pop("slots", None)
+    spec = pipeline(
+        ("g", "Gate", {"name": "slots"}), ("a", "Add", {}), execution={"concurrency": 2}
+    )
+    flow = await a.create_flow(FlowSpec.model_validate(spec))
+    await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+    jobs = []
+    for n in range(4):
+        jobs.append((a, await a.execute(flow.flow_id, {"value": n})))
+        jobs.append((b, await b.execute(flow.flow_id, {"value": n})))
+    await until_true(lambda: Gate.entered.get("slots") == 2, timeout=5, what="two jobs running")
+    await asyncio.sleep(0.3)  # long enough for a third to start, if anything let it
+    assert Gate.entered["slots"] == 2 and running.most == 2
+    waiting = [job for rt, job in jobs if rt.live_job(job.job_id).status is JobStatus.QUEUED]
+    assert len(waiting) == 6
+
+    Gate.gates["slots"].set()  # the rest go, two at a time, on both replicas
+    for rt, job in jobs:
+        done = await rt.wait_job(job.job_id, timeout=10)
+        assert done.status is JobStatus.COMPLETED
+    assert running.most == 2
+    assert not running.now
+
+
+async def test_a_replica_waiting_for_a_slot_gets_one_given_back(pair: Pair) -> None:
+    a, b = pair
+    Gate.gates["one"] = asyncio.Event()
+    Gate.entered.pop("one", None)
+    spec = pipeline(("g", "Gate", {"name": "one"}), ("a", "Add", {}), execution={"concurrency": 1})
+    flow = await a.create_flow(FlowSpec.model_validate(spec))
+    await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+    first = await a.execute(flow.flow_id, {"value": 1})
+    await until_true(lambda: Gate.entered.get("one") == 1, timeout=5, what="a runs its job")
+    second = await b.execute(flow.flow_id, {"value": 2})
+    await asyncio.sleep(0.2)
+    assert b.live_job(second.job_id).status is JobStatus.QUEUED  # a holds the only slot
+    Gate.gates["one"].set()
+    assert (await a.wait_job(first.job_id, timeout=5)).status is JobStatus.COMPLETED
+    assert (await b.wait_job(second.job_id, timeout=5)).status is JobStatus.COMPLETED
