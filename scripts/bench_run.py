@@ -45,7 +45,7 @@ def _run_sections(only: list[str], workdir: Path, quick: bool) -> dict[str, Any]
         "scale": lambda: bench_scale.run(
             workdir, count=10_000 if quick else 100_000, requests=50 if quick else 300
         ),
-        "failover": lambda: bench_failover.run(workdir, repeats=1 if quick else 2),
+        "failover": lambda: bench_failover.run(workdir, repeats=1 if quick else 3),
     }
     results: dict[str, Any] = {}
     for name in only:
