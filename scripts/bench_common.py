@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -79,6 +80,22 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process, of its children now alive and of those it has reaped (what a
+    PostgreSQL server and its backends used so far); 0 if it is gone."""
+    try:
+        root = psutil.Process(pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                own = child.cpu_times()
+                total += own.user + own.system
+    except psutil.NoSuchProcess:
+        return 0.0
+    return total
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     with contextlib.suppress(OSError):
@@ -131,12 +148,14 @@ def start_server(
     env: dict[str, str] | None = None,
     cpus: str | None = SERVER_CPUS,
     timeout: float = 60.0,
+    launcher: Sequence[str] = (),
 ) -> Server:
-    """Start ``bench_serve.py <args>`` under ``python`` and wait until ``ready_path`` answers."""
+    """Start ``bench_serve.py <args>`` under ``python`` and wait until ``ready_path`` answers.
+    ``launcher`` comes before the interpreter and must exec it (the pid stays the server's)."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}-{port}.log"
-    command = pinned([python, str(SERVE), *args, "--port", str(port)], cpus)
+    command = pinned([*launcher, python, str(SERVE), *args, "--port", str(port)], cpus)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTILUX_")}
     full_env.pop("PYTHONPATH", None)
     full_env.update(env or {})

@@ -6,11 +6,15 @@ it is finished, then submit the next, until 2,000 jobs are done. Completion is s
 WebSocket event stream (``job.completed``, ``job.failed`` or ``job.cancelled`` of the flow, which
 the server publishes only once the final state is committed); without the stream, by polling
 ``GET /api/v1/jobs/{id}``. Latency is from just before the submit to completion seen.
+
+On SQLite, on PostgreSQL, and on two server processes sharing one PostgreSQL database (the
+clients spread over both; each process runs the jobs it accepts and streams their events).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -18,7 +22,18 @@ from typing import Any
 
 import httpx
 import orjson
-from bench_common import CLIENT_CPUS, ROOT, cpu_seconds, log, on_cpus, ours, percentile, pipeline
+from bench_common import (
+    CLIENT_CPUS,
+    ROOT,
+    Server,
+    cpu_seconds,
+    log,
+    on_cpus,
+    ours,
+    percentile,
+    pipeline,
+    tree_cpu_seconds,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
@@ -63,20 +78,26 @@ async def _poll(client: httpx.AsyncClient, job_id: str) -> tuple[float, str]:
 
 
 async def drive(
-    base_url: str, ws_url: str | None, flow_id: str, jobs: int, clients: int
+    base_urls: list[str], ws_urls: list[str] | None, flow_id: str, jobs: int, clients: int
 ) -> dict[str, Any]:
+    """Clients spread round-robin over ``base_urls`` (one server process each); completions
+    heard on every process's stream, since each streams the events of the jobs it runs."""
     completions = Completions()
-    ws: ClientConnection | None = None
-    listener: asyncio.Task[None] | None = None
-    if ws_url is not None:
+    streams: list[ClientConnection] = []
+    listeners: list[asyncio.Task[None]] = []
+    for ws_url in ws_urls or []:
         query = f"flow_id={flow_id}&types={TERMINAL_EVENTS}"
         ws = await connect(f"{ws_url}/api/v1/ws/events?{query}", compression=None)
-        listener = asyncio.create_task(completions.listen(ws))
+        streams.append(ws)
+        listeners.append(asyncio.create_task(completions.listen(ws)))
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     # One client per concurrent caller: an httpx client shared by 16 callers spends twice the
     # CPU per request in its connection pool, and the load generator shares the machine.
-    pool = [httpx.AsyncClient(base_url=base_url, timeout=60) for _ in range(clients)]
+    pool = [
+        httpx.AsyncClient(base_url=base_urls[i % len(base_urls)], timeout=60)
+        for i in range(clients)
+    ]
     headers = {"content-type": "application/json"}
     try:
         next_n = 0
@@ -94,7 +115,7 @@ async def drive(
                 if response.status_code != 202:
                     raise RuntimeError(f"execute: {response.status_code} {response.text[:300]}")
                 job_id = orjson.loads(response.content)["job_id"]
-                if ws is not None:
+                if streams:
                     seen, status = await completions.wait(job_id)
                 else:
                     seen, status = await _poll(client, job_id)
@@ -107,10 +128,9 @@ async def drive(
     finally:
         for client in pool:
             await client.aclose()
-        if ws is not None:
+        for ws in streams:
             await ws.close()
-        if listener is not None:
-            await asyncio.gather(listener, return_exceptions=True)
+        await asyncio.gather(*listeners, return_exceptions=True)
     return {
         "jobs": len(latencies),
         "elapsed_s": round(elapsed, 3),
@@ -119,7 +139,7 @@ async def drive(
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "max_ms": round(max(latencies) * 1000, 2),
         "statuses": statuses,
-        "completion_seen_by": "websocket" if ws is not None else "polling",
+        "completion_seen_by": "websocket" if streams else "polling",
         "client_cpu": round(cpu / elapsed, 3),  # share of one core used by the clients
     }
 
@@ -137,7 +157,8 @@ def _stream_available(server_ws: str) -> bool:
 
 def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
     """The section on the embedded SQLite database, then the same on PostgreSQL (a throwaway
-    server of its own, in a temp folder, stopped at the end), under ``postgresql``."""
+    server of its own, in a temp folder, stopped at the end), under ``postgresql``, and on two
+    server processes sharing a PostgreSQL database, under ``postgresql_two``."""
     result = _one(workdir, "sqlite", jobs, clients)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # the tests' throwaway PostgreSQL (tests/pg.py)
@@ -145,37 +166,71 @@ def run(workdir: Path, jobs: int = 2000, clients: int = 16) -> dict[str, Any]:
 
     try:
         with throwaway_server() as pg:
-            url = pg.url(pg.create_database())
-            result["postgresql"] = _one(
-                workdir, "postgresql", jobs, clients, env={"ROUTILUX_DATABASE_URL": url}
-            )
+            assert pg.process is not None
+            for key, processes in (("postgresql", 1), ("postgresql_two", 2)):
+                env = {"ROUTILUX_DATABASE_URL": pg.url(pg.create_database())}
+                result[key] = _one(
+                    workdir,
+                    "postgresql",
+                    jobs,
+                    clients,
+                    env=env,
+                    processes=processes,
+                    database_pid=pg.process.pid,
+                )
     except Exception as exc:  # no PostgreSQL binaries here: the SQLite figures still stand
         log(f"jobs on PostgreSQL: FAILED: {exc!r}")
-        result["postgresql"] = {"error": repr(exc)}
+        result.setdefault("postgresql", {"error": repr(exc)})
+        result["postgresql_two"] = {"error": repr(exc)}
     return result
 
 
 def _one(
-    workdir: Path, database: str, jobs: int, clients: int, env: dict[str, str] | None = None
+    workdir: Path,
+    database: str,
+    jobs: int,
+    clients: int,
+    *,
+    env: dict[str, str] | None = None,
+    processes: int = 1,
+    database_pid: int | None = None,
 ) -> dict[str, Any]:
-    log(f"jobs: this server on {database}")
-    data_dir = workdir / f"ours-jobs-{database}"
-    with ours(workdir, data_dir, env=env or {}) as server, on_cpus(CLIENT_CPUS):
-        with httpx.Client(base_url=server.base_url) as client:
-            flow = pipeline("jobs", concurrency=clients)
-            client.post("/api/v1/flows", json=flow).raise_for_status()
-        ws_url = server.ws_url if _stream_available(server.ws_url) else None
-        asyncio.run(drive(server.base_url, ws_url, "jobs", 100, clients))  # warm-up
-        cpu = cpu_seconds(server.pid)
-        result = asyncio.run(drive(server.base_url, ws_url, "jobs", jobs, clients))
-        cpu = cpu_seconds(server.pid) - cpu
-    # The server's CPU time (all its threads) per job, and its share of one core.
+    """``processes`` server processes on one database (every one pinned to the servers' CPU, so
+    that two get the core one had), the flow created on the first before the others start (a
+    flow created later would be unknown to them), clients spread round-robin over them."""
+    label = database if processes == 1 else f"{database}, {processes} processes"
+    log(f"jobs: this server on {label}")
+    with contextlib.ExitStack() as stack:
+        servers: list[Server] = []
+        for n in range(processes):
+            data_dir = workdir / f"ours-jobs-{database}-{processes}-{n}"
+            servers.append(stack.enter_context(ours(workdir, data_dir, env=env or {})))
+            if n == 0:
+                with httpx.Client(base_url=servers[0].base_url) as client:
+                    flow = pipeline("jobs", concurrency=clients)
+                    client.post("/api/v1/flows", json=flow).raise_for_status()
+        stack.enter_context(on_cpus(CLIENT_CPUS))
+        streams = all(_stream_available(server.ws_url) for server in servers)
+        ws_urls = [server.ws_url for server in servers] if streams else None
+        base_urls = [server.base_url for server in servers]
+        asyncio.run(drive(base_urls, ws_urls, "jobs", 100, clients))  # warm-up
+        cpu = sum(cpu_seconds(server.pid) for server in servers)
+        db_cpu = tree_cpu_seconds(database_pid) if database_pid else 0.0
+        result = asyncio.run(drive(base_urls, ws_urls, "jobs", jobs, clients))
+        cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu
+        db_cpu = tree_cpu_seconds(database_pid) - db_cpu if database_pid else 0.0
+    # The servers' CPU time (all their threads) per job, and its share of one core.
     result["server_cpu_ms_per_job"] = round(cpu / result["jobs"] * 1000, 3)
     result["server_cpu"] = round(cpu / result["elapsed_s"], 3)
+    if database_pid:  # the PostgreSQL server's processes, which share the same two cores
+        result["database_cpu_ms_per_job"] = round(db_cpu / result["jobs"] * 1000, 3)
+        result["database_cpu"] = round(db_cpu / result["elapsed_s"], 3)
     result["clients"] = clients
     result["database"] = database
+    result["processes"] = processes
     log(
-        f"jobs ({database}): {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
-        f"p99 {result['p99_ms']} ms ({result['completion_seen_by']})"
+        f"jobs ({label}): {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, {result['server_cpu_ms_per_job']} server CPU ms/job "
+        f"({result['completion_seen_by']})"
     )
     return result

@@ -1,12 +1,13 @@
 """``scripts/bench``: run every benchmark section and write ``results.json`` and ``results.md``.
 
-    scripts/bench [--out artifacts/bench] [--only api,jobs,engine,fanout,scale] [--quick]
+    scripts/bench [--out artifacts/bench] [--only api,jobs,engine,fanout,scale,failover] [--quick]
 
 Sections: 1 ``api`` (wrk against this server, Routilux 1.1.0 and a bare Starlette ceiling),
-2 ``jobs`` (2,000 jobs end to end over HTTP), 3 ``engine`` (events routed in process),
-4 ``fanout`` (10 WebSocket subscribers of one busy flow), 5 ``scale`` (list_jobs over 100,000
-jobs). Everything listens on 127.0.0.1 and stops by itself; ``--quick`` shortens every section
-(for trying the script, not for figures).
+2 ``jobs`` (2,000 jobs end to end over HTTP, on SQLite, PostgreSQL, and two processes sharing
+PostgreSQL), 3 ``engine`` (events routed in process), 4 ``fanout`` (10 WebSocket subscribers of
+one busy flow), 5 ``scale`` (list_jobs over 100,000 jobs), 6 ``failover`` (a job moving to
+another process when its own is killed). Everything listens on 127.0.0.1 and stops by itself;
+``--quick`` shortens every section (for trying the script, not for figures).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from typing import Any
 
 import bench_api
 import bench_engine
+import bench_failover
 import bench_fanout
 import bench_jobs
 import bench_scale
 from bench_common import CLIENT_CPUS, ROOT, SERVER_CPUS, load_average, log, machine
 
-SECTIONS = ("api", "jobs", "engine", "fanout", "scale")
+SECTIONS = ("api", "jobs", "engine", "fanout", "scale", "failover")
 
 
 def _run_sections(only: list[str], workdir: Path, quick: bool) -> dict[str, Any]:
@@ -43,6 +45,7 @@ def _run_sections(only: list[str], workdir: Path, quick: bool) -> dict[str, Any]
         "scale": lambda: bench_scale.run(
             workdir, count=10_000 if quick else 100_000, requests=50 if quick else 300
         ),
+        "failover": lambda: bench_failover.run(workdir, repeats=1 if quick else 3),
     }
     results: dict[str, Any] = {}
     for name in only:
@@ -115,14 +118,20 @@ def _jobs(r: dict[str, Any]) -> list[str]:
     return [
         f"{r['jobs']:,} jobs of Mapper → Filter → Mapper, {r['clients']} concurrent httpx clients, "
         f"each waiting for its job to finish (seen on the {r['completion_seen_by']}) before "
-        "submitting the next.",
+        "submitting the next. Two processes: both pinned to the one core a single server gets "
+        "(the clients have the other; PostgreSQL floats over both), the clients spread "
+        "round-robin over their ports, the flow created on the first before the second starts. "
+        "Server CPU: share of one core (both processes summed) and ms per job; PostgreSQL's "
+        "processes (a throwaway server with fsync off) share the same two cores.",
         "",
-        "| server | jobs/s | p50 ms | p99 ms | max ms | outcomes | server CPU | clients' CPU |",
-        "|---|--:|--:|--:|--:|---|--:|--:|",
+        "| server | jobs/s | p50 ms | p99 ms | max ms | outcomes | server CPU | server CPU "
+        "ms/job | PostgreSQL CPU ms/job | clients' CPU |",
+        "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|",
         *_jobs_row("this server, SQLite", r),
         *_jobs_row("this server, PostgreSQL", r.get("postgresql")),
+        *_jobs_row("this server, 2 processes, one PostgreSQL", r.get("postgresql_two")),
         "| Routilux 1.1.0 | not measurable | — | — | — | its jobs never finish by themselves: "
-        "they stay `running` until a client calls `POST /jobs/{id}/complete` | — | — |",
+        "they stay `running` until a client calls `POST /jobs/{id}/complete` | — | — | — | — |",
     ]
 
 
@@ -130,12 +139,13 @@ def _jobs_row(label: str, r: dict[str, Any] | None) -> list[str]:
     if r is None:
         return []
     if "error" in r:
-        return [f"| {label} | failed: {r['error'][:120]} | — | — | — | — | — | — |"]
+        return [f"| {label} | failed: {r['error'][:120]} | — | — | — | — | — | — | — | — |"]
     return [
         f"| {label} | {_num(r['jobs_per_s'], 1)} | {_num(r['p50_ms'], 2)} | "
         f"{_num(r['p99_ms'], 2)} | {_num(r['max_ms'], 2)} | "
         f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} | "
-        f"{r.get('server_cpu', 0):.0%} | {r.get('client_cpu', 0):.0%} |"
+        f"{r.get('server_cpu', 0):.0%} | {_num(r.get('server_cpu_ms_per_job'), 2)} | "
+        f"{_num(r.get('database_cpu_ms_per_job'), 2)} | {r.get('client_cpu', 0):.0%} |"
     ]
 
 
@@ -189,6 +199,27 @@ def _scale(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {label} | {row['items']} | {_num(row['p50_ms'], 2)} | {_num(row['p99_ms'], 2)} |"
         )
+    return lines
+
+
+def _failover(r: dict[str, Any]) -> list[str]:
+    short = r["settings"]["short"]
+    lines = [
+        "Two processes on one PostgreSQL database; a job of process A inside a 600 s `Delay`; "
+        "seconds from the signal to A to the job `running` on B (`replica_id` B's, `recoveries` "
+        f"1), polled every 10 ms; {r['repeats']} run(s) each, median (every run).",
+        "",
+        "| how A ends | heartbeat 2 s, lease 10 s (defaults) | "
+        f"heartbeat {short['ROUTILUX_REPLICA_HEARTBEAT_SECONDS']} s, "
+        f"lease {short['ROUTILUX_REPLICA_LEASE_SECONDS']} s |",
+        "|---|--:|--:|",
+    ]
+    for case, runs in r["cases"].items():
+        cells = []
+        for name in ("default", "short"):
+            every = ", ".join(f"{s:.2f}" for s in runs[name]["seconds"])
+            cells.append(f"{runs[name]['median_s']:.2f} s ({every})")
+        lines.append(f"| {bench_failover.CASES[case]} | {cells[0]} | {cells[1]} |")
     return lines
 
 
@@ -253,6 +284,7 @@ def markdown(report: dict[str, Any]) -> str:
         "engine": ("3. Engine alone", _engine),
         "fanout": ("4. Event fan-out", _fanout),
         "scale": ("5. list_jobs at scale", _scale),
+        "failover": ("6. Failover between processes", _failover),
     }
     for name, (title, render) in titles.items():
         if name not in results:
