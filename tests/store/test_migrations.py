@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Index, MetaData, String, create_engine, inspect
+from sqlalchemy import Column, Engine, Index, MetaData, String, create_engine, inspect
 
 from routilux.store import database, tables
 from tests.store.conftest import StoreFactory
@@ -54,3 +56,42 @@ async def test_open_is_repeatable_and_stamps_head(db_url: str, open_store: Store
             assert context.get_current_revision() == head
     finally:
         engine.dispose()
+
+
+def test_processes_migrating_an_empty_postgresql_database_together_take_turns(
+    pg_database: str,
+) -> None:
+    url = database.parse(pg_database)
+    engines = [database.create(url, pool_size=1) for _ in range(3)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def migrate(engine: Engine) -> None:
+        start.wait()
+        try:
+            database.migrate(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    assert _diff(pg_database, tables.metadata) == []
+
+
+def test_the_migrate_command_brings_the_schema_up_and_can_run_again(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from routilux.commands.root import app
+
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path / "data")])
+        assert result.exit_code == 0, result.output
+        assert "is up to date" in result.output
+    assert _diff(f"sqlite:///{tmp_path / 'data' / 'routilux.db'}", tables.metadata) == []

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from routilux import __version__
 from routilux.commands import breakpoints, flows, jobs, logs, revisions, routine_types, workers
 from routilux.commands.context import connection_options
+from routilux.commands.migrate import migrate
 from routilux.commands.serve import serve
 
 ROOT_FLAGS = ("--json",)
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 app.callback()(connection_options)
 app.command()(serve)
+app.command()(migrate)
 
 
 @app.command()

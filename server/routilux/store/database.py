@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -243,9 +243,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x726F7574696C7578  # "routilux": one key of PostgreSQL's advisory locks
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (blocking; run it in a thread)."""
+    """Bring the schema to the newest revision (blocking; run it in a thread). On PostgreSQL,
+    processes starting together migrate one at a time (a transaction-level advisory lock):
+    the first brings the schema up, the others find it there."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(alembic_config(connection), "head")
 
 
