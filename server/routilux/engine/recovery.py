@@ -44,6 +44,10 @@ class JobRecovery:
         # This runtime's replica (engine/replicas.py): a retried job is taken over by it.
         self.owner: Callable[[], str | None] = lambda: None
 
+    def retrying(self, job_id: str) -> bool:
+        """Whether a retry is putting ``job_id`` back to work (it is not in ``runs`` yet)."""
+        return job_id in self._retrying
+
     async def recover(self, unfinished: Iterable[Job]) -> None:
         """Put the jobs that were unfinished when the server stopped back to work, or close
         those that cannot run any more."""

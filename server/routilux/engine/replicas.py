@@ -38,7 +38,7 @@ STALE_REPLICAS_KEPT = timedelta(days=1)
 
 class ReplicaRole(StrEnum):
     ALL = "all"  # serves the API and executes jobs
-    EXECUTOR = "executor"  # executes jobs only (reserved: not built yet)
+    EXECUTOR = "executor"  # executes jobs only: ``routilux serve --executor-only``
 
 
 class ReplicaStatus(StrEnum):
@@ -118,6 +118,10 @@ class ReplicaStore(Protocol):
 
     async def claim_jobs(self, replica_id: str) -> list[Job]:
         """Take over the unfinished jobs whose owner is not an alive replica; return them."""
+        ...
+
+    async def owned_jobs(self, replica_id: str) -> list[str]:
+        """The ids of the unfinished jobs ``replica_id`` owns."""
         ...
 
     async def take_job(self, job_id: str, replica_id: str) -> bool:
@@ -219,6 +223,11 @@ class MemoryReplicas:
                 claimed.append(replace(job, progress=progress, output=output))
         return claimed
 
+    async def owned_jobs(self, replica_id: str) -> list[str]:
+        return [
+            j.job_id for j in self._jobs.values() if j.owner == replica_id and not j.status.finished
+        ]
+
     async def take_job(self, job_id: str, replica_id: str) -> bool:
         job = self._jobs.get(job_id)
         if job is None or job.status is not JobStatus.FAILED:
@@ -255,7 +264,9 @@ class ReplicaAgent:
     """One runtime's membership: joins, heartbeats, marks others lost and claims their jobs.
 
     ``resume`` puts claimed jobs back to work; ``abandon`` stops every job run without writing
-    (this replica was marked lost: its jobs belong to others now)."""
+    (this replica was marked lost: its jobs belong to others now); ``start_owned`` starts those
+    of the jobs it owns (their ids) that it does not run yet (placed on it by another replica,
+    engine/placement.py, whose signal did not arrive), and says how many it started."""
 
     def __init__(
         self,
@@ -266,6 +277,7 @@ class ReplicaAgent:
         role: ReplicaRole,
         resume: Callable[[list[Job]], Awaitable[None]],
         abandon: Callable[[], Awaitable[None]],
+        start_owned: Callable[[list[str]], Awaitable[int]],
         joined: Callable[[Replica], object],
         lost: Callable[[Replica], object],
     ) -> None:
@@ -275,10 +287,14 @@ class ReplicaAgent:
         self.role = role
         self._resume = resume
         self._abandon = abandon
+        self._start_owned = start_owned
         self._joined = joined
         self._lost = lost
         self.replica: Replica | None = None
         self._task: asyncio.Task[None] | None = None
+        # The other alive replicas as of the last look around, with the jobs each held then:
+        # where new jobs may be placed (engine/placement.py). Replaced, never changed in place.
+        self.view: list[Replica] = []
 
     @property
     def replica_id(self) -> str | None:
@@ -332,7 +348,12 @@ class ReplicaAgent:
             for r in others
             if r.status is ReplicaStatus.ALIVE and (everyone_else or process_gone(r))
         ]
-        for replica in await self.store.mark_lost(now - timedelta(seconds=self.lease), also):
+        marked = await self.store.mark_lost(now - timedelta(seconds=self.lease), also)
+        gone = {r.replica_id for r in marked}
+        self.view = [
+            r for r in others if r.status is ReplicaStatus.ALIVE and r.replica_id not in gone
+        ]
+        for replica in marked:
             if replica.replica_id == me.replica_id:
                 continue  # seen on the next heartbeat
             log.warning(
@@ -356,6 +377,9 @@ class ReplicaAgent:
         if await self.store.heartbeat(me.replica_id, utcnow()):
             if not self.store.exclusive:  # alone on the database, nothing changes around it
                 await self.look_around()
+                started = await self._start_owned(await self.store.owned_jobs(me.replica_id))
+                if started:
+                    log.info("replica %s starts %d jobs placed on it", me.replica_id, started)
             return
         log.error(
             "replica %s was marked lost (its heartbeats were late by more than %g s): its jobs "

@@ -22,7 +22,6 @@ import anyio
 from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.breakpoints import BreakpointTable
 from routilux.engine.changes import BREAKPOINT, FLOW, SharedChanges
-from routilux.engine.clock import new_id, utcnow
 from routilux.engine.cycles import FlowWarning, unstoppable_cycles
 from routilux.engine.deployment import Deployment
 from routilux.engine.events import EventBus, EventType
@@ -31,12 +30,12 @@ from routilux.engine.flows import FlowCatalog
 from routilux.engine.job import JobRun
 from routilux.engine.joblogs import JobLogCapture
 from routilux.engine.live_jobs import LiveJobs
-from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, RoutineProgress, Worker
+from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
+from routilux.engine.placement import Placement
 from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.replicas import ReplicaAgent, ReplicaRole
+from routilux.engine.replicas import ReplicaAgent
 from routilux.engine.runtime_settings import RuntimeSettings
-from routilux.engine.sizes import input_bytes as job_input_bytes
 from routilux.engine.slots import SlotTable
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
@@ -98,9 +97,10 @@ class Runtime:
             self.store.replicas,
             heartbeat=self.settings.replica_heartbeat_seconds,
             lease=self.settings.replica_lease_seconds,
-            role=ReplicaRole.ALL,
+            role=self.settings.replica_role,
             resume=takeover.resume,
             abandon=lambda: self._abandon(takeover),
+            start_owned=takeover.start_owned,
             joined=lambda r: self.bus.publish(EventType.REPLICA_JOINED, data=r.event_data()),
             lost=lambda r: self.bus.publish(EventType.REPLICA_LOST, data=r.event_data()),
         )
@@ -116,6 +116,7 @@ class Runtime:
         # Each worker's concurrency, held for the deployment as a whole (engine/slots.py).
         self._slots = SlotTable(self.store.replicas.slots(), self.signals, me)
         self.bus = self._new_bus()
+        self._placement = Placement(takeover, self.replica, self.signals, lambda: self.bus)
 
     @property
     def flow_bytes(self) -> int:
@@ -175,6 +176,7 @@ class Runtime:
             return
         self._started = False
         await self.replica.stop()
+        await self._placement.close()
         for worker in self._workers:
             worker.closing = True
         await asyncio.gather(*(run.suspend() for run in list(self._runs.values())))
@@ -274,38 +276,19 @@ class Runtime:
         idempotency: Idempotency | None = None,
         input_bytes: int | None = None,
     ) -> Job:
-        """Queue a job; it is committed to the store before this returns.
+        """Queue a job; it is committed to the store before this returns. It runs here or on
+        another replica (engine/placement.py).
 
         ``input_bytes`` is the input's size as JSON if the caller measured it already; it counts
         against the queued-input limits while the job waits."""
-        flow_entry = self._flows.entry(flow_id)
-        compiled = flow_entry.runnable(entry)
-        worker = self._workers.for_flow(compiled, flow_entry.record.created_at)
-        if input_bytes is None:
-            input_bytes = job_input_bytes(data)
-        worker.check_capacity(input_bytes)
-        job = Job(
-            job_id=new_id("job"),
-            flow_id=flow_id,
-            worker_id=worker.worker_id,
-            status=JobStatus.QUEUED,
-            input=data,
+        return await self._placement.execute(
+            flow_id,
+            data,
             entry=entry,
-            metadata=metadata or {},
-            created_at=utcnow(),
-            progress={routine_id: RoutineProgress() for routine_id in compiled.routines},
-            flow_revision=flow_entry.record.revision,
-            owner=self.replica.replica_id,
+            metadata=metadata,
+            idempotency=idempotency,
+            input_bytes=input_bytes,
         )
-        await self.store.insert_job(job, idempotency)
-        self.bus.publish(
-            EventType.JOB_QUEUED, flow_id=flow_id, job_id=job.job_id, worker_id=worker.worker_id
-        )
-        run = JobRun(job, compiled, worker)
-        run.input_bytes = input_bytes
-        self._runs[job.job_id] = run
-        worker.submit(run, input_bytes)
-        return job
 
     def live_job(self, job_id: str) -> Job | None:
         """The job if it is unfinished or recently finished, without touching the store."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from routilux.engine.bounds import JobLimits
+from routilux.engine.replicas import ReplicaRole
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,6 @@ class RuntimeSettings:
     # replica is lost and its jobs are taken over.
     replica_heartbeat_seconds: float = 2.0
     replica_lease_seconds: float = 10.0
+    # What this process does in the deployment: ``executor`` runs jobs others place on it and
+    # serves no API (it never calls ``execute`` itself).
+    replica_role: ReplicaRole = ReplicaRole.ALL

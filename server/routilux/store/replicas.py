@@ -148,6 +148,13 @@ class SqlReplicas:
 
         return await self._run(work)
 
+    async def owned_jobs(self, replica_id: str) -> list[str]:
+        jobs = tables.jobs
+        stmt = select(jobs.c.job_id).where(
+            jobs.c.owner == replica_id, jobs.c.status.in_(UNFINISHED)
+        )  # ix_jobs_owner_status
+        return await self._run(lambda conn: list(conn.execute(stmt).scalars()))
+
     async def take_job(self, job_id: str, replica_id: str) -> bool:
         jobs = tables.jobs
         stmt = (
