@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine
 
+from routilux.engine import Runtime, RuntimeSettings
 from routilux.engine.events import Event, EventType
 from routilux.engine.models import Job, JobStatus
+from routilux.routines import default_registry
 from routilux.store import SqlStore
 from routilux.store.retention import Retention
 from tests.pg import DATABASES, database_url
 
 StoreFactory = Callable[..., Awaitable[SqlStore]]
+Replica = tuple[Runtime, SqlStore, list[Event]]
+"""A replica of ``replicas``: its runtime, its store, the events it published."""
+
+REPLICA_HEARTBEAT = 0.1
+REPLICA_LEASE = 1.5
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -48,6 +55,40 @@ async def open_store(db_url: str) -> AsyncIterator[StoreFactory]:
     yield factory
     for store in opened:
         await store.close()
+
+
+@pytest.fixture
+async def replicas(pg_database: str) -> AsyncIterator[Callable[..., Awaitable[Replica]]]:
+    """Start replicas (a store and a runtime each, with the events each publishes) on one
+    PostgreSQL database, with a 0.1 s heartbeat and a 1.5 s lease unless other runtime settings
+    are given; all are shut down at the end."""
+    started: list[Replica] = []
+
+    async def start(**settings: Any) -> Replica:
+        store = SqlStore(pg_database)
+        await store.open()
+        settings = {
+            "replica_heartbeat_seconds": REPLICA_HEARTBEAT,
+            "replica_lease_seconds": REPLICA_LEASE,
+            **settings,
+        }
+        runtime = Runtime(default_registry(), store, RuntimeSettings(**settings))
+        published: list[Event] = []
+        try:
+            await runtime.start()
+        except BaseException:
+            await store.close()
+            raise
+        runtime.bus.add_sink(published.append)
+        started.append((runtime, store, published))
+        return runtime, store, published
+
+    yield start
+    for runtime, store, _ in started:
+        try:
+            await runtime.shutdown()
+        finally:
+            await store.close()
 
 
 @pytest.fixture

@@ -5,19 +5,16 @@ the lost one still writes is fenced off; a replica starting next to a live one t
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
-from routilux.engine import Event, EventType, FlowSpec, JobStatus, Runtime, RuntimeSettings
+from routilux.engine import EventType, FlowSpec, JobStatus, Runtime
 from routilux.engine.models import Job
-from routilux.routines import default_registry
 from routilux.store import SqlStore
 from tests.poll import until_true
-
-HEARTBEAT = 0.1
-LEASE = 1.5
+from tests.store.conftest import REPLICA_HEARTBEAT as HEARTBEAT
+from tests.store.conftest import REPLICA_LEASE as LEASE
+from tests.store.conftest import Replica
 
 DELAYED = {
     "routines": {
@@ -31,37 +28,6 @@ DELAYED = {
     ],
 }
 OUTPUT = {"done.output": [{"n": 7, "late": 7}]}
-
-Replica = tuple[Runtime, SqlStore, list[Event]]
-
-
-@pytest.fixture
-async def replicas(pg_database: str) -> AsyncIterator[Callable[[], Awaitable[Replica]]]:
-    """Start replicas (a store and a runtime each, with the events each publishes) on one
-    database; all are shut down at the end."""
-    started: list[Replica] = []
-
-    async def start() -> Replica:
-        store = SqlStore(pg_database)
-        await store.open()
-        settings = RuntimeSettings(replica_heartbeat_seconds=HEARTBEAT, replica_lease_seconds=LEASE)
-        runtime = Runtime(default_registry(), store, settings)
-        published: list[Event] = []
-        try:
-            await runtime.start()
-        except BaseException:
-            await store.close()
-            raise
-        runtime.bus.add_sink(published.append)
-        started.append((runtime, store, published))
-        return runtime, store, published
-
-    yield start
-    for runtime, store, _ in started:
-        try:
-            await runtime.shutdown()
-        finally:
-            await store.close()
 
 
 async def run_delayed(runtime: Runtime, store: SqlStore) -> Job:
