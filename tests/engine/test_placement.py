@@ -19,7 +19,7 @@ HEARTBEAT = 0.05
 SLOW = {
     "routines": {
         "shape": {"class": "Mapper", "config": {"mappings": {"n": "n"}}},
-        "wait": {"class": "Delay", "config": {"seconds": 0.3}},
+        "wait": {"class": "Delay", "config": {"seconds": 1.0}},  # outlasts the placing
         "done": {"class": "Mapper", "config": {"mappings": {"n": "n", "twice": "n"}}},
     },
     "connections": [
@@ -122,6 +122,7 @@ async def test_a_job_whose_start_signal_is_lost_starts_on_the_next_heartbeat(
     await a.execute(flow.flow_id, {"n": 1})
     placed = await a.execute(flow.flow_id, {"n": 2})
     assert store.jobs[placed.job_id].owner == b.replica.replica_id
+
     async def not_started() -> bool:
         return b.live_job(placed.job_id) is None
 

@@ -17,7 +17,7 @@ from tests.store.conftest import REPLICA_HEARTBEAT, Replica
 SLOW = {
     "routines": {
         "shape": {"class": "Mapper", "config": {"mappings": {"n": "n"}}},
-        "wait": {"class": "Delay", "config": {"seconds": 0.5}},
+        "wait": {"class": "Delay", "config": {"seconds": 2.0}},  # outlasts the placing
         "done": {"class": "Mapper", "config": {"mappings": {"n": "n", "twice": "n"}}},
     },
     "connections": [

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +64,7 @@ class Placement:
         self._takeover = takeover
         self._basis: list[Replica] | None = None  # the view ``_held`` was counted from
         self._held: dict[str, int] = {}  # unfinished jobs of each other executing replica
+        self._placed: deque[tuple[float, str]] = deque()  # when, and on which, jobs went since
         self._tasks: set[asyncio.Task[int]] = set()
         self._closed = False
         signals.on(START, self._on_start)
@@ -72,8 +75,7 @@ class Placement:
         me = self._agent.replica_id
         view = self._agent.view
         if view is not self._basis:  # a heartbeat refreshed it: count from there again
-            self._basis = view
-            self._held = {r.replica_id: r.jobs_held for r in view if r.role in EXECUTING}
+            self._recount(view)
         best: str | None = None
         fewest = len(self._runs)
         for replica_id, held in self._held.items():
@@ -82,7 +84,20 @@ class Placement:
         if best is None:
             return me
         self._held[best] += 1
+        self._placed.append((time.monotonic(), best))
         return best
+
+    def _recount(self, view: list[Replica]) -> None:
+        """Count from a new listing, plus what was placed since it was asked for (its query may
+        have missed those: counting one twice is harmless, missing one is not)."""
+        self._basis = view
+        self._held = {r.replica_id: r.jobs_held for r in view if r.role in EXECUTING}
+        asked = self._agent.view_at
+        while self._placed and self._placed[0][0] < asked:
+            self._placed.popleft()
+        for _, replica_id in self._placed:
+            if replica_id in self._held:
+                self._held[replica_id] += 1
 
     async def execute(
         self,

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -293,8 +294,10 @@ class ReplicaAgent:
         self.replica: Replica | None = None
         self._task: asyncio.Task[None] | None = None
         # The other alive replicas as of the last look around, with the jobs each held then:
-        # where new jobs may be placed (engine/placement.py). Replaced, never changed in place.
+        # where new jobs may be placed (engine/placement.py). Replaced, never changed in place;
+        # ``view_at`` is when its listing was asked for (time.monotonic()).
         self.view: list[Replica] = []
+        self.view_at = 0.0
 
     @property
     def replica_id(self) -> str | None:
@@ -341,7 +344,7 @@ class ReplicaAgent:
         me = self.replica
         if me is None:
             return
-        now = utcnow()
+        now, asked = utcnow(), time.monotonic()
         others = [r for r in await self.store.list_replicas() if r.replica_id != me.replica_id]
         also = [
             r.replica_id
@@ -353,6 +356,7 @@ class ReplicaAgent:
         self.view = [
             r for r in others if r.status is ReplicaStatus.ALIVE and r.replica_id not in gone
         ]
+        self.view_at = asked
         for replica in marked:
             if replica.replica_id == me.replica_id:
                 continue  # seen on the next heartbeat
