@@ -67,6 +67,7 @@ class ServerOptions(TypedDict, total=False):
     env: dict[str, str] | None
     port: int | None
     log_level: str
+    args: list[str]
 
 
 def spawn_server(
@@ -76,8 +77,10 @@ def spawn_server(
     env: dict[str, str] | None = None,
     port: int | None = None,
     log_level: str = "warning",
+    args: list[str] | None = None,
 ) -> LiveServer:
-    """Start ``routilux serve``; it is not ready yet (``start_server`` waits for that)."""
+    """Start ``routilux serve`` (with ``args`` besides); it is not ready yet (``start_server``
+    waits for that)."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
@@ -97,6 +100,7 @@ def spawn_server(
     ]
     if api_key:
         command += ["--api-key", api_key]
+    command += args or []
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ROUTILUX_")},
         "PYTHONPATH": str(ROOT / "server"),

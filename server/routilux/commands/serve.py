@@ -21,8 +21,16 @@ def serve(
         list[str] | None, typer.Option("--api-key", help="An accepted API key (repeatable).")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning, error.")] = None,
+    executor_only: Annotated[
+        bool,
+        typer.Option(
+            "--executor-only",
+            help="Execute jobs only, with no HTTP API, next to servers on the same PostgreSQL "
+            "database.",
+        ),
+    ] = False,
 ) -> None:
-    """Start the HTTP server (configuration also from ROUTILUX_* variables)."""
+    """Start the HTTP server (configuration also from ROUTILUX_* variables), or an executor."""
     # Imported here: the server's stack (FastAPI, SQLAlchemy, the engine) takes a second or two
     # to import, which every other command, talking to a server, would pay for nothing.
     from pydantic import ValidationError
@@ -40,6 +48,7 @@ def serve(
             "database_url": database_url,
             "api_keys": api_key,
             "log_level": log_level,
+            "executor_only": executor_only or None,  # unset: ROUTILUX_EXECUTOR_ONLY decides
         }.items()
         if value is not None
     }
@@ -50,6 +59,17 @@ def serve(
             where = ".".join(str(part) for part in error["loc"])
             typer.echo(f"{where}: {error['msg']}" if where else error["msg"], err=True)
         raise typer.Exit(2) from None
+    if settings.executor_only:
+        from routilux.server.executor import refusal, run_executor
+
+        refused = refusal(settings)
+        if refused:
+            typer.echo(f"refusing to start: {refused}", err=True)
+            raise typer.Exit(1)
+        status = run_executor(settings)
+        if status:
+            raise typer.Exit(status)
+        return
     in_use = database.in_use(settings.resolved_database_url())
     if in_use:
         typer.echo(f"refusing to start: {in_use}", err=True)

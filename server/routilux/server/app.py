@@ -19,13 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from routilux import __version__
-from routilux.engine.bounds import JobLimits
 from routilux.engine.event_tail import EventTail
-from routilux.engine.runtime import Runtime
-from routilux.engine.runtime_settings import RuntimeSettings
-from routilux.routines import default_registry
 from routilux.server import bodies, console, errors, lean, metrics, strictquery
 from routilux.server.convert import FlowDocuments
+from routilux.server.engine_setup import build_runtime, build_store
 from routilux.server.head import HeadAsGet, with_head
 from routilux.server.idempotency import IdempotencyKeys
 from routilux.server.jsonio import FastJSONResponse
@@ -47,7 +44,6 @@ from routilux.server.routes import (
 )
 from routilux.server.settings import Settings
 from routilux.server.ws import ConnectionHub
-from routilux.store import SqlStore
 
 DOCS_STATIC = "/static/docs"
 # The documentation pages load nothing from elsewhere: ReDoc's footer would fetch its vendor's logo
@@ -65,51 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(
-            settings.resolved_database_url(),
-            sqlite_synchronous=settings.sqlite_synchronous,
-            events_per_job=settings.events_per_job,
-            events_total=settings.events_total,
-            revisions_per_flow=settings.revisions_per_flow,
-            job_retention=settings.job_retention_seconds,
-            jobs_kept=settings.jobs_kept,
-            queued_events=settings.store_queue_events,
-            queued_event_bytes=settings.store_queue_event_bytes,
-            routine_events_per_job=settings.events_per_job,
-            statement_timeout_ms=settings.database_statement_timeout_ms,
-        )
+        store = build_store(settings)
         await store.open()
-        registry = default_registry(settings.routine_modules)
-        runtime = Runtime(
-            registry,
-            store,
-            RuntimeSettings(
-                default_concurrency=settings.default_concurrency,
-                max_queued_per_worker=settings.max_queued_jobs,
-                threads=settings.threads,
-                event_buffer=settings.ws_send_buffer,
-                max_output_bytes=settings.max_job_output_bytes,
-                finished_jobs_cached_bytes=settings.finished_jobs_cache_bytes,
-                job_limits=JobLimits(
-                    max_activations=settings.max_activations_per_job,
-                    max_backlog=settings.max_job_backlog,
-                    max_backlog_bytes=settings.max_job_backlog_bytes,
-                    max_seconds=settings.max_job_seconds,
-                ),
-                logs_per_job=settings.logs_per_job,
-                max_queued_input_bytes_per_worker=settings.max_queued_input_bytes_per_worker,
-                max_queued_input_bytes=settings.max_queued_input_bytes,
-                max_flows=settings.max_flows,
-                max_flow_bytes=settings.max_flow_bytes,
-                max_breakpoints_per_flow=settings.max_breakpoints_per_flow,
-                max_breakpoints=settings.max_breakpoints,
-                # The recent-jobs cache never answers for a job that retention deleted.
-                finished_jobs_cached=min(10_000, settings.jobs_kept or 10_000),
-                job_retention_seconds=settings.job_retention_seconds or None,
-                replica_heartbeat_seconds=settings.replica_heartbeat_seconds,
-                replica_lease_seconds=settings.replica_lease_seconds,
-            ),
-        )
+        runtime = build_runtime(settings, store)
         # The stream subscribers see: this process's own events when it is alone on its
         # database, the deployment's as they are committed when processes share it.
         tail = None

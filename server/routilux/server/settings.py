@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat before a process is lost and its unfinished "
         "jobs are taken over by another one (PostgreSQL; must exceed the heartbeat).",
     )
+    executor_only: bool = Field(
+        False,
+        description="Run as an executor: join the deployment's replicas, execute the jobs placed "
+        "on this process, serve no HTTP API (`routilux serve --executor-only`; PostgreSQL only).",
+    )
     log_level: str = "info"
     log_json: bool = False
     lean_routes: bool = Field(
