@@ -3,9 +3,10 @@
 The replica that accepts ``execute`` places the job on the alive replica of an executing role
 (``all`` or ``executor``) that holds the fewest unfinished jobs, itself on a tie. What the others
 hold comes from the replica agent's view (:attr:`~routilux.engine.replicas.ReplicaAgent.view`,
-refreshed on each heartbeat by the listing it makes anyway) plus the jobs placed on each since,
-so placing a job costs no query; what this replica holds is exact (the jobs it runs). The job is
-inserted owned by the chosen replica, durable before ``execute`` returns, as before. When that is
+refreshed on each heartbeat by the listing it makes anyway) plus the jobs placed on each since
+that listing was asked for, so placing a job costs no query; what this replica holds is exact
+(the jobs it runs). The job is inserted owned by the chosen replica, durable before ``execute``
+returns, as before. When that is
 another replica, a ``start`` signal tells it, and it loads the job from the store (with its flow
 and worker when it does not know them) and runs it as it runs a job it took over
 (:mod:`routilux.engine.takeover`). A signal is delivered at most once, and a process may stop
