@@ -1,6 +1,6 @@
 """``routilux serve --executor-only``: refused on SQLite with what to do instead; on PostgreSQL an
 executor process opens no port, is listed as a replica of role ``executor``, runs a job that a
-server on the same database placed on it, and stops cleanly on SIGTERM."""
+server on the same database placed on it, and stops cleanly on SIGTERM; no app is built for it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from routilux.server import Settings, create_app
 from tests.live import ROOT, LiveServer, spawn_server, start_server, stop_server
 from tests.poll import wait_until
 
@@ -53,6 +54,13 @@ def test_an_executor_on_sqlite_is_refused(
     assert "a SQLite database serves one process" in done.stderr
     assert "ROUTILUX_DATABASE_URL=postgresql+psycopg://" in done.stderr
     assert not (tmp_path / "routilux.db").exists()  # nothing was opened
+
+
+def test_an_app_is_not_built_for_an_executor() -> None:
+    """Under uvicorn the settings come from the environment: an app there would serve the API
+    of a process configured to serve none."""
+    with pytest.raises(ValueError, match="an executor serves no HTTP API"):
+        create_app(Settings(executor_only=True))
 
 
 def replicas(server: LiveServer) -> list[dict[str, Any]]:
