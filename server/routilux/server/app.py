@@ -58,6 +58,11 @@ DOCS_HEADERS = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build an app; its store and runtime start with it (lifespan) and stop with it."""
     settings = settings or Settings()
+    if settings.executor_only:
+        raise ValueError(
+            "ROUTILUX_EXECUTOR_ONLY is set: an executor serves no HTTP API; start it with "
+            "`routilux serve` (or unset it to serve the API)"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
