@@ -32,17 +32,29 @@ def output(n: int) -> dict[str, Any]:
 
 
 async def test_a_busy_replicas_jobs_go_to_the_other_and_complete_there(
-    replicas: Callable[..., Awaitable[Replica]],
+    replicas: Callable[..., Awaitable[Replica]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, store_a, _ = await replicas()
     b, store_b, published_b = await replicas()
     await a.replica.look_around()  # a's view of the deployment now has b
+    assert isinstance(a.signals, PgSignals)
+    sent, send = [], a.signals.send
+
+    async def recorded(topic: str, message: dict[str, Any]) -> None:
+        sent.append((topic, message))
+        await send(topic, message)
+
+    monkeypatch.setattr(a.signals, "send", recorded)
     flow = await a.create_flow(FlowSpec.model_validate(SLOW))  # b has never seen it
     jobs = [await a.execute(flow.flow_id, {"n": n}) for n in range(4)]
     a_id, b_id = a.replica.replica_id, b.replica.replica_id
     owners = [(await store_a.get_job(job.job_id)).owner for job in jobs]
     assert owners == [a_id, b_id, a_id, b_id]
-    assert isinstance(a.signals, PgSignals) and a.signals.sent == 2  # one NOTIFY per job placed
+    starts = [message for topic, message in sent if topic == "start"]  # one NOTIFY per job placed
+    assert starts == [
+        {"to": b_id, "job_id": jobs[1].job_id},
+        {"to": b_id, "job_id": jobs[3].job_id},
+    ]
 
     for n, job in enumerate(jobs):
         final = await a.wait_job(job.job_id, timeout=15)

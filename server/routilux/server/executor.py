@@ -61,7 +61,8 @@ async def _execute(settings: Settings) -> int:
         return STARTUP_FAILURE
     runtime.bus.add_sink(log_event)
     prepare_process()  # as a server does once it is built (engine/interpreter_settings.py)
-    log.info(
+    # At warning level: a process that opens no port should say so whatever the log level.
+    log.warning(
         "running as an executor (replica %s): executing jobs, serving no HTTP API",
         runtime.replica.replica_id,
     )
