@@ -2,7 +2,7 @@
 
 The replica that accepts ``execute`` places the job on the alive replica of an executing role
 (``all`` or ``executor``) that holds the fewest unfinished jobs, itself on a tie. What the others
-hold comes from the replica agent's view (:attr:`~routilux.engine.replicas.ReplicaAgent.view`,
+hold comes from the replica agent's view (:attr:`~routilux.engine.replica_agent.ReplicaAgent.view`,
 refreshed on each heartbeat by the listing it makes anyway) plus the jobs placed on each since
 that listing was asked for, so placing a job costs no query; what this replica holds is exact
 (the jobs it runs). The job is inserted owned by the chosen replica, durable before ``execute``
@@ -30,7 +30,8 @@ from routilux.engine.clock import new_id, utcnow
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.job import JobRun
 from routilux.engine.models import Job, JobStatus, RoutineProgress
-from routilux.engine.replicas import Replica, ReplicaAgent, ReplicaRole
+from routilux.engine.replica_agent import ReplicaAgent
+from routilux.engine.replicas import Replica, ReplicaRole
 from routilux.engine.signals import Message, Signals
 from routilux.engine.sizes import input_bytes as measure_input
 from routilux.engine.storage import Idempotency

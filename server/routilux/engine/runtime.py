@@ -34,7 +34,7 @@ from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
 from routilux.engine.placement import Placement
 from routilux.engine.recovery import JobRecovery
 from routilux.engine.registry import RoutineRegistry
-from routilux.engine.replicas import ReplicaAgent
+from routilux.engine.replica_agent import ReplicaAgent
 from routilux.engine.runtime_settings import RuntimeSettings
 from routilux.engine.slots import SlotTable
 from routilux.engine.spec import CompiledFlow, FlowSpec
