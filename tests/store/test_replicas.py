@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, select
 
 from routilux.engine.checkpoint import Checkpoint, Delivery
 from routilux.engine.clock import utcnow
+from routilux.engine.events import EventType
 from routilux.engine.models import JobStatus
 from routilux.engine.replicas import Replica, ReplicaStatus, this_process
 from routilux.store import SqlStore, tables
@@ -99,21 +100,28 @@ async def test_a_former_owners_writes_are_fenced_off(store: SqlStore, db_url: st
 
     # rep_a, still running, writes on: its checkpoint and its final state are dropped.
     store.checkpoint_later(step(job.job_id, 2, "rep_a"))
-    await store.save_job(replace(job, status=JobStatus.FAILED, finished_at=utcnow()))
+    failed = make_event(2, job_id=job.job_id, type=EventType.JOB_FAILED)
+    await store.save_job(replace(job, status=JobStatus.FAILED, finished_at=utcnow()), failed)
     stored = await store.get_job(job.job_id)
     assert stored is not None
     assert (stored.owner, stored.status) == ("rep_b", JobStatus.RUNNING)
     assert deliveries(db_url, job.job_id) == [1]
+    assert await store.list_job_events(job.job_id) == []  # nor is its end announced
 
     # The new owner's writes go through, and its completion drops the checkpoint.
     store.checkpoint_later(step(job.job_id, 3, "rep_b"))
     await store.flush()
     assert deliveries(db_url, job.job_id) == [1, 3]
-    await store.save_job(replace(claimed, status=JobStatus.COMPLETED, finished_at=utcnow()))
+    completed = make_event(3, job_id=job.job_id, type=EventType.JOB_COMPLETED)
+    await store.save_job(
+        replace(claimed, status=JobStatus.COMPLETED, finished_at=utcnow()), completed
+    )
     stored = await store.get_job(job.job_id)
     assert stored is not None
     assert (stored.owner, stored.status) == ("rep_b", JobStatus.COMPLETED)
     assert deliveries(db_url, job.job_id) == []
+    # The end and its event are committed together (one durable write).
+    assert [e.type for e in await store.list_job_events(job.job_id)] == [EventType.JOB_COMPLETED]
 
 
 async def test_a_failed_job_is_taken_for_a_retry_by_one_replica(store: SqlStore) -> None:

@@ -1,8 +1,10 @@
 """How a job ends: its wall-time bound, the final record it is stored with, and the event that
 announces it; or, as the process stops, how it is suspended without ending.
 
-A job's end is durable before it is visible: the store has the final record before the job's
-final event is published, so a client that sees either can rely on it, through a crash too.
+A job's end is durable before it is visible: its final record and the event announcing it are
+committed together, before anyone sees that event, so a client that sees either can rely on it,
+through a crash too, and a crash never keeps one without the other (the job would end again
+after its recovery, and announce it twice, or its end would never be announced).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from routilux.engine.checkpoint import DROPPED_AT
 from routilux.engine.clock import utcnow
-from routilux.engine.events import EventType, JobPublisher
+from routilux.engine.events import EventType, JobAnnouncer
 from routilux.engine.models import Job, JobError, JobStatus, RoutineStatus
 from routilux.engine.storage import Store
 
@@ -59,7 +61,7 @@ class JobEnd:
         self,
         job: Job,
         store: Store,
-        publisher: JobPublisher,
+        publisher: JobAnnouncer,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         ended: Callable[[], None],
     ) -> None:
@@ -132,10 +134,20 @@ class JobEnd:
         self.finished.set()
 
 
-async def store_then_announce(final: Job, job: Job, store: Store, publisher: JobPublisher) -> None:
-    """Store ``final``, then make ``job`` (the live record) match it and publish its end."""
+async def store_then_announce(final: Job, job: Job, store: Store, publisher: JobAnnouncer) -> None:
+    """Store ``final`` with the event of its end, then make ``job`` (the live record) match it
+    and publish that event."""
+    data: dict[str, Any] = {}
+    if final.error is not None:
+        data["error"] = {
+            "code": final.error.code,
+            "type": final.error.type,
+            "message": final.error.message,
+            "routine_id": final.error.routine_id,
+        }
+    event = publisher.reserve(_ENDED_EVENTS[final.status], data=data)
     try:
-        await store.save_job(final)
+        await store.save_job(final, event)
     except Exception:
         log.exception(
             "could not store the final state of job %s",
@@ -144,12 +156,4 @@ async def store_then_announce(final: Job, job: Job, store: Store, publisher: Job
         )
     job.status, job.error, job.paused_at = final.status, final.error, None
     job.finished_at, job.progress = final.finished_at, final.progress
-    data: dict[str, Any] = {}
-    if job.error is not None:
-        data["error"] = {
-            "code": job.error.code,
-            "type": job.error.type,
-            "message": job.error.message,
-            "routine_id": job.error.routine_id,
-        }
-    publisher.publish(_ENDED_EVENTS[job.status], data=data)
+    publisher.announce(event)

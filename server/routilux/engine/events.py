@@ -9,6 +9,7 @@ blocks: each subscriber has a bounded buffer, and a subscriber that lets it fill
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -204,6 +205,12 @@ class EventBus:
         self._subscribers: list[Subscription] = []
         self._sinks: list[Callable[[Event], None]] = []
         self.buffer_size = buffer_size
+        # Where each event published is stored (write-behind), before anyone sees it.
+        self.store_sink: Callable[[Event], None] | None = None
+        # Ids reserved (reserve) and not yet announced, in order; events published meanwhile
+        # wait in ``_held`` (a heap by id), so that everyone sees the ids in order.
+        self._reserved: list[int] = []
+        self._held: list[tuple[int, Event]] = []
 
     @property
     def last_id(self) -> int:
@@ -231,12 +238,49 @@ class EventBus:
         event = _new_event(
             self._last_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
         )
+        if self.store_sink is not None:
+            self.store_sink(event)
+        if self._reserved:
+            heapq.heappush(self._held, (event.id, event))
+        else:
+            self._offer(event)
+        return event
+
+    def _offer(self, event: Event) -> None:
         for sink in self._sinks:
             sink(event)
         if self._subscribers:
             for subscriber in tuple(self._subscribers):
                 subscriber._offer(event)
+
+    def reserve(
+        self,
+        type: EventType,
+        *,
+        flow_id: str | None = None,
+        job_id: str | None = None,
+        worker_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        """An event with its id, that the caller stores together with the state it announces
+        (a job's end: the final record and its event in one commit, so that a crash never
+        keeps one without the other), then offers with :meth:`announce`. It is not handed to
+        the store sink; the events published until it is announced wait for it."""
+        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        event = _new_event(
+            self._last_id, type, _now(UTC), flow_id, job_id, worker_id, None, data or {}
+        )
+        self._reserved.append(event.id)
         return event
+
+    def announce(self, event: Event) -> None:
+        """Offer a reserved event (stored by then), and the events that waited for it."""
+        self._reserved.remove(event.id)
+        heapq.heappush(self._held, (event.id, event))
+        first_reserved = self._reserved[0] if self._reserved else None
+        held = self._held
+        while held and (first_reserved is None or held[0][0] < first_reserved):
+            self._offer(heapq.heappop(held)[1])
 
     def deliver(self, event: Event) -> None:
         """Offer an event numbered elsewhere (the deployment's stream, engine/event_tail.py) to
@@ -274,6 +318,14 @@ class JobPublisher(Protocol):
     ) -> None: ...
 
 
+class JobAnnouncer(JobPublisher, Protocol):
+    """And reserves the event of its end, stored with its final record (EventBus.reserve)."""
+
+    def reserve(self, type: EventType, *, data: dict[str, Any] | None = None) -> Event: ...
+
+    def announce(self, event: Event) -> None: ...
+
+
 class _JobIds(Protocol):
     flow_id: str
     job_id: str
@@ -281,7 +333,7 @@ class _JobIds(Protocol):
 
 
 class JobEvents:
-    """A :class:`JobPublisher` for ``job`` on ``bus`` (the ids are read as each event goes)."""
+    """A :class:`JobAnnouncer` for ``job`` on ``bus`` (the ids are read as each event goes)."""
 
     def __init__(self, bus: EventBus, job: _JobIds) -> None:
         self._bus = bus
@@ -299,3 +351,12 @@ class JobEvents:
             routine_id=routine_id,
             data=data,
         )
+
+    def reserve(self, type: EventType, *, data: dict[str, Any] | None = None) -> Event:
+        job = self._job
+        return self._bus.reserve(
+            type, flow_id=job.flow_id, job_id=job.job_id, worker_id=job.worker_id, data=data
+        )
+
+    def announce(self, event: Event) -> None:
+        self._bus.announce(event)

@@ -6,9 +6,8 @@ time, in arrival order, while different routines run concurrently. The job keeps
 work it still has (queued or running activations and armed timers); when that count reaches zero
 the job is complete, with no polling and no timeout involved.
 
-Beside it: how a job ends (:mod:`~routilux.engine.ending`), pauses and resumes
-(:mod:`~routilux.engine.pausing`), is rebuilt from a checkpoint (:mod:`~routilux.engine.replay`)
-and runs its inline activations (:mod:`~routilux.engine.inline`).
+Beside it, in engine/: how a job ends (ending.py), pauses and resumes (pausing.py), is rebuilt
+from a checkpoint (replay.py) and runs its inline activations (inline.py).
 """
 
 from __future__ import annotations
@@ -82,12 +81,13 @@ class JobRun:
         self.job = job
         self.flow = flow
         self.worker = worker
-        self.publish = JobEvents(worker.bus, job).publish  # this job's events (JobPublisher)
+        events = JobEvents(worker.bus, job)  # this job's events (a JobAnnouncer)
+        self.publish = events.publish
         self.inboxes = JobInboxes(job, flow, self)
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._end = JobEnd(
-            job, worker.store, self, worker.spawn, ended=lambda: worker.job_finished(self)
+            job, worker.store, events, worker.spawn, ended=lambda: worker.job_finished(self)
         )
         self.paused_by_worker = False
         self.input_bytes = 0  # the input's size as JSON, when the runtime measured it

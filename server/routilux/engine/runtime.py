@@ -160,12 +160,9 @@ class Runtime:
     def _new_bus(self) -> EventBus:
         """The bus, built once: start() moves its ids above the stored ones."""
         bus = EventBus(buffer_size=self.settings.event_buffer)
-        for sink in (
-            self.store.save_event_later,
-            self._jobs.waiters.wake,
-            self._deployment.job_event,
-        ):
-            bus.add_sink(sink)
+        bus.store_sink = self.store.save_event_later
+        bus.add_sink(self._jobs.waiters.wake)
+        bus.add_sink(self._deployment.job_event)
         return bus
 
     async def shutdown(self) -> None:

@@ -70,7 +70,10 @@ class Store(Protocol):
 
     async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None: ...
 
-    async def save_job(self, job: Job) -> None: ...
+    async def save_job(self, job: Job, ended: Event | None = None) -> None:
+        """The job's record, durably; with ``ended``, the event announcing its end, committed
+        together with it (and, like it, only while the writer owns the job)."""
+        ...
 
     def save_job_later(self, job: Job) -> None: ...
 
@@ -168,10 +171,12 @@ class MemoryStore:
         if idempotency is not None:
             self.idempotency[idempotency.key, idempotency.scope] = (idempotency, job.job_id)
 
-    async def save_job(self, job: Job) -> None:
+    async def save_job(self, job: Job, ended: Event | None = None) -> None:
         if self._fenced(job.job_id, job.owner):
             return
         self.jobs[job.job_id] = _copy(job)
+        if ended is not None:
+            self.events.append(ended)
         if job.status in DROPPED_AT:
             self.checkpoints.pop(job.job_id, None)
 

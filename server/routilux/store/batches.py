@@ -34,6 +34,7 @@ class Kind(IntEnum):
     LOG = 12  # a line a routine logged (write-behind, like events)
     REVISIONS_PRUNE = 13  # payload: (flow_id, the oldest revision kept)
     CHECKPOINT = 14  # payload: codec.checkpoint_rows(...)
+    JOB_END = 15  # payload: (job row, the row of the event of its end), committed together
 
 
 Entry = tuple[Kind, Any, "asyncio.Future[None] | None"]
@@ -99,7 +100,7 @@ def checkpoint_row_count(payload: Row) -> int:
 def _job_of(kind: Kind, payload: Any) -> str | None:
     if kind is Kind.CHECKPOINT or kind is Kind.JOB:
         return str(payload["job_id"])
-    if kind is Kind.JOB_INSERT:
+    if kind is Kind.JOB_INSERT or kind is Kind.JOB_END:
         return str(payload[0]["job_id"])
     return None
 
@@ -115,6 +116,7 @@ def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> 
     jobs: dict[str, Row] = {}
     keys: dict[tuple[str, str], Row] = {}
     events: list[Row] = []
+    ended: dict[str, tuple[str | None, Row]] = {}  # job id: (its writer, the event of its end)
     logs: list[Row] = []
     # Every revision saved is kept (not only the last of the batch); a delete drops the earlier.
     revisions: dict[str, tuple[bool, list[Row]]] = {}
@@ -131,6 +133,10 @@ def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> 
             checkpoints.add(payload)
         elif kind is Kind.JOB:
             jobs[payload["job_id"]] = payload
+        elif kind is Kind.JOB_END:
+            job, event = payload
+            jobs[job["job_id"]] = job
+            ended[job["job_id"]] = (job["owner"], event)
         elif kind is Kind.WORKER:
             workers[payload["worker_id"]] = payload
         elif kind is Kind.JOB_INSERT:
@@ -161,7 +167,10 @@ def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> 
     # is written only by the replica owning it (a lost one's late writes are fenced off).
     if jobs:
         conn.execute(database.fenced_upsert(conn, tables.jobs, ["job_id"]), list(jobs.values()))
-    checkpoints.write(conn, jobs)
+    mine = checkpoints.write(conn, jobs, {j: owner for j, (owner, _) in ended.items()})
+    # A job's end is announced only by the replica that owns it (a lost one's is fenced off),
+    # after every event of the batch (numbered: committed after the events before it).
+    events += [event for job_id, (_, event) in ended.items() if job_id in mine]
     if keys:
         conn.execute(
             database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
@@ -230,10 +239,16 @@ class _Checkpoints:
             self.states[job_id, row["routine_id"]] = row
         self.progress[job_id] = rows["checkpoint"]
 
-    def write(self, conn: Connection, jobs: Mapping[str, Row]) -> None:
+    def write(
+        self, conn: Connection, jobs: Mapping[str, Row], ended: Mapping[str, str | None]
+    ) -> set[str]:
+        """Write the checkpoints; return which of the jobs they (and ``ended``, jobs that
+        ended: their writers) are about, the writer still owns."""
         done = [j for j, row in jobs.items() if row["status"] in DROPPED_AT]
         owners = dict(self.owners)
         owners.update((j, jobs[j]["owner"]) for j in done)
+        owners.update(ended)
+        mine = set(owners)
         if owners:
             # Only the steps of jobs their maker still owns are kept (rows locked until the
             # commit, so that a replica claiming one of them waits for this batch, or this
@@ -268,6 +283,7 @@ class _Checkpoints:
         progress = [row for job_id, row in self.progress.items() if job_id not in gone]
         if progress:
             conn.execute(database.upsert(conn, tables.job_checkpoints, ["job_id"]), progress)
+        return mine
 
     def _drop(self, jobs: set[str]) -> None:
         self.added = {k: row for k, row in self.added.items() if k[0] not in jobs}

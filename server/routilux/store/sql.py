@@ -203,14 +203,19 @@ class SqlStore:
             key = codec.idempotency_row(idempotency, job.job_id, utcnow())
         await self._durable(Kind.JOB_INSERT, (codec.job_row(job), key))
 
-    async def save_job(self, job: Job) -> None:
+    async def save_job(self, job: Job, ended: Event | None = None) -> None:
         row = codec.job_row(job)
+        kind: Kind = Kind.JOB
+        payload: Any = row
+        if ended is not None:  # stored with the job's end (see engine/ending.py)
+            kind, payload = Kind.JOB_END, (row, codec.event_row(ended))
+            self._routine_events.pop(job.job_id, None)
         try:
-            await self._durable(Kind.JOB, row)
+            await self._durable(kind, payload)
         except StoreUnavailable:
             # A job's state moved on (it finished, say) while the database was away: the row
             # waits in the queue and is written once the database is back.
-            self._writer.submit(Kind.JOB, row)
+            self._writer.submit(kind, payload)
             raise
 
     def save_job_later(self, job: Job) -> None:

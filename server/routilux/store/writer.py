@@ -88,6 +88,12 @@ class Writer:
         # Processes share the database: events and log lines are numbered as they are committed
         # (batches.number), in one order for the deployment.
         self.numbered = numbered
+        # What is written only with every event queued before it: a barrier, a prune, and
+        # where events are numbered as they are committed, a job's end (its event must follow
+        # the job's others).
+        self._after_all_events = {Kind.BARRIER, Kind.PRUNE}
+        if numbered:
+            self._after_all_events.add(Kind.JOB_END)
         self._retention = retention
         self._prune_interval = prune_interval
         self._cond = threading.Condition(threading.Lock())
@@ -212,7 +218,7 @@ class Writer:
             if (
                 len(events) <= EVENTS_PER_BATCH
                 or self._stopping
-                or any(kind is Kind.BARRIER or kind is Kind.PRUNE for kind, _, _ in entries)
+                or any(kind in self._after_all_events for kind, _, _ in entries)
             ):
                 self._events = []
             elif any(future is not None for _, _, future in entries):
