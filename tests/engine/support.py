@@ -10,7 +10,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from routilux.engine import Inputs, Routine, RoutineConfig, RoutineContext, RoutineRegistry
+from routilux.engine import (
+    Inputs,
+    Routine,
+    RoutineConfig,
+    RoutineContext,
+    RoutineRegistry,
+    Runtime,
+)
 from routilux.routines import default_registry
 
 
@@ -100,3 +107,7 @@ def pipeline(*routines: tuple[str, str, dict[str, Any]], **extra: Any) -> dict[s
         ],
         **extra,
     }
+
+
+Pair = tuple[Runtime, Runtime]
+"""Two replicas on one in-memory store (the ``pair`` fixture of conftest.py)."""

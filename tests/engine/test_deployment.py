@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from routilux.engine import FlowSpec, JobStatus, MemoryStore, Runtime, RuntimeSettings
+from routilux.engine import FlowSpec, JobStatus, Runtime
 from routilux.engine import deployment as deployment_module
 from routilux.engine.errors import (
     BreakpointNotFound,
@@ -19,22 +18,8 @@ from routilux.engine.errors import (
     ReplicaUnavailable,
 )
 from routilux.engine.models import Job, WorkerStatus
-from tests.engine.support import Gate, pipeline, registry
+from tests.engine.support import Gate, Pair, pipeline
 from tests.poll import until_true
-
-Pair = tuple[Runtime, Runtime]
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    store = MemoryStore(exclusive=False)
-    settings = RuntimeSettings(replica_heartbeat_seconds=0.05, replica_lease_seconds=2.0)
-    a, b = Runtime(registry(), store, settings), Runtime(registry(), store, settings)
-    await a.start()
-    await b.start()
-    yield a, b
-    await b.shutdown()
-    await a.shutdown()
 
 
 def gated(name: str, **extra: Any) -> FlowSpec:

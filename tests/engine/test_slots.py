@@ -5,36 +5,16 @@ the flow allows; a replica that waits for a slot gets one when another gives it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from routilux.engine import (
     Event,
     EventType,
     FlowSpec,
     JobStatus,
-    MemoryStore,
-    Runtime,
-    RuntimeSettings,
 )
 from routilux.engine.events import TERMINAL_JOB_EVENTS
-from tests.engine.support import Gate, pipeline, registry
+from tests.engine.support import Gate, Pair, pipeline
 from tests.poll import until_true
-
-Pair = tuple[Runtime, Runtime]
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    store = MemoryStore(exclusive=False)
-    settings = RuntimeSettings(replica_heartbeat_seconds=0.05, replica_lease_seconds=2.0)
-    a, b = Runtime(registry(), store, settings), Runtime(registry(), store, settings)
-    await a.start()
-    await b.start()
-    yield a, b
-    await b.shutdown()
-    await a.shutdown()
 
 
 class Running:

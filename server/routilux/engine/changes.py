@@ -23,6 +23,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from routilux.engine.background import Background
 from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.deployment import Deployment
 from routilux.engine.errors import BreakpointNotFound, FlowHasActiveJobs
@@ -56,7 +57,7 @@ class SharedChanges:
         self._me = deployment.me  # this replica's id
         self._cancel = deployment.cancel_run
         self._lock = asyncio.Lock()  # one change applied at a time, in the order received
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
         signals.on(TOPIC, self._received)
         signals.on_reconnect(lambda: self._spawn(self.reload()))
         workers.created = self._worker_created
@@ -120,14 +121,10 @@ class SharedChanges:
         await self.announce(FLOW, flow_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(work)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.close()
 
     # -- applying the others' changes ----------------------------------------------------------
 

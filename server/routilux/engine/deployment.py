@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from routilux.engine.background import Background
 from routilux.engine.breakpoint_commands import BreakpointCommands
 from routilux.engine.clock import new_id
 from routilux.engine.errors import (
@@ -89,7 +90,7 @@ class Deployment:
         self._pending: dict[str, _Request] = {}  # controls sent, by request id
         self._watchers: dict[str, dict[str, bool]] = {}  # job -> replica -> wants pauses too
         self._woken: dict[str, set[asyncio.Event]] = {}  # waits here for jobs held elsewhere
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
         signals.on("control", self._on_control)
         signals.on("reply", self._on_reply)
         signals.on("watch", self._on_watch)
@@ -100,14 +101,10 @@ class Deployment:
         return self.store.replicas.exclusive
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(work)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.close()
 
     # -- cancel --------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from routilux.engine.background import cancel
 from routilux.engine.events import Event, EventBus
 from routilux.engine.signals import Message, Signals
 
@@ -62,12 +63,7 @@ class EventTail:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel(task)
 
     def _on_signal(self, message: Message) -> None:
         last = message.get("last")

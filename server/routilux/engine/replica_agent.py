@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from routilux.engine.background import cancel
 from routilux.engine.clock import utcnow
 from routilux.engine.models import Job
 from routilux.engine.replicas import (
@@ -83,13 +84,7 @@ class ReplicaAgent:
     async def stop(self) -> None:
         """Stop heartbeating (and so claiming jobs)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
+        await cancel(task)
 
     async def leave(self) -> None:
         """Leave the deployment: the jobs held are taken over by the others (or the next

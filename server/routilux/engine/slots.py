@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from routilux.engine.background import cancel
 from routilux.engine.signals import Message, Signals
 
 log = logging.getLogger("routilux.engine")
@@ -242,11 +243,7 @@ class WorkerSlots:
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await cancel(task)
 
 
 class SlotTable:

@@ -16,6 +16,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from routilux import jsonutil
+from routilux.engine.background import cancel
 from routilux.engine.signals import MAX_MESSAGE_BYTES, Dispatch, Message
 from routilux.store.database import CONNECT_TIMEOUT_S
 
@@ -118,12 +119,7 @@ class PgSignals(Dispatch):
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel(task)
         if self._sender is not None:
             await self._sender.close()
             self._sender = None
