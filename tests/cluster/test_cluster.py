@@ -29,7 +29,7 @@ TIMEOUT = 30.0
 JOBS = 2_000
 KILL_AFTER = 1_000  # acknowledged submissions before B is killed
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "routines": {
         "shape": {"class": "Mapper", "config": {"mappings": {"n": "n"}}},
         "wait": {"class": "Delay", "config": {"seconds": 0.05}},
@@ -40,7 +40,7 @@ QUICK = {
         {"from": "wait.output", "to": "done.input"},
     ],
 }
-SLOW = {
+SLOW: dict[str, Any] = {
     **QUICK,
     "routines": {**QUICK["routines"], "wait": {"class": "Delay", "config": {"seconds": 2.0}}},
 }

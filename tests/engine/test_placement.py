@@ -75,7 +75,7 @@ async def test_a_busy_replicas_new_jobs_go_to_the_one_holding_fewer(
         assert (final.status, final.output) == (JobStatus.COMPLETED, output(n))
         assert final.replica_id == (a_id if n % 2 == 0 else b_id)
         assert final.recoveries == 0
-    started = [e.job_id for e in store.events if e.type is EventType.JOB_STARTED]
+    started = [str(e.job_id) for e in store.events if e.type is EventType.JOB_STARTED]
     assert sorted(started) == sorted(job.job_id for job in jobs)  # each ran once
 
 

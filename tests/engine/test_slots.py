@@ -78,7 +78,8 @@ async def test_a_replica_waiting_for_a_slot_gets_one_given_back(pair: Pair) -> N
     await until_true(lambda: Gate.entered.get("one") == 1, timeout=5, what="a runs its job")
     second = await b.execute(flow.flow_id, {"value": 2})
     await asyncio.sleep(0.2)
-    assert b.live_job(second.job_id).status is JobStatus.QUEUED  # a holds the only slot
+    queued = b.live_job(second.job_id)
+    assert queued is not None and queued.status is JobStatus.QUEUED  # a holds the only slot
     Gate.gates["one"].set()
     assert (await a.wait_job(first.job_id, timeout=5)).status is JobStatus.COMPLETED
     assert (await b.wait_job(second.job_id, timeout=5)).status is JobStatus.COMPLETED

@@ -90,7 +90,7 @@ async def test_every_process_streams_every_event_of_the_deployment_once_in_id_or
     assert [e.id for e in got_a] == [e.id for e in stored]
     assert [e.id for e in got_b] == [e.id for e in stored]
     assert all(x < y for x, y in pairwise(e.id for e in got_b))
-    completed = [e.job_id for e in got_b if e.type is EventType.JOB_COMPLETED]
+    completed = [str(e.job_id) for e in got_b if e.type is EventType.JOB_COMPLETED]
     assert sorted(completed) == sorted(job.job_id for job in jobs)  # once per job, from both
 
     # Job log and event histories read on either process agree with the stream.
