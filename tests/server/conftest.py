@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from routilux.engine.runtime import Runtime
 from routilux.server import Settings, create_app
+from tests.pg import DATABASES
 
 PIPELINE = {
     "flow_id": "pipeline",
@@ -32,13 +33,33 @@ AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def make_client(tmp_path: Path) -> AppFactory:
-    """Start an app on a database in ``tmp_path`` (the same one for each call: a restart)."""
+def server_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database the test's apps use: None for SQLite in ``tmp_path`` (every module), or a
+    fresh PostgreSQL database's URL for the modules that run on both
+    (``pytestmark = ON_BOTH_DATABASES``)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    server: Any = request.getfixturevalue("pg_server")
+    with server.fresh_database() as url:
+        yield url
+
+
+ON_BOTH_DATABASES = pytest.mark.parametrize("server_database", DATABASES, indirect=True)
+"""A module's tests run on SQLite and on PostgreSQL (processes sharing it: the deployment's
+event stream, run slots, signals), as ``pytestmark``."""
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, server_database: str | None) -> AppFactory:
+    """Start an app on the test's database (the same one for each call: a restart)."""
 
     @asynccontextmanager
     async def start(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         # In process, requests carry `Host: test`: a name the Host check (keys unset) must allow.
         settings = {"allowed_hosts": ["test"], **settings}
+        if server_database is not None:
+            settings.setdefault("database_url", server_database)
         app = create_app(Settings(data_dir=tmp_path, **settings))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.server.conftest import PIPELINE, SLOW, assert_problem, finished
+from tests.server.conftest import ON_BOTH_DATABASES, PIPELINE, SLOW, assert_problem, finished
+
+pytestmark = ON_BOTH_DATABASES
 
 YAML_FLOW = """
 flow_id: from_yaml

@@ -11,7 +11,9 @@ import pytest
 
 from routilux.engine.routine import Inputs, Routine, RoutineConfig, RoutineContext
 from routilux.server.logs import events_log
-from tests.server.conftest import AppFactory, assert_problem, finished
+from tests.server.conftest import ON_BOTH_DATABASES, AppFactory, assert_problem, finished
+
+pytestmark = ON_BOTH_DATABASES
 
 talk_log = logging.getLogger("tests.joblogs")
 

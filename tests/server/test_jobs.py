@@ -5,7 +5,16 @@ from __future__ import annotations
 import httpx
 
 from tests.poll import until
-from tests.server.conftest import PIPELINE, SLOW, assert_problem, finished, runtime_of
+from tests.server.conftest import (
+    ON_BOTH_DATABASES,
+    PIPELINE,
+    SLOW,
+    assert_problem,
+    finished,
+    runtime_of,
+)
+
+pytestmark = ON_BOTH_DATABASES
 
 
 async def execute(

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.server.conftest import PIPELINE, SLOW, assert_problem, runtime_of
+from tests.server.conftest import ON_BOTH_DATABASES, PIPELINE, SLOW, assert_problem, runtime_of
+
+pytestmark = ON_BOTH_DATABASES
 
 QUICK: dict[str, Any] = {
     "flow_id": "quick",

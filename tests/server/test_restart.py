@@ -32,12 +32,14 @@ async def test_restart_mid_run_keeps_everything_and_resumes_what_ran(
             await client.post("/api/v1/flows/pipeline/execute", json={"data": {"age": 5}})
         ).json()
         await client.delete(f"/api/v1/breakpoints/{bp['breakpoint_id']}")
+        # (Finished before the next breakpoint exists: on PostgreSQL a job may start a moment
+        # after it is accepted, once it holds a run slot, and would stop there too.)
+        await finished(client, done["job_id"])
         bp = (
             await client.post(
                 "/api/v1/breakpoints", json={"flow_id": "pipeline", "routine_id": "shape"}
             )
         ).json()
-        await finished(client, done["job_id"])
         running = (await client.post("/api/v1/flows/slow/execute", json={"data": {}})).json()
         queued = (await client.post("/api/v1/flows/slow/execute", json={"data": {}})).json()
         at_bp = (
@@ -53,6 +55,15 @@ async def test_restart_mid_run_keeps_everything_and_resumes_what_ran(
         await until(settled, timeout=5, interval=0.001, what="one job running, one paused")
 
     async with make_client(database_url=db_url) as client:
+        runtime = runtime_of(client)
+
+        async def resumed_both() -> bool:
+            # (On PostgreSQL a job resumes a moment after the start, once it holds a run slot.)
+            jobs = [await runtime.get_job(j["job_id"]) for j in (running, at_bp)]
+            return all(job.recoveries == 1 for job in jobs)
+
+        await until(resumed_both, timeout=5, what="the running and the paused job resumed")
+        await runtime.store.flush()
         flows = (await client.get("/api/v1/flows")).json()
         assert {f["flow_id"] for f in flows["items"]} == {"pipeline", "slow"}
         assert (await client.get(f"/api/v1/breakpoints/{bp['breakpoint_id']}")).status_code == 200

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.server.conftest import PIPELINE, assert_problem, finished
+from tests.server.conftest import ON_BOTH_DATABASES, PIPELINE, assert_problem, finished
+
+pytestmark = ON_BOTH_DATABASES
 
 
 async def test_worker_is_created_on_first_run_and_counts_jobs(client: httpx.AsyncClient) -> None:

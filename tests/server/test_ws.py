@@ -10,8 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from routilux.server.ws import stream
-from tests.server.conftest import PIPELINE, AppFactory, finished, runtime_of
+from tests.server.conftest import ON_BOTH_DATABASES, PIPELINE, AppFactory, finished, runtime_of
 from tests.server.wsclient import Closed, WsClient, connect
+
+pytestmark = ON_BOTH_DATABASES
 
 SPLIT = {
     "flow_id": "split",

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from routilux.engine.background import cancel
-from routilux.engine.events import Event, EventBus
+from routilux.engine.events import BEHIND_GRACE, Event, EventBus
 from routilux.engine.signals import Message, Signals
 
 log = logging.getLogger("routilux.engine")
@@ -27,6 +27,8 @@ PAGE = 500
 """Events read at a time."""
 LOOK_EVERY = 1.0
 """Seconds between two looks without a signal."""
+DRAIN_STEP = 0.005
+"""Seconds between two looks at subscribers with a full buffer."""
 
 ReadEvents = Callable[..., Awaitable[Sequence[Event]]]
 
@@ -73,8 +75,11 @@ class EventTail:
 
     async def _follow(self) -> None:
         while True:
+            # (asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that close() sends, if the wake-up comes at the same moment.)
             try:
-                await asyncio.wait_for(self._wake.wait(), LOOK_EVERY)
+                async with asyncio.timeout(LOOK_EVERY):
+                    await self._wake.wait()
                 looked = False
             except TimeoutError:
                 looked = True
@@ -98,5 +103,17 @@ class EventTail:
                 self.read_events += len(page)
                 for event in page:
                     self.bus.deliver(event)
+                    if self.bus.crowded():
+                        await self._drain()
                 if len(page) < PAGE:
                     return
+
+    async def _drain(self) -> None:
+        """A page arrives at once, where a process's own events trickle: give subscribers with
+        a full buffer the time to send it (as their own would have), up to the grace a
+        subscriber has before it is cut off; one that does not read by then is cut off on the
+        next event, as on any bus."""
+        waited = 0.0
+        while self.bus.crowded() and waited <= BEHIND_GRACE:
+            await asyncio.sleep(DRAIN_STEP)
+            waited += DRAIN_STEP

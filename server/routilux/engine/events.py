@@ -309,6 +309,10 @@ class EventBus:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    def crowded(self) -> bool:
+        """Whether a subscriber holds a full buffer (it reads slower than events come)."""
+        return any(s.pending() >= s.maxsize for s in self._subscribers)
+
 
 class JobPublisher(Protocol):
     """Publishes the events of one job (its flow, worker and job ids filled in)."""

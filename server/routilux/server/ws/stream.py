@@ -110,6 +110,8 @@ class EventStream:
             await self._ws.close(p.CLOSE_POLICY_VIOLATION, p.close_reason(str(exc)))
             return
         self._subscriptions = Subscriptions.from_request(request)
+        if self._sync is not None and request.since is None:
+            await self._sync()  # a stream read from the store: "from now on" starts here
         # Subscribe before the handshake completes and before any replay: a connected client
         # misses nothing published from now on, and the replay covers everything before.
         feed = self._bus.subscribe(buffer_size=self._buffer_size)
