@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
+
+from routilux.commands.serve import DatabaseUrl, DataDir
 
 
 def migrate(
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Folder of the embedded SQLite database [data].")
-    ] = None,
-    database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy database URL (overrides --data-dir).")
-    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Migrate the database to this version's schema (servers do it as they start; run it once
     before starting many)."""

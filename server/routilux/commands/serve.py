@@ -7,16 +7,20 @@ from typing import Annotated
 
 import typer
 
+# Where the database is: ``serve`` and ``migrate`` take the same two options.
+DataDir = Annotated[
+    Path | None, typer.Option(help="Folder of the embedded SQLite database [data].")
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="SQLAlchemy database URL (overrides --data-dir).")
+]
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Folder of the embedded SQLite database [data].")
-    ] = None,
-    database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy database URL (overrides --data-dir).")
-    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     api_key: Annotated[
         list[str] | None, typer.Option("--api-key", help="An accepted API key (repeatable).")
     ] = None,

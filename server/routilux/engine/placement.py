@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from routilux.engine.background import Background
 from routilux.engine.clock import new_id, utcnow
 from routilux.engine.events import EventBus, EventType
 from routilux.engine.job import JobRun
@@ -67,7 +68,7 @@ class Placement:
         self._basis: list[Replica] | None = None  # the view ``_held`` was counted from
         self._held: dict[str, int] = {}  # unfinished jobs of each other executing replica
         self._placed: deque[tuple[float, str]] = deque()  # when, and on which, jobs went since
-        self._tasks: set[asyncio.Task[int]] = set()
+        self._background = Background()
         self._closed = False
         signals.on(START, self._on_start)
 
@@ -152,12 +153,10 @@ class Placement:
         me, job_id = self._agent.replica_id, message.get("job_id")
         if self._closed or me is None or message.get("to") != me or not isinstance(job_id, str):
             return
-        task = asyncio.create_task(self._takeover.start_owned([job_id]), name="routilux-start")
-        self._tasks.add(task)
+        task = self._background.spawn(self._takeover.start_owned([job_id]), "routilux-start")
         task.add_done_callback(self._started)
 
     def _started(self, task: asyncio.Task[int]) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # The job stays owned here: the next heartbeat starts it.
             log.warning("a job placed here could not be started yet", exc_info=task.exception())
@@ -166,7 +165,4 @@ class Placement:
         """Start nothing more (the runtime is stopping): jobs placed here from now on are taken
         over by the other replicas once this one has left."""
         self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._background.close()

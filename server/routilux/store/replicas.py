@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Column, Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -185,32 +185,25 @@ class SqlReplicas:
         return await self._run(lambda conn: set(conn.execute(stmt).scalars()))
 
     async def get_worker(self, worker_id: str) -> Worker | None:
-        table = tables.workers
-        stmt = select(table).where(table.c.worker_id == worker_id)
-
-        def work(conn: Connection) -> Worker | None:
-            row = conn.execute(stmt).mappings().first()
-            return codec.worker_from_row(row) if row is not None else None
-
-        return await self._run(work)
+        return await self._one(tables.workers.c.worker_id, worker_id, codec.worker_from_row)
 
     async def get_flow(self, flow_id: str) -> FlowRecord | None:
-        table = tables.flows
-        stmt = select(table).where(table.c.flow_id == flow_id)
-
-        def work(conn: Connection) -> FlowRecord | None:
-            row = conn.execute(stmt).mappings().first()
-            return codec.flow_from_row(row) if row is not None else None
-
-        return await self._run(work)
+        return await self._one(tables.flows.c.flow_id, flow_id, codec.flow_from_row)
 
     async def get_breakpoint(self, breakpoint_id: str) -> Breakpoint | None:
-        table = tables.breakpoints
-        stmt = select(table).where(table.c.breakpoint_id == breakpoint_id)
+        return await self._one(
+            tables.breakpoints.c.breakpoint_id, breakpoint_id, codec.breakpoint_from_row
+        )
 
-        def work(conn: Connection) -> Breakpoint | None:
+    async def _one(
+        self, key: Column[Any], value: str, from_row: Callable[[codec.RowIn], T]
+    ) -> T | None:
+        """The record whose ``key`` is ``value`` (read as the last committed state), if any."""
+        stmt = select(key.table).where(key == value)
+
+        def work(conn: Connection) -> T | None:
             row = conn.execute(stmt).mappings().first()
-            return codec.breakpoint_from_row(row) if row is not None else None
+            return from_row(row) if row is not None else None
 
         return await self._run(work)
 

@@ -34,6 +34,14 @@ def conninfo(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def own_connection(info: str, name: str) -> psycopg.AsyncConnection:
+    """A connection outside the pools, in autocommit, named ``name`` in pg_stat_activity (the
+    signals' and the run slots': they hold a session, LISTEN or advisory locks)."""
+    return await psycopg.AsyncConnection.connect(
+        info, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name=name
+    )
+
+
 class PgSignals(Dispatch):
     def __init__(self, url: URL) -> None:
         super().__init__()
@@ -45,12 +53,7 @@ class PgSignals(Dispatch):
         self.received = 0
 
     async def _connect(self) -> psycopg.AsyncConnection:
-        return await psycopg.AsyncConnection.connect(
-            self._conninfo,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            application_name="routilux-signals",
-        )
+        return await own_connection(self._conninfo, "routilux-signals")
 
     async def _listening(self) -> psycopg.AsyncConnection:
         conn = await self._connect()

@@ -16,8 +16,7 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import URL
 
-from routilux.store.database import CONNECT_TIMEOUT_S
-from routilux.store.signals import conninfo
+from routilux.store.signals import conninfo, own_connection
 
 log = logging.getLogger("routilux.store")
 
@@ -46,12 +45,7 @@ class PgSlots:
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="routilux-slots",
-            )
+            self._conn = await own_connection(self._conninfo, "routilux-slots")
         return self._conn
 
     async def _drop(self) -> None:
