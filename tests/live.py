@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
 import httpx
 
@@ -47,10 +47,17 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind its port: something took it after ``free_port`` found it free
+    (another test's server or a client's ephemeral port)."""
+
+
 def _wait_ready(server: LiveServer, timeout: float) -> None:
     def ready() -> bool:
         if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log()}")
+            log = server.log()
+            taken = "address already in use" in log.lower()
+            raise (PortTaken if taken else RuntimeError)(f"server exited early:\n{log}")
         try:
             response = httpx.get(f"{server.base_url}/api/v1/health/ready", timeout=1)
         except httpx.TransportError:
@@ -113,14 +120,28 @@ def spawn_server(
     return LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, api_key)
 
 
+def _ready(
+    server: LiveServer, timeout: float, data_dir: Path, options: ServerOptions
+) -> LiveServer:
+    """``server`` once it is ready; started again on another free port (twice at most) when its
+    port was taken meanwhile and the caller did not choose it. One that fails is stopped."""
+    attempt = 1
+    while True:
+        try:
+            _wait_ready(server, timeout=timeout)
+            return server
+        except PortTaken:
+            if options.get("port") or attempt == 3:
+                raise
+            attempt += 1
+            server = spawn_server(data_dir, **options)
+        except BaseException:
+            stop_server(server)
+            raise
+
+
 def start_server(data_dir: Path, **options: Unpack[ServerOptions]) -> LiveServer:
-    server = spawn_server(data_dir, **options)
-    try:
-        _wait_ready(server, timeout=30)
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
+    return _ready(spawn_server(data_dir, **options), 30, data_dir, options)
 
 
 def stop_server(server: LiveServer, sig: int = signal.SIGTERM) -> None:
@@ -168,8 +189,9 @@ def live_servers(root: Path, options: Mapping[str, Mapping[str, Any]]) -> Iterat
     try:
         for name, kwargs in options.items():
             servers[name] = spawn_server(root / name, **kwargs)
-        for server in servers.values():
-            _wait_ready(server, timeout=60)  # started together: each gets a share of the CPU
+        for name, server in servers.items():
+            # Started together: each gets a share of the CPU.
+            servers[name] = _ready(server, 60, root / name, cast(ServerOptions, options[name]))
         yield Servers(servers)
     finally:
         for server in servers.values():

@@ -60,6 +60,18 @@ async def uninterrupted(spec: dict[str, Any], data: dict[str, Any]) -> Job:
         return await rt.wait_job(job.job_id, timeout=60)
 
 
+async def resumed(rt: Runtime, job_id: str, recoveries: int) -> None:
+    """Wait until the restarted ``rt`` resumed the job (or finished it): a stop before that
+    interrupts no run, and the job is resumed (and counted) once for both."""
+    deadline = time.monotonic() + 10
+    while True:
+        job = rt.live_job(job_id)
+        if job is None or job.status.finished or job.recoveries >= recoveries:
+            return
+        assert time.monotonic() < deadline, f"the job was not resumed: {job}"
+        await asyncio.sleep(0.001)
+
+
 async def test_a_job_stopped_twenty_times_ends_with_the_output_of_an_uninterrupted_run() -> None:
     data = {"items": list(range(ITEMS))}
     expected = await uninterrupted(durable_flow(), data)
@@ -81,6 +93,7 @@ async def test_a_job_stopped_twenty_times_ends_with_the_output_of_an_uninterrupt
         stops += 1
         rt = Runtime(registry(), store)
         await rt.start()
+        await resumed(rt, job_id, stops)
     final = await rt.wait_job(job_id, timeout=60)
     await rt.shutdown()
     assert stops >= 5, "the job finished before it was stopped a few times: make it longer"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import cast
 
 import psycopg
 import pytest
+from sqlalchemy import Connection, literal, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -65,6 +68,31 @@ async def test_close_commits_write_behind(open_store: StoreFactory) -> None:
     stored = await reopened.get_job(job.job_id)
     assert stored is not None and stored.status is JobStatus.COMPLETED
     assert (await reopened.load()).last_event_id == 1
+
+
+async def test_close_waits_for_the_reads_under_way(open_store: StoreFactory) -> None:
+    """A read still running when the store closes finishes, and its connection is closed with
+    the rest: none is left to the garbage collector (which warns: an error in this suite)."""
+    store = await open_store()
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow(conn: Connection) -> int:
+        loop.call_soon_threadsafe(started.set)
+        time.sleep(0.3)
+        return int(conn.execute(select(literal(7))).scalar_one())
+
+    read = asyncio.ensure_future(store._read(slow))
+    await started.wait()
+    await store.close()
+    assert read.done() and read.result() == 7
+    with pytest.raises(StoreClosed):
+        await store.get_job("job_000001")
+    with pytest.raises(StoreClosed):
+        await store.replicas.list_replicas()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gc.collect()
 
 
 async def test_writes_of_one_job_coalesce_last_wins(store: SqlStore) -> None:

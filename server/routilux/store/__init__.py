@@ -8,7 +8,8 @@ saves, worker counters, events) queued in the last moments before a crash; event
 per-job and total limits, oldest first, and idempotency keys past their TTL (see ``retention``).
 """
 
+from routilux.store.database import StoreClosed
 from routilux.store.queries import JobPage
-from routilux.store.sql import SqlStore, StoreClosed
+from routilux.store.sql import SqlStore
 
 __all__ = ["JobPage", "SqlStore", "StoreClosed"]

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import anyio
 import psycopg
 from alembic import command
 from alembic.config import Config
@@ -30,6 +31,21 @@ STATEMENT_TIMEOUT_MS = 30_000
 """PostgreSQL: the longest a statement may run before the server cancels it."""
 CONNECT_TIMEOUT_S = 5
 """PostgreSQL: the longest a new connection (or a free pooled one) is waited for."""
+
+
+class StoreClosed(RuntimeError):
+    """The store is not open (not yet, or no longer)."""
+
+
+async def settle(limiter: anyio.CapacityLimiter) -> None:
+    """Wait until no work running under ``limiter`` is left. A store calls it when it closes,
+    before disposing of the engine that work uses: a connection still checked out at that
+    moment would go back to a pool nobody closes, and stay open until collected."""
+    borrowers = [object() for _ in range(int(limiter.total_tokens))]
+    for borrower in borrowers:
+        await limiter.acquire_on_behalf_of(borrower)
+    for borrower in borrowers:
+        limiter.release_on_behalf_of(borrower)
 
 
 def unreachable(exc: BaseException) -> bool:

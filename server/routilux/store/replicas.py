@@ -53,16 +53,24 @@ class SqlReplicas:
             url, pool_size=2, synchronous=synchronous, statement_timeout_ms=statement_timeout_ms
         )
         self._limiter = anyio.CapacityLimiter(2)
+        self._closed = False
 
     @property
     def exclusive(self) -> bool:
         # A SQLite database serves the one process holding its lock (store/database.py).
         return database.is_sqlite(self._url)
 
-    def dispose(self) -> None:
+    async def close(self) -> None:
+        """Wait for the calls under way, refuse new ones, release the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        await database.settle(self._limiter)
         self._engine.dispose()
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
+        if self._closed:
+            raise database.StoreClosed("the store is closed")
         return await anyio.to_thread.run_sync(self._in_transaction, work, limiter=self._limiter)
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:

@@ -26,16 +26,13 @@ from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worke
 from routilux.engine.storage import Idempotency, StoredState
 from routilux.store import codec, database, queries
 from routilux.store.batches import Kind, lane_bytes
+from routilux.store.database import StoreClosed
 from routilux.store.queries import FlowRevisionPage, JobPage
 from routilux.store.replicas import SqlReplicas
 from routilux.store.retention import Retention
 from routilux.store.writer import Writer
 
 T = TypeVar("T")
-
-
-class StoreClosed(RuntimeError):
-    """The store is not open (not yet, or no longer)."""
 
 
 DROPPABLE_EVENTS = frozenset(
@@ -151,6 +148,8 @@ class SqlStore:
             return
         was_open = self._state == "open"
         self._state = "closed"
+        await database.settle(self._readers)
+        await self.replicas.close()
         await anyio.to_thread.run_sync(self._shutdown, was_open)
 
     def _shutdown(self, writer_running: bool) -> None:
@@ -158,7 +157,6 @@ class SqlStore:
             self._writer.stop()
         self._write_engine.dispose()
         self._read_engine.dispose()
-        self.replicas.dispose()
         database.unlock(self._lock)
         self._lock = None
 
