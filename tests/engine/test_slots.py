@@ -1,19 +1,26 @@
 """A worker's concurrency holds for the deployment as a whole: replicas running jobs of one flow
 share its run slots (engine/slots.py), so together they never run more of its jobs at once than
-the flow allows; a replica that waits for a slot gets one when another gives it back."""
+the flow allows; a replica that waits for a slot gets one when another gives it back. Its queue
+bound holds for the deployment too."""
 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from routilux.engine import (
     Event,
     EventType,
     FlowSpec,
     JobStatus,
+    MemoryStore,
+    Runtime,
+    RuntimeSettings,
 )
+from routilux.engine.errors import QueueFull
 from routilux.engine.events import TERMINAL_JOB_EVENTS
-from tests.engine.support import Gate, Pair, pipeline
+from tests.engine.support import Gate, Pair, pipeline, registry
 from tests.poll import until_true
 
 
@@ -83,3 +90,40 @@ async def test_a_replica_waiting_for_a_slot_gets_one_given_back(pair: Pair) -> N
     Gate.gates["one"].set()
     assert (await a.wait_job(first.job_id, timeout=5)).status is JobStatus.COMPLETED
     assert (await b.wait_job(second.job_id, timeout=5)).status is JobStatus.COMPLETED
+
+
+async def test_a_flows_queue_bound_holds_for_the_deployment() -> None:
+    """Each replica alone would take ``max_queued_per_worker`` jobs; together they take that
+    many."""
+    store = MemoryStore(exclusive=False)
+    settings = RuntimeSettings(
+        replica_heartbeat_seconds=0.05, replica_lease_seconds=2.0, max_queued_per_worker=3
+    )
+    a, b = Runtime(registry(), store, settings), Runtime(registry(), store, settings)
+    await a.start()
+    await b.start()
+    try:
+        Gate.gates["queue"] = asyncio.Event()
+        Gate.entered.pop("queue", None)
+        spec = pipeline(
+            ("g", "Gate", {"name": "queue"}), ("a", "Add", {}), execution={"concurrency": 1}
+        )
+        flow = await a.create_flow(FlowSpec.model_validate(spec))
+        await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+        first = await a.execute(flow.flow_id, {"value": 0})
+        await until_true(lambda: Gate.entered.get("queue") == 1, timeout=5, what="one runs")
+        accepted = [first]
+        for n, rt in enumerate((b, a, b), start=1):
+            accepted.append(await rt.execute(flow.flow_id, {"value": n}))
+        for rt in (a, b):
+            with pytest.raises(QueueFull, match="3 queued jobs in the deployment"):
+                await rt.execute(flow.flow_id, {"value": 9})
+        assert sum(j.status is JobStatus.QUEUED for j in store.jobs.values()) == 3
+        Gate.gates["queue"].set()
+        for job in accepted:
+            done = await a.wait_job(job.job_id, timeout=10)
+            assert done.status is JobStatus.COMPLETED
+        assert len(store.jobs) == 4  # the refused ones left nothing behind
+    finally:
+        await b.shutdown()
+        await a.shutdown()

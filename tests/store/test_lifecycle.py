@@ -72,8 +72,9 @@ async def test_close_commits_write_behind(open_store: StoreFactory) -> None:
 
 async def test_close_waits_for_the_reads_under_way(open_store: StoreFactory) -> None:
     """A read still running when the store closes finishes, and its connection is closed with
-    the rest: none is left to the garbage collector (which warns: an error in this suite)."""
-    store = await open_store()
+    the rest; one that waited for a reader meanwhile fails without connecting: no connection is
+    left to the garbage collector (which warns: an error in this suite)."""
+    store = await open_store(readers=1)
     started = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -84,8 +85,12 @@ async def test_close_waits_for_the_reads_under_way(open_store: StoreFactory) -> 
 
     read = asyncio.ensure_future(store._read(slow))
     await started.wait()
+    waiting = asyncio.ensure_future(store.get_job("job_000001"))
+    await asyncio.sleep(0.05)
     await store.close()
     assert read.done() and read.result() == 7
+    with pytest.raises(StoreClosed):
+        await waiting
     with pytest.raises(StoreClosed):
         await store.get_job("job_000001")
     with pytest.raises(StoreClosed):

@@ -85,6 +85,14 @@ class QueueFull(RoutiluxError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    @classmethod
+    def deployment(cls, worker_id: str, queued: int) -> QueueFull:
+        """The worker's queue over every process of the deployment is at its bound."""
+        return cls(
+            f"worker {worker_id!r} has {queued} queued jobs in the deployment (the limit)",
+            retry_after=1,
+        )
+
 
 class StoreUnavailable(RoutiluxError):
     """The database cannot be reached (it went away, or is restarting): nothing was written;

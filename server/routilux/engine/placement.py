@@ -134,8 +134,10 @@ class Placement:
             owner=self.choose(),
         )
         # Busy until it runs: a heartbeat finding it owned here meanwhile must not start it too.
+        # Several processes: the store bounds the worker's queue over all of them.
+        bound = None if self._store.replicas.exclusive else worker.max_queued
         with self._takeover.starting([job.job_id]):
-            await self._store.insert_job(job, idempotency)
+            await self._store.insert_job(job, idempotency, queue_bound=bound)
             self._bus().publish(
                 EventType.JOB_QUEUED, flow_id=flow_id, job_id=job.job_id, worker_id=job.worker_id
             )

@@ -19,9 +19,10 @@ from routilux.engine.checkpoint import (
     JobCheckpoint,
     RoutineState,
 )
+from routilux.engine.errors import QueueFull
 from routilux.engine.events import Event
 from routilux.engine.joblogs import JobLog
-from routilux.engine.models import Breakpoint, FlowRecord, Job, Worker
+from routilux.engine.models import Breakpoint, FlowRecord, Job, JobStatus, Worker
 from routilux.engine.replicas import MemoryReplicas, ReplicaStore
 
 
@@ -68,7 +69,13 @@ class Store(Protocol):
 
     async def delete_breakpoint(self, breakpoint_id: str) -> None: ...
 
-    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None: ...
+    async def insert_job(
+        self, job: Job, idempotency: Idempotency | None = None, *, queue_bound: int | None = None
+    ) -> None:
+        """The new job (and its idempotency key), durably. With ``queue_bound``, refused with
+        :class:`~routilux.engine.errors.QueueFull` (nothing written) when the job's worker has
+        that many queued jobs already, counted over every process using the store."""
+        ...
 
     async def save_job(self, job: Job, ended: Event | None = None) -> None:
         """The job's record, durably; with ``ended``, the event announcing its end, committed
@@ -166,7 +173,17 @@ class MemoryStore:
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
         self.breakpoints.pop(breakpoint_id, None)
 
-    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None:
+    async def insert_job(
+        self, job: Job, idempotency: Idempotency | None = None, *, queue_bound: int | None = None
+    ) -> None:
+        if queue_bound is not None:
+            queued = sum(
+                1
+                for j in self.jobs.values()
+                if j.worker_id == job.worker_id and j.status is JobStatus.QUEUED
+            )
+            if queued >= queue_bound:
+                raise QueueFull.deployment(job.worker_id, queued)
         self.jobs[job.job_id] = _copy(job)
         if idempotency is not None:
             self.idempotency[idempotency.key, idempotency.scope] = (idempotency, job.job_id)

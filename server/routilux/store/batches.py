@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, text, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, select, text, update
 
 from routilux.engine.checkpoint import DROPPED_AT
+from routilux.engine.errors import QueueFull
+from routilux.engine.models import JobStatus
 from routilux.store import database, tables
 from routilux.store.fencing import held_by
 from routilux.store.signals import CHANNEL_PREFIX
@@ -27,7 +29,7 @@ class Kind(IntEnum):
     BREAKPOINT_DELETE = 4
     WORKER = 5
     JOB = 6
-    JOB_INSERT = 7  # payload: (job row, idempotency row or None), committed together
+    JOB_INSERT = 7  # payload: (job row, idempotency row or None, queue bound or None)
     EVENT = 9
     BARRIER = 10  # nothing to write: resolves once everything queued before it is committed
     PRUNE = 11  # resolves after a full retention pass
@@ -105,11 +107,16 @@ def _job_of(kind: Kind, payload: Any) -> str | None:
     return None
 
 
-def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> list[Row]:
-    """Write entries in the caller's transaction, coalesced per record; return the event rows.
+def apply(
+    conn: Connection, entries: list[Entry], *, numbered: bool = False
+) -> tuple[list[Row], dict[str, QueueFull]]:
+    """Write entries in the caller's transaction, coalesced per record; return the event rows,
+    and the new jobs refused (by id) because their worker's queue is full (see
+    :func:`queue_bounds`): nothing of those is written.
 
     ``numbered`` (processes sharing the database): the events and log lines get their ids here,
     from the deployment's counter (see :func:`number`)."""
+    refused = queue_bounds(conn, entries)
     flows: dict[str, Row | None] = {}
     breakpoints: dict[str, Row | None] = {}
     workers: dict[str, Row] = {}
@@ -140,7 +147,9 @@ def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> 
         elif kind is Kind.WORKER:
             workers[payload["worker_id"]] = payload
         elif kind is Kind.JOB_INSERT:
-            job, key = payload
+            job, key, _ = payload
+            if job["job_id"] in refused:
+                continue
             jobs[job["job_id"]] = job
             if key is not None:
                 keys[(key["key"], key["scope"])] = key
@@ -181,7 +190,38 @@ def apply(conn: Connection, entries: list[Entry], *, numbered: bool = False) -> 
         conn.execute(database.insert_ignore(conn, tables.events), events)
     if logs:
         conn.execute(database.insert_ignore(conn, tables.job_logs), logs)
-    return events
+    return events, refused
+
+
+def queue_bounds(conn: Connection, entries: list[Entry]) -> dict[str, QueueFull]:
+    """The new jobs of ``entries`` that would pass their worker's queue bound, counting the
+    worker's queued jobs in the database (every process's) plus those accepted before them.
+
+    On PostgreSQL each worker's count is taken under a transaction advisory lock, so the
+    processes' inserts into one worker's queue take turns and the bound holds for the whole
+    deployment; workers are locked in one order, before anything else of the batch, so two
+    batches cannot wait for each other. Only shared databases ask for this (a process alone
+    bounds its own queue in memory)."""
+    bounded: dict[str, list[tuple[str, int]]] = {}
+    for kind, payload, _ in entries:
+        if kind is Kind.JOB_INSERT and payload[2] is not None:
+            job = payload[0]
+            bounded.setdefault(job["worker_id"], []).append((job["job_id"], payload[2]))
+    refused: dict[str, QueueFull] = {}
+    jobs = tables.jobs.c
+    for worker_id in sorted(bounded):
+        database.lock_for_transaction(conn, f"routilux-queue:{worker_id}")
+        queued = conn.execute(
+            select(func.count())
+            .select_from(tables.jobs)
+            .where(jobs.worker_id == worker_id, jobs.status == JobStatus.QUEUED.value)
+        ).scalar_one()
+        for job_id, bound in bounded[worker_id]:
+            if queued >= bound:
+                refused[job_id] = QueueFull.deployment(worker_id, queued)
+            else:
+                queued += 1
+    return refused
 
 
 def number(conn: Connection, events: list[Row], logs: list[Row]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ class StoreClosed(RuntimeError):
 async def settle(limiter: anyio.CapacityLimiter) -> None:
     """Wait until no work running under ``limiter`` is left. A store calls it when it closes,
     before disposing of the engine that work uses: a connection still checked out at that
-    moment would go back to a pool nobody closes, and stay open until collected."""
+    moment would go back to a pool nobody closes, and stay open until collected. Work that
+    waited for a token meanwhile runs after this returns: it must see that the store is closed
+    (and not connect) by itself."""
     borrowers = [object() for _ in range(int(limiter.total_tokens))]
     for borrower in borrowers:
         await limiter.acquire_on_behalf_of(borrower)
@@ -204,6 +207,20 @@ def fenced_upsert(connection: Connection, table: Table, keys: list[str]) -> Inse
     """:func:`upsert`, but an existing row is updated only if its ``owner`` is the new row's:
     a replica that lost a record to another one cannot overwrite it any more."""
     return _fenced_upsert(connection.dialect.name, table, tuple(keys))
+
+
+def advisory_key(name: str) -> int:
+    """The key of PostgreSQL's advisory lock named ``name``: 64 bits of its hash (advisory locks
+    are per database, so every name starts with ``routilux-``)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_for_transaction(connection: Connection, name: str) -> None:
+    """PostgreSQL: hold the advisory lock ``name`` until the transaction ends (the other
+    processes' transactions asking for it wait). SQLite: nothing, one process writes."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
 
 def insert_ignore(connection: Connection, table: Table) -> Insert:

@@ -74,6 +74,8 @@ class SqlReplicas:
         return await anyio.to_thread.run_sync(self._in_transaction, work, limiter=self._limiter)
 
     def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        if self._closed:  # closed while this call waited for a connection (see SqlStore)
+            raise database.StoreClosed("the store is closed")
         try:
             with self._engine.begin() as conn:
                 return work(conn)

@@ -8,7 +8,6 @@ slots again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import URL
 
+from routilux.store.database import advisory_key
 from routilux.store.signals import conninfo, own_connection
 
 log = logging.getLogger("routilux.store")
@@ -25,9 +25,8 @@ UNLOCK = "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k"
 
 
 def slot_key(key: str, index: int) -> int:
-    """The advisory lock of a slot: 64 bits of a hash (locks are per database)."""
-    digest = hashlib.blake2b(f"routilux-slot:{key}:{index}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
+    """The advisory lock of a slot."""
+    return advisory_key(f"routilux-slot:{key}:{index}")
 
 
 class PgSlots:

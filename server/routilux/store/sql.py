@@ -167,6 +167,8 @@ class SqlStore:
         await anyio.to_thread.run_sync(self._ping, limiter=self._readers)
 
     def _ping(self) -> None:
+        if self._state == "closed":  # (see _run_read)
+            raise StoreClosed("the store is closed")
         with self._read_engine.connect() as conn:
             conn.execute(select(literal(1))).scalar_one()
         if not self._writer.connected:
@@ -194,12 +196,15 @@ class SqlStore:
     async def delete_breakpoint(self, breakpoint_id: str) -> None:
         await self._durable(Kind.BREAKPOINT_DELETE, breakpoint_id)
 
-    async def insert_job(self, job: Job, idempotency: Idempotency | None = None) -> None:
-        """The job (and its idempotency key) in one transaction, committed before returning."""
+    async def insert_job(
+        self, job: Job, idempotency: Idempotency | None = None, *, queue_bound: int | None = None
+    ) -> None:
+        """The job (and its idempotency key) in one transaction, committed before returning;
+        refused if its worker's queue is at ``queue_bound`` (see batches.queue_bounds)."""
         key = None
         if idempotency is not None:
             key = codec.idempotency_row(idempotency, job.job_id, utcnow())
-        await self._durable(Kind.JOB_INSERT, (codec.job_row(job), key))
+        await self._durable(Kind.JOB_INSERT, (codec.job_row(job), key, queue_bound))
 
     async def save_job(self, job: Job, ended: Event | None = None) -> None:
         row = codec.job_row(job)
@@ -364,6 +369,9 @@ class SqlStore:
         return await anyio.to_thread.run_sync(self._run_read, query, limiter=self._readers)
 
     def _run_read(self, query: Callable[[Connection], T]) -> T:
+        # Checked again here: a read that waited for a reader while the store closed would
+        # otherwise open a connection after the engine was disposed of (never closed).
+        self._check_open()
         try:
             with self._read_engine.connect() as conn:
                 return query(conn)

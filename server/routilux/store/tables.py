@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -104,6 +105,8 @@ breakpoints = Table(
     Column("hit_count", BigInteger, nullable=False),
 )
 
+QUEUED = text("status = 'queued'")
+
 jobs = Table(
     "jobs",
     metadata,
@@ -136,6 +139,8 @@ jobs = Table(
     Index("ix_jobs_status_seq", "status", "seq"),
     Index("ix_jobs_flow_id_seq", "flow_id", "seq"),
     Index("ix_jobs_worker_id_seq", "worker_id", "seq"),
+    # A worker's queued jobs, counted when a deployment bounds its queue (batches.queue_bounds).
+    Index("ix_jobs_queued_worker", "worker_id", sqlite_where=QUEUED, postgresql_where=QUEUED),
     Index("ix_jobs_created_at", "created_at"),
     Index("ix_jobs_finished_at", "finished_at"),  # retention: the oldest finished first
     sqlite_autoincrement=True,

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from routilux.engine.errors import StoreUnavailable
+from routilux.engine.errors import QueueFull, StoreUnavailable
 from routilux.store import database
 from routilux.store.batches import (
     CHECKPOINT_ROWS_PER_BATCH,
@@ -314,7 +314,7 @@ class Writer:
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
         try:
             with conn.begin():
-                written = apply(conn, entries, numbered=self.numbered)
+                written, refused = apply(conn, entries, numbered=self.numbered)
         except Exception as exc:
             if database.unreachable(exc) or conn.invalidated:
                 raise _Lost(entries) from exc
@@ -324,13 +324,13 @@ class Writer:
             self._write_one_by_one(conn, entries)
             return
         self._retention.note(written)
-        _settle((e for e in entries if e[0] is not Kind.PRUNE), None)
+        _settle_written((e for e in entries if e[0] is not Kind.PRUNE), refused)
 
     def _write_one_by_one(self, conn: Connection, entries: list[Entry]) -> None:
         for entry in entries:
             try:
                 with conn.begin():
-                    written = apply(conn, [entry], numbered=self.numbered)
+                    written, refused = apply(conn, [entry], numbered=self.numbered)
             except Exception as exc:
                 if entry[2] is None:
                     log.exception("dropping a %s write that cannot be committed", entry[0].name)
@@ -338,7 +338,7 @@ class Writer:
                 continue
             self._retention.note(written)
             if entry[0] is not Kind.PRUNE:
-                _settle([entry], None)
+                _settle_written([entry], refused)
 
     def _prune(self, conn: Connection, *, full: bool) -> bool:
         try:
@@ -362,6 +362,22 @@ def _settle(entries: Iterable[Entry], exc: BaseException | None) -> None:
             loop.call_soon_threadsafe(_resolve, futures, exc)
         except RuntimeError:
             pass  # the loop is closed: nobody is waiting any more
+
+
+def _settle_written(entries: Iterable[Entry], refused: dict[str, QueueFull]) -> None:
+    """Resolve the futures of a written batch's ``entries``; the new jobs it ``refused`` fail."""
+    if not refused:
+        _settle(entries, None)
+        return
+    written: list[Entry] = []
+    for entry in entries:
+        kind, payload, _ = entry
+        exc = refused.get(payload[0]["job_id"]) if kind is Kind.JOB_INSERT else None
+        if exc is None:
+            written.append(entry)
+        else:
+            _settle([entry], exc)
+    _settle(written, None)
 
 
 def _resolve(futures: list[asyncio.Future[None]], exc: BaseException | None) -> None:
