@@ -47,6 +47,9 @@ async def open_store(db_url: str) -> AsyncIterator[StoreFactory]:
         # numbering a deployment's processes do as they commit is tested on its own
         # (test_replicas.py, test_event_stream.py).
         options.setdefault("numbered", False)
+        # And they fence every store's writes, as processes sharing a database do (a process
+        # alone on SQLite skips it: it owns every job it writes about), to check that SQL too.
+        options.setdefault("fenced", True)
         store = SqlStore(url or db_url, **options)
         opened.append(store)
         await store.open()

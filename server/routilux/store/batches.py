@@ -108,14 +108,16 @@ def _job_of(kind: Kind, payload: Any) -> str | None:
 
 
 def apply(
-    conn: Connection, entries: list[Entry], *, numbered: bool = False
+    conn: Connection, entries: list[Entry], *, numbered: bool = False, fenced: bool = True
 ) -> tuple[list[Row], dict[str, QueueFull]]:
     """Write entries in the caller's transaction, coalesced per record; return the event rows,
     and the new jobs refused (by id) because their worker's queue is full (see
     :func:`queue_bounds`): nothing of those is written.
 
     ``numbered`` (processes sharing the database): the events and log lines get their ids here,
-    from the deployment's counter (see :func:`number`)."""
+    from the deployment's counter (see :func:`number`). ``fenced``: a job's rows are written
+    only by the replica owning it (see :mod:`routilux.store.fencing`); a process alone on its
+    database owns every job it writes about."""
     refused = queue_bounds(conn, entries)
     flows: dict[str, Row | None] = {}
     breakpoints: dict[str, Row | None] = {}
@@ -175,8 +177,10 @@ def apply(
     # Jobs first seen in this batch get their seq in the order they were queued. A job's row
     # is written only by the replica owning it (a lost one's late writes are fenced off).
     if jobs:
-        conn.execute(database.fenced_upsert(conn, tables.jobs, ["job_id"]), list(jobs.values()))
-    mine = checkpoints.write(conn, jobs, {j: owner for j, (owner, _) in ended.items()})
+        put = database.fenced_upsert if fenced else database.upsert
+        conn.execute(put(conn, tables.jobs, ["job_id"]), list(jobs.values()))
+    ended_by = {j: owner for j, (owner, _) in ended.items()}
+    mine = checkpoints.write(conn, jobs, ended_by, fenced=fenced)
     # A job's end is announced only by the replica that owns it (a lost one's is fenced off),
     # after every event of the batch (numbered: committed after the events before it).
     events += [event for job_id, (_, event) in ended.items() if job_id in mine]
@@ -280,16 +284,22 @@ class _Checkpoints:
         self.progress[job_id] = rows["checkpoint"]
 
     def write(
-        self, conn: Connection, jobs: Mapping[str, Row], ended: Mapping[str, str | None]
+        self,
+        conn: Connection,
+        jobs: Mapping[str, Row],
+        ended: Mapping[str, str | None],
+        *,
+        fenced: bool,
     ) -> set[str]:
         """Write the checkpoints; return which of the jobs they (and ``ended``, jobs that
-        ended: their writers) are about, the writer still owns."""
+        ended: their writers) are about, the writer still owns (all of them, unless
+        ``fenced``)."""
         done = [j for j, row in jobs.items() if row["status"] in DROPPED_AT]
         owners = dict(self.owners)
         owners.update((j, jobs[j]["owner"]) for j in done)
         owners.update(ended)
         mine = set(owners)
-        if owners:
+        if owners and fenced:
             # Only the steps of jobs their maker still owns are kept (rows locked until the
             # commit, so that a replica claiming one of them waits for this batch, or this
             # batch for the claim).
@@ -299,8 +309,8 @@ class _Checkpoints:
                 done = [j for j in done if j in mine]
         if done:
             gone = set(done)
-            for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints):
-                conn.execute(delete(table).where(table.c.job_id.in_(done)))
+            for statement in _DROP_CHECKPOINT:
+                conn.execute(statement, {"jobs": done})
         else:
             gone = set()
         deliveries = tables.job_deliveries
@@ -330,6 +340,13 @@ class _Checkpoints:
         self.taken = [row for row in self.taken if row["j"] not in jobs]
         self.states = {k: row for k, row in self.states.items() if k[0] not in jobs}
         self.progress = {j: row for j, row in self.progress.items() if j not in jobs}
+
+
+_DROP_CHECKPOINT = [
+    delete(table).where(table.c.job_id.in_(bindparam("jobs", expanding=True)))
+    for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints)
+]
+"""The statements dropping the checkpoints of jobs (built once: see database._upsert)."""
 
 
 def _put_revisions(

@@ -11,18 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from routilux.store import tables
 
 CHUNK = 500
 """Job ids looked up per statement at most."""
 
+_jobs = tables.jobs
+_HELD = (
+    select(_jobs.c.job_id)
+    .where(
+        _jobs.c.job_id.in_(bindparam("jobs", expanding=True)),
+        _jobs.c.owner.is_not_distinct_from(bindparam("owner")),
+    )
+    .order_by(_jobs.c.job_id)
+    .with_for_update()
+)
+"""The jobs of a list that a replica owns, their rows locked (built once)."""
+
 
 def held_by(conn: Connection, owners: Mapping[str, str | None]) -> set[str]:
     """Of the jobs in ``owners`` (job id: the replica that wrote about it), those that replica
     still owns (None: an unowned job, as in a store used without replicas)."""
-    jobs = tables.jobs
     by_owner: dict[str | None, list[str]] = {}
     for job_id, owner in owners.items():
         by_owner.setdefault(owner, []).append(job_id)
@@ -30,14 +41,6 @@ def held_by(conn: Connection, owners: Mapping[str, str | None]) -> set[str]:
     for owner, ids in by_owner.items():
         ids.sort()  # rows locked in one order by every batch
         for start in range(0, len(ids), CHUNK):
-            stmt = (
-                select(jobs.c.job_id)
-                .where(
-                    jobs.c.job_id.in_(ids[start : start + CHUNK]),
-                    jobs.c.owner.is_not_distinct_from(owner),
-                )
-                .order_by(jobs.c.job_id)
-                .with_for_update()
-            )
-            held.update(conn.execute(stmt).scalars())
+            chunk = {"jobs": ids[start : start + CHUNK], "owner": owner}
+            held.update(conn.execute(_HELD, chunk).scalars())
     return held

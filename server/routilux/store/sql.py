@@ -68,11 +68,16 @@ class SqlStore:
         routine_events_per_job: int | None = None,
         statement_timeout_ms: int = database.STATEMENT_TIMEOUT_MS,
         numbered: bool | None = None,
+        fenced: bool | None = None,
     ) -> None:
         """``numbered``: events and job log lines get their ids as they are committed, in one
         order for every process on the database (store/batches.number); None (the default)
         does so wherever processes may share the database (PostgreSQL). Off, the ids given are
         stored as they are, as a process alone on SQLite does.
+
+        ``fenced``: what is written about a job counts only while the writer's replica owns it
+        (store/fencing.py); None (the default) wherever processes may share the database. A
+        process alone on SQLite owns every job it writes about, and skips the look-up.
 
         ``job_retention`` (seconds after they finish) and ``jobs_kept`` bound the finished
         jobs kept, with their events and logs; None (or 0) keeps them without that bound."""
@@ -111,6 +116,7 @@ class SqlStore:
             max_events=queued_events,
             max_event_bytes=queued_event_bytes,
             numbered=not self.replicas.exclusive if numbered is None else numbered,
+            fenced=not self.replicas.exclusive if fenced is None else fenced,
         )
         # None: every event is written (and retention keeps the newest ``events_per_job``).
         self._routine_events_per_job = routine_events_per_job or 2**62

@@ -83,8 +83,10 @@ class Writer:
         max_events: int = 50_000,
         max_event_bytes: int = 64 * 1024 * 1024,
         numbered: bool = False,
+        fenced: bool = True,
     ) -> None:
         self._engine = engine
+        self.fenced = fenced  # see SqlStore
         # Processes share the database: events and log lines are numbered as they are committed
         # (batches.number), in one order for the deployment.
         self.numbered = numbered
@@ -314,7 +316,7 @@ class Writer:
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
         try:
             with conn.begin():
-                written, refused = apply(conn, entries, numbered=self.numbered)
+                written, refused = apply(conn, entries, numbered=self.numbered, fenced=self.fenced)
         except Exception as exc:
             if database.unreachable(exc) or conn.invalidated:
                 raise _Lost(entries) from exc
@@ -330,7 +332,9 @@ class Writer:
         for entry in entries:
             try:
                 with conn.begin():
-                    written, refused = apply(conn, [entry], numbered=self.numbered)
+                    written, refused = apply(
+                        conn, [entry], numbered=self.numbered, fenced=self.fenced
+                    )
             except Exception as exc:
                 if entry[2] is None:
                     log.exception("dropping a %s write that cannot be committed", entry[0].name)
