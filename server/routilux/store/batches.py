@@ -309,8 +309,12 @@ class _Checkpoints:
                 done = [j for j in done if j in mine]
         if done:
             gone = set(done)
-            for statement in _DROP_CHECKPOINT:
-                conn.execute(statement, {"jobs": done})
+            # Most jobs end before any step of theirs was written (a batch holds steps back:
+            # see bounded); only those with a progress row have other rows to drop.
+            stored = list(conn.execute(_DROP_PROGRESS, {"jobs": done}).scalars())
+            if stored:
+                for statement in _DROP_STEPS:
+                    conn.execute(statement, {"jobs": stored})
         else:
             gone = set()
         deliveries = tables.job_deliveries
@@ -342,11 +346,18 @@ class _Checkpoints:
         self.progress = {j: row for j, row in self.progress.items() if j not in jobs}
 
 
-_DROP_CHECKPOINT = [
+_DROP_PROGRESS = (
+    delete(tables.job_checkpoints)
+    .where(tables.job_checkpoints.c.job_id.in_(bindparam("jobs", expanding=True)))
+    .returning(tables.job_checkpoints.c.job_id)
+)
+"""Drops the progress rows of jobs, returning whose there were. Every batch writing steps of a
+job writes its progress row too, so a job without one has no other checkpoint rows."""
+_DROP_STEPS = [
     delete(table).where(table.c.job_id.in_(bindparam("jobs", expanding=True)))
-    for table in (tables.job_deliveries, tables.job_routines, tables.job_checkpoints)
+    for table in (tables.job_deliveries, tables.job_routines)
 ]
-"""The statements dropping the checkpoints of jobs (built once: see database._upsert)."""
+"""Drop the other checkpoint rows of jobs. (Statements built once: see database._upsert.)"""
 
 
 def _put_revisions(
