@@ -35,6 +35,10 @@ _ENDED_EVENTS = {
 }
 
 
+def _nothing() -> None:
+    pass
+
+
 def final_record(job: Job, status: JobStatus, error: JobError | None) -> Job:
     """A copy of ``job`` as it ends with ``status``: its routines that were running or idle
     are complete."""
@@ -122,6 +126,7 @@ class JobEnd:
         seconds for them (a thread cannot be interrupted)."""
         self.finishing = True
         self.disarm()
+        self._ended = _nothing
         for task in tasks:
             task.cancel()
         if tasks:
@@ -130,7 +135,8 @@ class JobEnd:
 
     async def _store_then_announce(self, final: Job) -> None:
         await store_then_announce(final, self._job, self._store, self._publisher)
-        self._ended()
+        ended, self._ended = self._ended, _nothing  # (its run refers to this: no cycle left)
+        ended()
         self.finished.set()
 
 
