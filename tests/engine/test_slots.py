@@ -20,6 +20,7 @@ from routilux.engine import (
 )
 from routilux.engine.errors import QueueFull
 from routilux.engine.events import TERMINAL_JOB_EVENTS
+from routilux.engine.models import FlowRecord
 from tests.engine.support import Gate, Pair, pipeline, registry
 from tests.poll import until_true
 
@@ -40,6 +41,18 @@ class Running:
             self.now.discard(event.job_id or "")
 
 
+async def gated_flow(a: Runtime, b: Runtime, gate: str, *, concurrency: int) -> FlowRecord:
+    """A flow whose jobs wait at the closed gate ``gate``, created on ``a`` and known to ``b``."""
+    Gate.gates[gate] = asyncio.Event()
+    Gate.entered.pop(gate, None)
+    spec = pipeline(
+        ("g", "Gate", {"name": gate}), ("a", "Add", {}), execution={"concurrency": concurrency}
+    )
+    flow = await a.create_flow(FlowSpec.model_validate(spec))
+    await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+    return flow
+
+
 async def test_two_replicas_together_run_no_more_jobs_of_a_flow_than_its_concurrency(
     pair: Pair,
 ) -> None:
@@ -47,13 +60,7 @@ async def test_two_replicas_together_run_no_more_jobs_of_a_flow_than_its_concurr
     running = Running()
     a.bus.add_sink(running)
     b.bus.add_sink(running)
-    Gate.gates["slots"] = asyncio.Event()
-    Gate.entered.pop("slots", None)
-    spec = pipeline(
-        ("g", "Gate", {"name": "slots"}), ("a", "Add", {}), execution={"concurrency": 2}
-    )
-    flow = await a.create_flow(FlowSpec.model_validate(spec))
-    await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+    flow = await gated_flow(a, b, "slots", concurrency=2)
     jobs = []
     for n in range(4):
         jobs.append((a, await a.execute(flow.flow_id, {"value": n})))
@@ -76,11 +83,7 @@ async def test_two_replicas_together_run_no_more_jobs_of_a_flow_than_its_concurr
 
 async def test_a_replica_waiting_for_a_slot_gets_one_given_back(pair: Pair) -> None:
     a, b = pair
-    Gate.gates["one"] = asyncio.Event()
-    Gate.entered.pop("one", None)
-    spec = pipeline(("g", "Gate", {"name": "one"}), ("a", "Add", {}), execution={"concurrency": 1})
-    flow = await a.create_flow(FlowSpec.model_validate(spec))
-    await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+    flow = await gated_flow(a, b, "one", concurrency=1)
     first = await a.execute(flow.flow_id, {"value": 1})
     await until_true(lambda: Gate.entered.get("one") == 1, timeout=5, what="a runs its job")
     second = await b.execute(flow.flow_id, {"value": 2})
@@ -103,13 +106,7 @@ async def test_a_flows_queue_bound_holds_for_the_deployment() -> None:
     await a.start()
     await b.start()
     try:
-        Gate.gates["queue"] = asyncio.Event()
-        Gate.entered.pop("queue", None)
-        spec = pipeline(
-            ("g", "Gate", {"name": "queue"}), ("a", "Add", {}), execution={"concurrency": 1}
-        )
-        flow = await a.create_flow(FlowSpec.model_validate(spec))
-        await until_true(lambda: b.has_flow(flow.flow_id), timeout=5, what="b knows the flow")
+        flow = await gated_flow(a, b, "queue", concurrency=1)
         first = await a.execute(flow.flow_id, {"value": 0})
         await until_true(lambda: Gate.entered.get("queue") == 1, timeout=5, what="one runs")
         accepted = [first]
