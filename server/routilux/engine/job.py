@@ -79,19 +79,17 @@ class JobRun:
     """Executes one job. Created by a worker; driven entirely by the event loop."""
 
     def __init__(self, job: Job, flow: CompiledFlow, worker: JobHost) -> None:
-        self.job = job
-        self.flow = flow
-        self.worker = worker
+        self.job, self.flow, self.worker = job, flow, worker
         events = JobEvents(worker.bus, job)  # this job's events (a JobAnnouncer)
         self.publish = events.publish
-        # The run's parts call back into it through a weak proxy: with no cycle through them,
-        # a run is freed as soon as the runtime lets go of it, not by the garbage collector
-        # (whose passes over thousands of finished runs cost an engine a third of its time).
+        # Its parts call back through a weak proxy (docs/decisions.md: no cycle per job).
         me = weakref.proxy(self)
         self.inboxes = JobInboxes(job, flow, me)
         self._outstanding = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._end = JobEnd(job, worker.store, events, worker.spawn, ended=self._finished)
+        self._end = JobEnd(
+            job, worker.store, events, worker.spawn, ended=lambda: worker.job_finished(self)
+        )
         self.paused_by_worker = False
         self.input_bytes = 0  # the input's size as JSON, when the runtime measured it
         self._usage = JobUsage(worker.limits, worker.max_output_bytes)
@@ -107,10 +105,6 @@ class JobRun:
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def _finished(self) -> None:
-        """The end is stored and announced: the worker takes it from here."""
-        self.worker.job_finished(self)
 
     def restore(self, checkpoint: JobCheckpoint, *, recovered: bool) -> None:
         """Resume from ``checkpoint`` when started: after a crash (``recovered``) or a retry."""
@@ -164,9 +158,8 @@ class JobRun:
     @property
     def timeout(self) -> float:
         """The job's wall-time bound: the flow's timeout, never above the server's."""
-        flow_timeout = self.flow.timeout
         limit = self._usage.limits.max_seconds
-        return limit if flow_timeout is None or flow_timeout > limit else flow_timeout
+        return limit if self.flow.timeout is None else min(self.flow.timeout, limit)
 
     def cancel(self) -> None:
         """Stop starting routines, cancel what can be cancelled, finish as cancelled."""
@@ -178,9 +171,8 @@ class JobRun:
         self._end.finish_after(list(self._tasks), JobStatus.CANCELLED, None)
 
     async def suspend(self, grace: float = 5.0) -> None:
-        """Stop executing without finishing, as the process stops: the job stays as its last
-        checkpoint has it, to be resumed there by the next start. Waits up to ``grace``
-        seconds for cancelled activations (a thread cannot be interrupted) to end."""
+        """Stop without finishing, as the process stops: the job stays as its last checkpoint
+        has it, for the next start to resume; waits up to ``grace`` s for cancelled activations."""
         if self._end.finishing or self.job.status is JobStatus.QUEUED:
             return
         for node in self.inboxes:
