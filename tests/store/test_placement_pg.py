@@ -34,8 +34,10 @@ def output(n: int) -> dict[str, Any]:
 async def test_a_busy_replicas_jobs_go_to_the_other_and_complete_there(
     replicas: Callable[..., Awaitable[Replica]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a, store_a, _ = await replicas()
-    b, store_b, published_b = await replicas()
+    # Heartbeats far apart: no refreshed view of the deployment changes a's count mid-test.
+    quiet = {"replica_heartbeat_seconds": 5.0, "replica_lease_seconds": 30.0}
+    a, store_a, _ = await replicas(**quiet)
+    b, store_b, published_b = await replicas(**quiet)
     await a.replica.look_around()  # a's view of the deployment now has b
     assert isinstance(a.signals, PgSignals)
     sent, send = [], a.signals.send

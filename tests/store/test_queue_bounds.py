@@ -4,6 +4,7 @@ a new job is refused (nothing of it written) once its worker has that many queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -11,7 +12,7 @@ from routilux.engine.errors import QueueFull
 from routilux.engine.models import JobStatus
 from routilux.engine.storage import Idempotency
 from routilux.store import SqlStore
-from tests.store.conftest import StoreFactory, make_job
+from tests.store.conftest import make_job
 
 
 async def outcomes(
@@ -52,10 +53,17 @@ async def test_jobs_inserted_together_fill_the_queue_exactly(store: SqlStore) ->
     assert queued.total == 5
 
 
-async def test_two_processes_share_one_bound(pg_database: str, open_store: StoreFactory) -> None:
+async def test_two_processes_share_one_bound(pg_database: str) -> None:
     """Two stores on one PostgreSQL database (two processes' writers), inserting at once."""
-    first = await open_store(pg_database)
-    second = await open_store(pg_database)
+    first, second = SqlStore(pg_database), SqlStore(pg_database)
+    async with contextlib.AsyncExitStack() as stores:
+        for store in (first, second):
+            await store.open()
+            stores.push_async_callback(store.close)
+        await race(first, second)
+
+
+async def race(first: SqlStore, second: SqlStore) -> None:
     for round in range(5):  # a worker each: both writers race for its last places
         worker_id = f"wrk-{round}"
         results = await asyncio.gather(
