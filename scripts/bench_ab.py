@@ -61,8 +61,8 @@ def _start(
 
     def drive(count: int) -> Coroutine[Any, Any, dict[str, Any]]:
         if one_url:
-            return jobs.drive(server.base_url, server.ws_url, "jobs", count, 16)  # type: ignore[no-any-return]
-        return jobs.drive([server.base_url], [server.ws_url], "jobs", count, 16)  # type: ignore[no-any-return]
+            return jobs.drive(server.base_url, server.ws_url, "jobs", count, 16)
+        return jobs.drive([server.base_url], [server.ws_url], "jobs", count, 16)
 
     return drive, lambda: float(common.cpu_seconds(server.pid))
 

@@ -212,20 +212,26 @@ def queue_bounds(conn: Connection, entries: list[Entry]) -> dict[str, QueueFull]
             job = payload[0]
             bounded.setdefault(job["worker_id"], []).append((job["job_id"], payload[2]))
     refused: dict[str, QueueFull] = {}
-    jobs = tables.jobs.c
     for worker_id in sorted(bounded):
-        database.lock_for_transaction(conn, f"routilux-queue:{worker_id}")
-        queued = conn.execute(
-            select(func.count())
-            .select_from(tables.jobs)
-            .where(jobs.worker_id == worker_id, jobs.status == JobStatus.QUEUED.value)
-        ).scalar_one()
+        database.lock_for_transaction(conn, database.advisory_key(f"routilux-queue:{worker_id}"))
+        queued = conn.execute(_QUEUED_OF_WORKER, {"worker": worker_id}).scalar_one()
         for job_id, bound in bounded[worker_id]:
             if queued >= bound:
                 refused[job_id] = QueueFull.deployment(worker_id, queued)
             else:
                 queued += 1
     return refused
+
+
+_QUEUED_OF_WORKER = (
+    select(func.count())
+    .select_from(tables.jobs)
+    .where(
+        tables.jobs.c.worker_id == bindparam("worker"),
+        tables.jobs.c.status == JobStatus.QUEUED.value,
+    )
+)
+"""A worker's queued jobs (the partial index ix_jobs_queued_worker; built once)."""
 
 
 def number(conn: Connection, events: list[Row], logs: list[Row]) -> None:

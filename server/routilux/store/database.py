@@ -216,11 +216,11 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def lock_for_transaction(connection: Connection, name: str) -> None:
-    """PostgreSQL: hold the advisory lock ``name`` until the transaction ends (the other
+def lock_for_transaction(connection: Connection, key: int) -> None:
+    """PostgreSQL: hold the advisory lock ``key`` until the transaction ends (the other
     processes' transactions asking for it wait). SQLite: nothing, one process writes."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def insert_ignore(connection: Connection, table: Table) -> Insert:
@@ -284,8 +284,7 @@ def migrate(engine: Engine) -> None:
     processes starting together migrate one at a time (a transaction-level advisory lock):
     the first brings the schema up, the others find it there."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        lock_for_transaction(connection, MIGRATION_LOCK)
         command.upgrade(alembic_config(connection), "head")
 
 
