@@ -62,3 +62,18 @@ def test_a_reserved_event_holds_the_later_ones_until_it_is_announced() -> None:
     assert offered == seen == sorted(seen)
     last = bus.publish(EventType.JOB_QUEUED)
     assert seen[-1] == last.id  # nothing reserved: offered at once
+
+
+def test_a_sink_of_some_types_sees_those_only_in_order_with_the_others() -> None:
+    bus = EventBus()
+    every: list[str] = []
+    ends: list[str] = []
+    bus.add_sink(lambda e: every.append(e.job_id or ""))
+    bus.add_sink(lambda e: ends.append(e.job_id or ""), [EventType.JOB_COMPLETED])
+    bus.publish(EventType.ROUTINE_STARTED, job_id="a")
+    bus.publish(EventType.JOB_COMPLETED, job_id="a")
+    end = bus.reserve(EventType.JOB_COMPLETED, job_id="b")
+    bus.publish(EventType.ROUTINE_COMPLETED, job_id="c")
+    bus.announce(end)  # a held event goes to the sinks of its type too
+    assert every == ["a", "a", "b", "c"]
+    assert ends == ["a", "b"]

@@ -62,13 +62,16 @@ class ActivationHost(Protocol):
 class ActivationRunner:
     def __init__(self, host: ActivationHost) -> None:
         self._host = host
+        self._publish = host.publish  # the job's events (not a method of the run: no cycle)
+        self._flow_id, self._job_id = host.job.flow_id, host.job.job_id  # a job's ids never change
 
     def run_inline(self, node: Inbox, activation: Activation) -> None:
         """An activation of inline logic, whole, in one callback of the loop."""
         if not self._host.live():
             return  # the job ended first: as for a task cancelled before it started
         self._begin(node)
-        was = node.running.get(activation.seqs[0])  # a retried job's failed activation
+        # A retried job's failed activation runs again as its next attempt.
+        was = node.running.get(activation.seqs[0]) if node.running else None
         attempt, started = (was.attempt, was.started) if was else (1, time.time())
         ctx = self._context(node, activation, attempt, started)
         retrying = False
@@ -144,25 +147,25 @@ class ActivationRunner:
         routine_id = node.spec.routine_id
         # This task's (or callback's) own context: its log lines, the routine's too, name the
         # job and routine.
-        logcontext.current.set((self._host.job.flow_id, self._host.job.job_id, routine_id))
+        logcontext.current.set((self._flow_id, self._job_id, routine_id))
         progress = node.progress
         progress.activations += 1
         progress.status = RoutineStatus.RUNNING
-        self._host.publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
+        self._publish(EventType.ROUTINE_STARTED, routine_id=routine_id)
 
     def _context(
         self, node: Inbox, activation: Activation, attempt: int, started: float
     ) -> RoutineContext:
         logcontext.activation.set((node.progress.activations, attempt))
-        routine_id = node.spec.routine_id
+        spec = node.spec
         return RoutineContext(
-            job_id=self._host.job.job_id,
-            flow_id=self._host.job.flow_id,
-            routine_id=routine_id,
+            job_id=self._job_id,
+            flow_id=self._flow_id,
+            routine_id=spec.routine_id,
             attempt=attempt,
             state=node.state,
-            events=node.spec.events,
-            activation_id=f"{self._host.job.job_id}:{routine_id}:{activation.seqs[0]}",
+            events=spec.events,
+            first_seq=activation.seqs[0],
             started_at=started,
         )
 

@@ -203,7 +203,10 @@ class EventBus:
     ) -> None:
         self._last_id = last_id
         self._subscribers: list[Subscription] = []
-        self._sinks: list[Callable[[Event], None]] = []
+        # The sinks of each type of event, in the order they were added (see add_sink).
+        self._sinks: dict[EventType, tuple[Callable[[Event], None], ...]] = dict.fromkeys(
+            EventType, ()
+        )
         self.buffer_size = buffer_size
         # Where each event published is stored (write-behind), before anyone sees it.
         self.store_sink: Callable[[Event], None] | None = None
@@ -216,9 +219,14 @@ class EventBus:
     def last_id(self) -> int:
         return self._last_id
 
-    def add_sink(self, sink: Callable[[Event], None]) -> None:
-        """A sink sees every event synchronously, before subscribers (the store uses one)."""
-        self._sinks.append(sink)
+    def add_sink(
+        self, sink: Callable[[Event], None], types: Iterable[EventType] | None = None
+    ) -> None:
+        """A sink sees every event (or every event of ``types``) synchronously, before
+        subscribers. One that wants a few types names them: the bus then calls it for those
+        only, instead of once per event of every job."""
+        for kind in EventType if types is None else types:
+            self._sinks[kind] += (sink,)
 
     def publish(
         self,
@@ -230,24 +238,44 @@ class EventBus:
         routine_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> Event:
+        return self.emit(type, flow_id, job_id, worker_id, routine_id, data)
+
+    def emit(
+        self,
+        type: EventType,
+        flow_id: str | None,
+        job_id: str | None,
+        worker_id: str | None,
+        routine_id: str | None,
+        data: dict[str, Any] | None,
+    ) -> Event:
+        """:meth:`publish` with every field given in order: what the engine calls for the
+        events of its jobs, several per routine activation."""
         # Ids follow the clock (microseconds) and never go back: after a crash, events that were
         # not yet stored cannot have their ids handed out again to different events. (Processes
         # sharing a database have them replaced by the deployment's as they are stored, and
         # read the deployment's stream from there: engine/event_tail.py.)
-        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        event_id = time.time_ns() // 1000
+        if event_id <= self._last_id:
+            event_id = self._last_id + 1
+        self._last_id = event_id
         event = _new_event(
-            self._last_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
+            event_id, type, _now(UTC), flow_id, job_id, worker_id, routine_id, data or {}
         )
         if self.store_sink is not None:
             self.store_sink(event)
         if self._reserved:
-            heapq.heappush(self._held, (event.id, event))
-        else:
-            self._offer(event)
+            heapq.heappush(self._held, (event_id, event))
+            return event
+        for sink in self._sinks[type]:
+            sink(event)
+        if self._subscribers:
+            for subscriber in tuple(self._subscribers):
+                subscriber._offer(event)
         return event
 
     def _offer(self, event: Event) -> None:
-        for sink in self._sinks:
+        for sink in self._sinks[event.type]:
             sink(event)
         if self._subscribers:
             for subscriber in tuple(self._subscribers):
@@ -347,14 +375,7 @@ class JobEvents:
         self, type: EventType, *, routine_id: str | None = None, data: dict[str, Any] | None = None
     ) -> None:
         job = self._job
-        self._bus.publish(
-            type,
-            flow_id=job.flow_id,
-            job_id=job.job_id,
-            worker_id=job.worker_id,
-            routine_id=routine_id,
-            data=data,
-        )
+        self._bus.emit(type, job.flow_id, job.job_id, job.worker_id, routine_id, data)
 
     def reserve(self, type: EventType, *, data: dict[str, Any] | None = None) -> Event:
         job = self._job

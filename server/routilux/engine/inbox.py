@@ -66,7 +66,8 @@ class Inbox:
     stored: bool = False  # a checkpoint holds state of this routine (to be kept current)
 
     def __post_init__(self) -> None:
-        self.slot_items = {slot: deque() for slot in self.spec.slots}
+        if isinstance(self.spec.policy, AllSlotsReady):  # only a join buffers by slot
+            self.slot_items = {slot: deque() for slot in self.spec.slots}
 
     # -- the slot policies ---------------------------------------------------------------------
 

@@ -29,13 +29,7 @@ from routilux.engine.ending import WINDING_DOWN, JobEnd
 from routilux.engine.events import EventBus, EventType, JobEvents
 from routilux.engine.inbox import Activation, Inbox, JobInboxes
 from routilux.engine.inline import InlineQueue
-from routilux.engine.models import (
-    Breakpoint,
-    Job,
-    JobError,
-    JobStatus,
-    RoutineStatus,
-)
+from routilux.engine.models import Breakpoint, Job, JobError, JobStatus, RoutineStatus
 from routilux.engine.pausing import (
     pause_at_breakpoint,
     pause_with_worker,
@@ -308,10 +302,13 @@ class JobRun:
     def _commit(self, *, with_job: bool = False) -> None:
         """Hand the store the checkpoint gathered since the last one (see CheckpointLog); none
         once the job is completing or cancelled: its final state drops its checkpoint."""
-        if self._end.drops_checkpoint:
-            self._log.discard()
-            return
-        self._log.commit(self.job.progress, self.job if with_job else None)
+        log = self._log
+        if log.batching:  # the drain commits the slice's steps as one, when it ends
+            log.due = True
+        elif self._end.drops_checkpoint:
+            log.discard()
+        else:
+            log.commit(self.job.progress, self.job if with_job else None)
 
     def end(self, node: Inbox) -> None:
         node.busy = False

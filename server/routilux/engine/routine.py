@@ -109,7 +109,7 @@ class Inputs(NamedTuple):
         return grouped
 
 
-@dataclass
+@dataclass(slots=True)
 class RoutineContext:
     """What logic sees of its job: ids, per-job state, and ``emit``."""
 
@@ -120,12 +120,17 @@ class RoutineContext:
     state: dict[str, Any]
     events: frozenset[str]
     emitted: list[tuple[str, Payload]] = field(default_factory=list)
-    activation_id: str = ""
-    """Names this activation in its job, the same when it runs again (a retry, or after a crash
-    resumed the job): a key for making side effects idempotent, with ``attempt``."""
+    first_seq: int = 0
+    """The sequence number of the first delivery the activation takes (unique in its job)."""
     started_at: float = 0.0
     """When the activation's first attempt started (seconds since the epoch), also after a
     crash: time-based logic waits until a deadline computed from it."""
+
+    @property
+    def activation_id(self) -> str:
+        """Names this activation in its job, the same when it runs again (a retry, or after a
+        crash resumed the job): a key for making side effects idempotent, with ``attempt``."""
+        return f"{self.job_id}:{self.routine_id}:{self.first_seq}"
 
     def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Emit ``event`` with a payload (a mapping, keyword fields, or both merged)."""

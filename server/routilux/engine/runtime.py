@@ -40,6 +40,7 @@ from routilux.engine.slots import SlotTable
 from routilux.engine.spec import CompiledFlow, FlowSpec
 from routilux.engine.storage import Idempotency, MemoryStore, Store
 from routilux.engine.takeover import Takeover
+from routilux.engine.waiters import SETTLING_EVENTS
 from routilux.engine.worker import QueueBudget, WorkerRun
 from routilux.engine.workers import WorkerPool
 
@@ -161,8 +162,8 @@ class Runtime:
         """The bus, built once: start() moves its ids above the stored ones."""
         bus = EventBus(buffer_size=self.settings.event_buffer)
         bus.store_sink = self.store.save_event_later
-        bus.add_sink(self._jobs.waiters.wake)
-        bus.add_sink(self._deployment.job_event)
+        bus.add_sink(self._jobs.waiters.wake, SETTLING_EVENTS)
+        bus.add_sink(self._deployment.job_event, SETTLING_EVENTS)
         return bus
 
     async def shutdown(self) -> None:
