@@ -7,6 +7,10 @@ WebSockets over real sockets), and the few load measurements elsewhere, marked w
 ``browser``: headless Chromium. ``scripts/test --quick`` (pytest's ``--quick``, added here)
 leaves both out, keeping what runs in process (every endpoint, the engine, the store on SQLite
 and PostgreSQL, the client against a server of its own); the default (and CI) runs everything.
+
+``serial``: the runs that load the whole machine or measure what it does meanwhile (kill -9 in a
+loop, load, memory, slow clients, the cluster): ``scripts/test`` runs them alone, after the
+rest, which runs on two workers.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _SLOW = (
     "server/test_ws_live.py",
 )
 _BROWSER = ("browser",)
+_SERIAL = ("ops", "cluster")
 
 
 def _under(path: Path, places: tuple[str, ...]) -> bool:
@@ -66,6 +71,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         if _under(path, _BROWSER):
             item.add_marker(pytest.mark.browser)
+        if _under(path, _SERIAL):
+            item.add_marker(pytest.mark.serial)
     if config.getoption("--quick"):  # the tests marked where they stand
         left_out = [
             i for i in items if i.get_closest_marker("slow") or i.get_closest_marker("browser")
