@@ -13,6 +13,7 @@ from routilux.engine import FlowSpec, JobStatus, Runtime
 from routilux.engine import deployment as deployment_module
 from routilux.engine.errors import (
     BreakpointNotFound,
+    FlowHasActiveJobs,
     FlowNotFound,
     JobNotCancellable,
     ReplicaUnavailable,
@@ -59,6 +60,26 @@ async def test_a_flow_created_on_one_replica_runs_on_the_other_and_its_changes_f
     await until_true(lambda: not b.has_flow(flow.flow_id), timeout=5)
     with pytest.raises(FlowNotFound):
         await b.execute(flow.flow_id, {"value": 1})
+
+
+async def test_a_flow_with_jobs_on_another_replica_is_not_deleted_without_force(
+    pair: Pair,
+) -> None:
+    a, b = pair
+    flow = await a.create_flow(gated("dep-delete"))
+    await known(b, flow.flow_id)
+    (job,) = await running_at_gate(b, flow.flow_id, "dep-delete")
+    assert not a.unfinished_jobs()  # a holds none of them: only the deployment knows
+    with pytest.raises(FlowHasActiveJobs) as refused:
+        await a.delete_flow(flow.flow_id)
+    assert refused.value.details == {"unfinished_jobs": 1}
+    assert a.has_flow(flow.flow_id) and b.has_flow(flow.flow_id)  # nothing changed
+    assert b.live_job(job.job_id).status is JobStatus.RUNNING  # type: ignore[union-attr]
+
+    await a.delete_flow(flow.flow_id, force=True)  # b cancels its job as it learns
+    final = await b.wait_job(job.job_id, 5)
+    assert final.status is JobStatus.CANCELLED
+    await until_true(lambda: not b.has_flow(flow.flow_id), timeout=5)
 
 
 async def test_cancel_on_one_replica_of_a_job_running_on_the_other_ends_it_cancelled(

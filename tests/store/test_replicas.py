@@ -85,6 +85,22 @@ async def test_unfinished_jobs_of_replicas_gone_are_claimed_once(store: SqlStore
     assert listed == {"rep_a": 0, "rep_b": 3}
 
 
+async def test_a_flows_unfinished_jobs_are_counted_on_every_replica(store: SqlStore) -> None:
+    jobs = [
+        replace(make_job(1, status=JobStatus.RUNNING), owner="rep_a"),
+        replace(make_job(2), owner="rep_b"),  # queued
+        make_job(3, status=JobStatus.CANCELLING),
+        make_job(4, status=JobStatus.COMPLETED),
+        make_job(5, status=JobStatus.FAILED),
+        make_job(6, status=JobStatus.RUNNING, flow_id="flow-b"),
+    ]
+    for job in jobs:
+        await store.insert_job(job)
+    assert await store.replicas.unfinished_jobs_of("flow-a") == 3
+    assert await store.replicas.unfinished_jobs_of("flow-b") == 1
+    assert await store.replicas.unfinished_jobs_of("flow-c") == 0
+
+
 async def test_a_former_owners_writes_are_fenced_off(store: SqlStore, db_url: str) -> None:
     replicas = store.replicas
     await replicas.join(replica("rep_a"))

@@ -101,13 +101,18 @@ class SharedChanges:
 
     async def delete_flow(self, flow_id: str, *, force: bool, bus: EventBus) -> None:
         """Delete a flow here: its jobs here are cancelled first (``force``), its breakpoints
-        deleted; the other replicas cancel theirs as they learn it."""
+        deleted; the other replicas cancel theirs as they learn it. Without ``force``, refused
+        while the flow has unfinished jobs on any replica."""
         self._flows.entry(flow_id)
         runs = self._workers.runs_of(flow_id)
-        if runs and not force:
+        unfinished = len(runs)
+        if not force and not self._alone:
+            await self._store.flush()  # this replica's jobs as they are now, not as last written
+            unfinished = max(unfinished, await self._store.replicas.unfinished_jobs_of(flow_id))
+        if unfinished and not force:
             raise FlowHasActiveJobs(
-                f"flow {flow_id!r} has {len(runs)} unfinished jobs; cancel them or use force",
-                unfinished_jobs=len(runs),
+                f"flow {flow_id!r} has {unfinished} unfinished jobs; cancel them or use force",
+                unfinished_jobs=unfinished,
             )
         for run in runs:
             await self._cancel(run)

@@ -123,6 +123,9 @@ class ReplicaStore(Protocol):
         """The ids of the unfinished jobs ``replica_id`` owns."""
         ...
 
+    async def unfinished_jobs_of(self, flow_id: str) -> int:
+        """How many jobs of ``flow_id`` are unfinished, on every replica (queued ones too)."""
+
     async def take_job(self, job_id: str, replica_id: str) -> bool:
         """Take a failed job to retry it: it becomes queued, owned by ``replica_id``; False if
         it is not failed any more (someone else took it)."""
@@ -226,6 +229,9 @@ class MemoryReplicas:
         return [
             j.job_id for j in self._jobs.values() if j.owner == replica_id and not j.status.finished
         ]
+
+    async def unfinished_jobs_of(self, flow_id: str) -> int:
+        return sum(1 for j in self._jobs.values() if j.flow_id == flow_id and not j.status.finished)
 
     async def take_job(self, job_id: str, replica_id: str) -> bool:
         job = self._jobs.get(job_id)

@@ -165,6 +165,15 @@ class SqlReplicas:
         )  # ix_jobs_owner_status
         return await self._run(lambda conn: list(conn.execute(stmt).scalars()))
 
+    async def unfinished_jobs_of(self, flow_id: str) -> int:
+        jobs = tables.jobs
+        stmt = (
+            select(func.count())
+            .select_from(jobs)
+            .where(jobs.c.status.in_(UNFINISHED), jobs.c.flow_id == flow_id)
+        )  # ix_jobs_status_seq: the unfinished jobs are few
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()))
+
     async def take_job(self, job_id: str, replica_id: str) -> bool:
         jobs = tables.jobs
         stmt = (
