@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from routilux.engine.errors import StoreUnavailable
-from routilux.engine.models import UNFINISHED_JOB_STATUSES, JobStatus
+from routilux.engine.models import JobStatus
 from routilux.store import SqlStore, StoreClosed
 from routilux.store.database import DatabaseInUse
 from tests.pg import PgServer
@@ -138,20 +138,16 @@ async def test_many_concurrent_durable_writes(store: SqlStore) -> None:
     assert [j.job_id for j in page.items] == [j.job_id for j in reversed(jobs)]
 
 
-async def test_load_returns_unfinished_jobs_only(store: SqlStore) -> None:
-    for i, status in enumerate(JobStatus):
-        await store.insert_job(make_job(i, status=status))
+async def test_load_returns_the_newest_event_id(store: SqlStore) -> None:
     for i in range(1, 4):
         store.save_event_later(make_event(i * 10))
     state = await store.load()
-    assert {j.status for j in state.unfinished_jobs} == set(UNFINISHED_JOB_STATUSES)
-    assert len(state.unfinished_jobs) == len(UNFINISHED_JOB_STATUSES)
     assert state.last_event_id == 30
 
 
 async def test_empty_load(store: SqlStore) -> None:
     state = await store.load()
-    assert (state.flows, state.workers, state.breakpoints, state.unfinished_jobs) == ([],) * 4
+    assert (state.flows, state.workers, state.breakpoints) == ([],) * 3
     assert state.last_event_id == 0
 
 

@@ -42,7 +42,6 @@ class StoredState:
     flows: list[FlowRecord] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
     breakpoints: list[Breakpoint] = field(default_factory=list)
-    unfinished_jobs: list[Job] = field(default_factory=list)
     last_event_id: int = 0
 
 
@@ -149,7 +148,6 @@ class MemoryStore:
             flows=list(self.flows.values()),
             workers=[replace(w) for w in self.workers.values()],
             breakpoints=[replace(b) for b in self.breakpoints.values()],
-            unfinished_jobs=[_copy(j) for j in self.jobs.values() if not j.status.finished],
             last_event_id=self.events[-1].id if self.events else 0,
         )
 

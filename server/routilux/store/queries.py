@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from routilux.engine.checkpoint import JobCheckpoint
 from routilux.engine.events import Event, EventFilter
 from routilux.engine.joblogs import JobLog
-from routilux.engine.models import UNFINISHED_JOB_STATUSES, FlowRecord, Job, JobStatus
+from routilux.engine.models import FlowRecord, Job, JobStatus
 from routilux.engine.storage import StoredState
 from routilux.store import codec, tables
 
@@ -45,16 +45,8 @@ class FlowRevisionPage:
 
 
 def stored_state(conn: Connection) -> StoredState:
-    """What the engine resumes from: flows, workers, breakpoints and the unfinished jobs."""
-    jobs = tables.jobs
-    unfinished = [s.value for s in UNFINISHED_JOB_STATUSES]
-    # Streamed in batches: only one batch of raw rows exists next to the jobs made from them
-    # (reading them all first held every queued input twice, briefly, at start).
-    stmt = select(jobs).where(jobs.c.status.in_(unfinished)).order_by(jobs.c.seq)
-    unfinished_jobs = [
-        codec.job_from_row(row)
-        for row in conn.execute(stmt.execution_options(yield_per=200)).mappings()
-    ]
+    """What the engine starts from: flows, workers, breakpoints and the newest event id (the
+    unfinished jobs are claimed apart: ``ReplicaStore.claim_jobs``)."""
     return StoredState(
         flows=[codec.flow_from_row(r) for r in conn.execute(select(tables.flows)).mappings()],
         workers=[codec.worker_from_row(r) for r in conn.execute(select(tables.workers)).mappings()],
@@ -62,7 +54,6 @@ def stored_state(conn: Connection) -> StoredState:
             codec.breakpoint_from_row(r)
             for r in conn.execute(select(tables.breakpoints)).mappings()
         ],
-        unfinished_jobs=unfinished_jobs,
         last_event_id=newest_event_id(conn),
     )
 
