@@ -102,13 +102,15 @@ class SharedChanges:
     async def delete_flow(self, flow_id: str, *, force: bool, bus: EventBus) -> None:
         """Delete a flow here: its jobs here are cancelled first (``force``), its breakpoints
         deleted; the other replicas cancel theirs as they learn it. Without ``force``, refused
-        while the flow has unfinished jobs on any replica."""
+        while the flow has unfinished jobs on any replica (as counted when asked: a job another
+        replica accepts meanwhile is cancelled there with the flow)."""
         self._flows.entry(flow_id)
-        runs = self._workers.runs_of(flow_id)
-        unfinished = len(runs)
+        unfinished = 0
         if not force and not self._alone:
             await self._store.flush()  # this replica's jobs as they are now, not as last written
-            unfinished = max(unfinished, await self._store.replicas.unfinished_jobs_of(flow_id))
+            unfinished = await self._store.replicas.unfinished_jobs_of(flow_id)
+        runs = self._workers.runs_of(flow_id)  # after the last wait: none can slip in here
+        unfinished = max(unfinished, len(runs))
         if unfinished and not force:
             raise FlowHasActiveJobs(
                 f"flow {flow_id!r} has {unfinished} unfinished jobs; cancel them or use force",

@@ -4,7 +4,9 @@ The unit of durability is the activation. When one ends (its logic returned, or 
 ``continue`` or ``skip`` strategy), the job hands the store one :class:`Checkpoint`: the
 deliveries the activation consumed (by sequence number), the ones it produced (to downstream
 slots, or to the job's output), the state of each routine it touched, and the job's progress. Its
-size follows what the activation changed, never the job's history.
+size follows what the activation changed, never the job's history. The inline activations of one
+drain slice share one checkpoint, the state at the slice's end: a delivery made and consumed
+within the slice is in neither list.
 
 After a crash the job is rebuilt from what was committed (:class:`JobCheckpoint`): every
 delivery not yet consumed is delivered again, in its original order, which refills the routines'
