@@ -4,9 +4,7 @@ The unit of durability is the activation. When one ends (its logic returned, or 
 ``continue`` or ``skip`` strategy), the job hands the store one :class:`Checkpoint`: the
 deliveries the activation consumed (by sequence number), the ones it produced (to downstream
 slots, or to the job's output), the state of each routine it touched, and the job's progress. Its
-size follows what the activation changed, never the job's history. The inline activations of one
-drain slice share one checkpoint, the state at the slice's end: a delivery made and consumed
-within the slice is in neither list.
+size follows what the activation changed, never the job's history.
 
 After a crash the job is rebuilt from what was committed (:class:`JobCheckpoint`): every
 delivery not yet consumed is delivered again, in its original order, which refills the routines'
@@ -93,17 +91,13 @@ class Saved(Protocol):
 
 class CheckpointLog:
     """The checkpoint being gathered for one job since the last one was handed to the store:
-    the deliveries added and taken, and the routines whose state changed.
-
-    A checkpoint holds the state at its end, not the steps to it: a delivery made and taken
-    since the last one (the usual fate of a payload between inline routines in one drain
-    slice) appears in neither list, and costs the store nothing."""
+    the deliveries added and taken, and the routines whose state changed."""
 
     def __init__(self, job_id: str, write: Callable[[Checkpoint], None]) -> None:
         self.job_id = job_id
         self._write = write  # the store's write-behind of a checkpoint
         self.seq = 0  # the last delivery's sequence number
-        self._added: dict[int, Delivery] = {}  # by seq, in the order they were made
+        self._added: list[Delivery] = []
         self._taken: list[int] = []
         self._changed: set[Saved] = set()
         self.batching = False  # steps taken inside one drain slice share one checkpoint
@@ -114,14 +108,11 @@ class CheckpointLog:
         """A new delivery (``routine_id`` None: into the job's output under ``slot``)."""
         self.seq += 1
         delivery = Delivery(self.seq, routine_id, slot, payload, time.time())
-        self._added[self.seq] = delivery
+        self._added.append(delivery)
         return delivery
 
     def took(self, seqs: tuple[int, ...]) -> None:
-        added = self._added
-        for seq in seqs:
-            if added.pop(seq, None) is None:  # made before the last checkpoint: stored
-                self._taken.append(seq)
+        self._taken.extend(seqs)
 
     def changed(self, part: Saved) -> None:
         self._changed.add(part)
@@ -129,7 +120,7 @@ class CheckpointLog:
     def discard(self) -> None:
         """Forget what was gathered: the job ended in a state that keeps no checkpoint."""
         self.due = False
-        self._added, self._taken = {}, []
+        self._added, self._taken = [], []
         self._changed.clear()
 
     def commit(self, progress: dict[str, RoutineProgress], job: Job | None = None) -> None:
@@ -142,14 +133,7 @@ class CheckpointLog:
         states = [part.saved() for part in self._changed]
         self._changed.clear()
         checkpoint = Checkpoint(
-            self.job_id,
-            self.seq,
-            progress,
-            [*self._added.values()],
-            self._taken,
-            states,
-            job,
-            self.owner,
+            self.job_id, self.seq, progress, self._added, self._taken, states, job, self.owner
         )
-        self._added, self._taken = {}, []
+        self._added, self._taken = [], []
         self._write(checkpoint)
