@@ -70,8 +70,7 @@ class ActivationRunner:
         if not self._host.live():
             return  # the job ended first: as for a task cancelled before it started
         self._begin(node)
-        # A retried job's failed activation runs again as its next attempt.
-        was = node.running.get(activation.seqs[0]) if node.running else None
+        was = node.running.get(activation.seqs[0])  # a retried job's failed activation
         attempt, started = (was.attempt, was.started) if was else (1, time.time())
         ctx = self._context(node, activation, attempt, started)
         retrying = False

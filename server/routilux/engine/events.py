@@ -266,12 +266,8 @@ class EventBus:
             self.store_sink(event)
         if self._reserved:
             heapq.heappush(self._held, (event_id, event))
-            return event
-        for sink in self._sinks[type]:
-            sink(event)
-        if self._subscribers:
-            for subscriber in tuple(self._subscribers):
-                subscriber._offer(event)
+        else:
+            self._offer(event)
         return event
 
     def _offer(self, event: Event) -> None:

@@ -302,13 +302,10 @@ class JobRun:
     def _commit(self, *, with_job: bool = False) -> None:
         """Hand the store the checkpoint gathered since the last one (see CheckpointLog); none
         once the job is completing or cancelled: its final state drops its checkpoint."""
-        log = self._log
-        if log.batching:  # the drain commits the slice's steps as one, when it ends
-            log.due = True
-        elif self._end.drops_checkpoint:
-            log.discard()
-        else:
-            log.commit(self.job.progress, self.job if with_job else None)
+        if self._end.drops_checkpoint:
+            self._log.discard()
+            return
+        self._log.commit(self.job.progress, self.job if with_job else None)
 
     def end(self, node: Inbox) -> None:
         node.busy = False
