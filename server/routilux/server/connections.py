@@ -17,6 +17,12 @@ bound each of them where the bytes arrive, before any of it reaches the app:
 Headers that are complete are measured exactly (the request target plus each header's name and
 value); headers still arriving are measured per read (at most 256 KiB), so the server holds at
 most ``max_header_bytes`` plus one read of a request that never ends its headers.
+
+The two timeouts are deadlines that each connection writes down (a number, per request) and one
+:class:`Deadlines` sweep checks for every open connection a few times per timeout: a timer armed
+and cancelled twice per request took more of a small request's time than the bounds themselves.
+A timeout is answered no sooner than it is due, and at most one tick (a tenth of the shorter
+timeout, between 0.05 and 1 s) later.
 """
 
 from __future__ import annotations
@@ -86,6 +92,35 @@ class BoundedConfig(Config):
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.slots = ConnectionSlots(max_connections, max_connections_per_client)
+        self.deadlines = Deadlines(min(max(min(header_timeout, body_timeout) / 10, 0.05), 1.0))
+
+
+class Deadlines:
+    """The HTTP connections with a header or body deadline to keep, checked every ``tick``
+    seconds by one callback of the loop, which runs while any connection is open."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self._open: set[BoundedHttpProtocol] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, connection: BoundedHttpProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        self._open.add(connection)
+        if self._handle is None or self._loop is not loop:
+            self._loop = loop
+            self._handle = loop.call_later(self.tick, self._sweep)
+
+    def discard(self, connection: BoundedHttpProtocol) -> None:
+        self._open.discard(connection)
+
+    def _sweep(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        for connection in list(self._open):  # a check may close its connection
+            connection.check_deadlines(now)
+        self._handle = loop.call_later(self.tick, self._sweep) if self._open else None
 
 
 def _response(status: int, phrase: str, code: str, detail: str, extra: str = "") -> bytes:
@@ -129,8 +164,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.slot: str | None = None  # the client address whose slot this connection holds
         self.reading_headers = True
         self.header_bytes = 0
-        self.header_timer: asyncio.TimerHandle | None = None
-        self.body_timer: asyncio.TimerHandle | None = None
+        # Loop times by which the headers, or the body, must have arrived (see Deadlines).
+        self.header_deadline: float | None = None
+        self.body_deadline: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -147,11 +183,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             transport.close()
             return
         self.slot = client
-        self._arm_header_timer()
+        self.header_deadline = self.loop.time() + self.bounds.header_timeout
+        self.bounds.deadlines.add(self, self.loop)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_timer()
-        self._disarm_body_timer()
+        self.bounds.deadlines.discard(self)
         self._release()
         super().connection_lost(exc)
 
@@ -186,28 +222,30 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.reading_headers = True
-        self._arm_header_timer()
+        if self.header_deadline is None:  # the clock runs from the request's first byte
+            self.header_deadline = self.loop.time() + self.bounds.header_timeout
 
     def on_headers_complete(self) -> None:
         self.reading_headers = False
         self.header_bytes = 0
-        self._disarm_header_timer()
+        self.header_deadline = None
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.bounds.max_header_bytes:
             self._too_large()
             raise HeadersRefused
         super().on_headers_complete()
         if not self.parser.should_upgrade():
-            self.body_timer = self.loop.call_later(self.bounds.body_timeout, self._body_timeout)
+            self.body_deadline = self.loop.time() + self.bounds.body_timeout
 
     def on_message_complete(self) -> None:
-        self._disarm_body_timer()
+        self.body_deadline = None
         super().on_message_complete()
         # Whatever comes next on this connection is the next request's line and headers.
         self.reading_headers = True
 
     def handle_websocket_upgrade(self) -> None:
         super().handle_websocket_upgrade()
+        self.bounds.deadlines.discard(self)  # no more HTTP requests on this connection
         # The WebSocket protocol now owns the connection: it keeps the slot until it closes.
         protocol = self.transport.get_protocol()
         if isinstance(protocol, BoundedWebSocketProtocol):
@@ -216,19 +254,16 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     # the bounds
 
-    def _arm_header_timer(self) -> None:
-        if self.header_timer is None and not self.transport.is_closing():
-            self.header_timer = self.loop.call_later(
-                self.bounds.header_timeout, self._header_timeout
-            )
-
-    def _disarm_header_timer(self) -> None:
-        if self.header_timer is not None:
-            self.header_timer.cancel()
-            self.header_timer = None
+    def check_deadlines(self, now: float) -> None:
+        """Answer a request whose headers or body are past due (called by Deadlines)."""
+        if self.header_deadline is not None and now >= self.header_deadline:
+            self.header_deadline = None
+            self._header_timeout()
+        if self.body_deadline is not None and now >= self.body_deadline:
+            self.body_deadline = None
+            self._body_timeout()
 
     def _header_timeout(self) -> None:
-        self.header_timer = None
         if self.transport.is_closing() or not self.reading_headers:
             return
         if self.header_bytes == 0:
@@ -241,13 +276,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         detail = f"the request line and headers exceed {self.bounds.max_header_bytes} bytes"
         self._refuse(_response(431, "Request Header Fields Too Large", "headers_too_large", detail))
 
-    def _disarm_body_timer(self) -> None:
-        if self.body_timer is not None:
-            self.body_timer.cancel()
-            self.body_timer = None
-
     def _body_timeout(self) -> None:
-        self.body_timer = None
         if self.transport.is_closing():
             return
         if self.cycle is not None and self.cycle.response_started:
@@ -257,7 +286,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._refuse(_response(408, "Request Timeout", "body_timeout", detail))
 
     def _refuse(self, response: bytes) -> None:
-        self._disarm_header_timer()
+        self.header_deadline = self.body_deadline = None
         self.transport.write(response)
         self.transport.close()
 
