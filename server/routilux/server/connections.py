@@ -28,7 +28,7 @@ timeout, between 0.05 and 1 s) later.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 import httptools
 from uvicorn._types import ASGISendEvent
@@ -95,23 +95,28 @@ class BoundedConfig(Config):
         self.deadlines = Deadlines(min(max(min(header_timeout, body_timeout) / 10, 0.05), 1.0))
 
 
+class Timed(Protocol):
+    def check_deadlines(self, now: float) -> None:
+        """Act on what is due at loop time ``now``."""
+
+
 class Deadlines:
     """The HTTP connections with a header or body deadline to keep, checked every ``tick``
     seconds by one callback of the loop, which runs while any connection is open."""
 
     def __init__(self, tick: float) -> None:
         self.tick = tick
-        self._open: set[BoundedHttpProtocol] = set()
+        self._open: set[Timed] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def add(self, connection: BoundedHttpProtocol, loop: asyncio.AbstractEventLoop) -> None:
+    def add(self, connection: Timed, loop: asyncio.AbstractEventLoop) -> None:
         self._open.add(connection)
         if self._handle is None or self._loop is not loop:
             self._loop = loop
             self._handle = loop.call_later(self.tick, self._sweep)
 
-    def discard(self, connection: BoundedHttpProtocol) -> None:
+    def discard(self, connection: Timed) -> None:
         self._open.discard(connection)
 
     def _sweep(self) -> None:
