@@ -10,6 +10,7 @@ Servers are subprocesses on 127.0.0.1, stopped by pid at the end; every wait has
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import signal
 import time
@@ -22,7 +23,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.live import LiveServer, spawn_server, start_server, stop_server
-from tests.poll import wait_until
+from tests.poll import until_true, wait_until
 
 HEARTBEAT, LEASE = 0.5, 3.0
 TIMEOUT = 30.0
@@ -91,6 +92,12 @@ def cluster(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def alive(server: LiveServer) -> list[dict[str, Any]]:
     return [r for r in all_replicas(server) if r["status"] == "alive"]
+
+
+def jobs_held(server: LiveServer, pid: int) -> int:
+    """What the process ``pid`` holds, as ``server`` lists the replicas."""
+    held: int = next(r["jobs_held"] for r in alive(server) if r["pid"] == pid)
+    return held
 
 
 def all_replicas(server: LiveServer) -> list[dict[str, Any]]:
@@ -213,6 +220,7 @@ async def completions(
 
 async def test_two_thousand_jobs_survive_a_replica_killed_in_the_middle(cluster: Cluster) -> None:
     flow_id = await create_flow(cluster.a, QUICK)
+    slow_flow_id = await create_flow(cluster.a, SLOW)
     url = f"{cluster.a.ws_url}/api/v1/ws/events"
     seen: dict[str, int] = {}
     ids: list[int] = []
@@ -245,8 +253,20 @@ async def test_two_thousand_jobs_survive_a_replica_killed_in_the_middle(cluster:
             await asyncio.gather(*(submit(n) for n in batch))
             sent += len(batch)
             if killed_at is None and len(accepted) >= KILL_AFTER:
+                # B dies holding jobs: a few that wait 2 s, submitted to it last (on a slow
+                # machine, the quick jobs of the last batch may all be done by now).
+                for n in range(JOBS, JOBS + 4):
+                    response = await on_b.post(
+                        f"/api/v1/flows/{slow_flow_id}/execute", json={"data": {"n": n}}
+                    )
+                    assert response.status_code == 202, response.text
+                    accepted[response.json()["job_id"]] = n
                 b_pid = cluster.b.process.pid
-                held_by_b = next(r["jobs_held"] for r in alive(cluster.a) if r["pid"] == b_pid)
+                held_by_b = await until_true(
+                    functools.partial(jobs_held, cluster.a, b_pid),
+                    timeout=TIMEOUT,
+                    what="B holding jobs",
+                )
                 cluster.b.process.send_signal(signal.SIGKILL)
                 cluster.b.process.wait(timeout=TIMEOUT)
                 killed_at = time.monotonic()
@@ -271,7 +291,7 @@ async def test_two_thousand_jobs_survive_a_replica_killed_in_the_middle(cluster:
     assert all(seen[j] == 1 for j in accepted), [j for j in accepted if seen[j] != 1][:5]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)  # one stream, in id order
     # B held jobs when it was killed (queued, or running: those were resumed from their
-    # checkpoints, job.recovered): the others took every one of them over.
+    # checkpoints, job.recovered; the slow ones surely): the others took every one of them over.
     assert held_by_b > 0 and set(recovered) <= set(accepted)
     (b,) = [r for r in all_replicas(cluster.a) if r["pid"] == b_pid]
     assert (b["status"], b["jobs_held"]) == ("lost", 0)
