@@ -92,7 +92,12 @@ class BoundedConfig(Config):
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.slots = ConnectionSlots(max_connections, max_connections_per_client)
-        self.deadlines = Deadlines(min(max(min(header_timeout, body_timeout) / 10, 0.05), 1.0))
+        self.deadlines = Deadlines(sweep_tick(header_timeout, body_timeout))
+
+
+def sweep_tick(header_timeout: float, body_timeout: float) -> float:
+    """Seconds between two sweeps: a tenth of the shorter timeout, between 0.05 and 1 s."""
+    return min(max(min(header_timeout, body_timeout) / 10, 0.05), 1.0)
 
 
 class Timed(Protocol):
@@ -188,7 +193,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             transport.close()
             return
         self.slot = client
-        self.header_deadline = self.loop.time() + self.bounds.header_timeout
+        self._start_header_clock()
         self.bounds.deadlines.add(self, self.loop)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -228,7 +233,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.reading_headers = True
         if self.header_deadline is None:  # the clock runs from the request's first byte
-            self.header_deadline = self.loop.time() + self.bounds.header_timeout
+            self._start_header_clock()
 
     def on_headers_complete(self) -> None:
         self.reading_headers = False
@@ -258,6 +263,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self.slot = None
 
     # the bounds
+
+    def _start_header_clock(self) -> None:
+        self.header_deadline = self.loop.time() + self.bounds.header_timeout
 
     def check_deadlines(self, now: float) -> None:
         """Answer a request whose headers or body are past due (called by Deadlines)."""
