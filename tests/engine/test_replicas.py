@@ -3,6 +3,7 @@ their checkpoints, and what the lost replica still writes fenced off."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -214,3 +215,24 @@ async def test_retrying_a_failed_job_takes_it_over() -> None:
         assert store.jobs[job.job_id].status is JobStatus.QUEUED
         assert not await store.replicas.take_job(job.job_id, "rep_third")  # taken already
         assert rt.replica.replica_id is not None
+
+
+async def test_a_replica_held_up_itself_judges_the_others_only_once_it_beats_on_time(
+    shared: tuple[MemoryStore, list[Runtime]],
+) -> None:
+    store, runtimes = shared
+    a = await start(store, runtimes)
+    b = await start(store, runtimes)
+    a_id = a.replica.replica_id
+    assert a_id is not None
+    await a.replica.stop()
+    await b.replica.stop()
+    await asyncio.sleep(LEASE * 1.5)  # both held up, as by a stalled event loop
+
+    def status_of_a() -> ReplicaStatus:
+        return store.replicas.replicas[a_id].status
+
+    await b.replica.beat()  # late itself: a's heartbeat, as late, is not held against it
+    assert status_of_a() is ReplicaStatus.ALIVE
+    await b.replica.beat()  # on time, and a still silent past its lease: lost
+    assert status_of_a() is ReplicaStatus.LOST

@@ -62,6 +62,7 @@ class ReplicaAgent:
         # ``view_at`` is when its listing was asked for (time.monotonic()).
         self.view: list[Replica] = []
         self.view_at = 0.0
+        self._beaten_at = 0.0  # when the last heartbeat renewed the lease (time.monotonic())
 
     @property
     def replica_id(self) -> str | None:
@@ -72,6 +73,7 @@ class ReplicaAgent:
         replica = this_process(self.role)
         await self.store.join(replica)
         self.replica = replica
+        self._beaten_at = time.monotonic()
         log.info("joined the deployment as replica %s", replica.replica_id)
         self._joined(replica)
         await self.look_around(everyone_else=self.store.exclusive)
@@ -132,12 +134,25 @@ class ReplicaAgent:
             await self._resume(claimed)
 
     async def beat(self) -> None:
-        """One heartbeat: renew the lease, or (marked lost) give up the jobs and join again."""
+        """One heartbeat: renew the lease, or (marked lost) give up the jobs and join again.
+
+        A replica whose own heartbeat comes more than half a lease after its last one was held up
+        itself (a stalled event loop, a starved machine, a slow database): the others may have
+        been too, and it judges their heartbeats only from its next one on time."""
         me = self.replica
         if me is None:
             return
+        now = time.monotonic()
         if await self.store.heartbeat(me.replica_id, utcnow()):
-            if not self.store.exclusive:  # alone on the database, nothing changes around it
+            gap, self._beaten_at = now - self._beaten_at, now
+            if gap > self.lease / 2:
+                log.warning(
+                    "replica %s was held up (%.1f s between two heartbeats): it looks at the "
+                    "others' heartbeats from its next one on",
+                    me.replica_id,
+                    gap,
+                )
+            elif not self.store.exclusive:  # alone on the database, nothing changes around it
                 await self.look_around()
                 started = await self._start_owned(await self.store.owned_jobs(me.replica_id))
                 if started:

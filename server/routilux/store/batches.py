@@ -186,7 +186,8 @@ def apply(
     events += [event for job_id, (_, event) in ended.items() if job_id in mine]
     if keys:
         conn.execute(
-            database.upsert(conn, tables.idempotency, ["key", "scope"]), list(keys.values())
+            database.upsert(conn, tables.idempotency, ["key", "scope"]),
+            [keys[key] for key in sorted(keys)],
         )
     if numbered and (events or logs):
         number(conn, events, logs)
@@ -388,6 +389,8 @@ def _put(conn: Connection, table: Table, key: str, rows: Mapping[str, Row | None
     gone = [k for k, row in rows.items() if row is None]
     if gone:
         conn.execute(delete(table).where(table.c[key].in_(gone)))
-    kept = [row for row in rows.values() if row is not None]
+    # In the order of their keys, as every process writes them: two batches locking the same
+    # rows (say the counters of a worker) wait for each other rather than deadlock.
+    kept = [row for _, row in sorted(rows.items()) if row is not None]
     if kept:
         conn.execute(database.upsert(conn, table, [key]), kept)

@@ -60,8 +60,17 @@ def unreachable(exc: BaseException) -> bool:
         orig = exc.orig
         module = type(orig).__module__ if orig is not None else ""
         if module.startswith("psycopg"):
-            return not isinstance(orig, psycopg.errors.QueryCanceled)
+            return not isinstance(orig, psycopg.errors.QueryCanceled) and not conflicted(exc)
     return False
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether ``exc`` says the transaction lost a conflict with another one (a deadlock, a
+    serialization failure): the database rolled it back and the same transaction may simply run
+    again."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    sqlstate = orig.sqlstate if isinstance(orig, psycopg.Error) else None
+    return sqlstate is not None and sqlstate.startswith("40")  # class 40: transaction rollback
 
 
 def is_sqlite(url: URL) -> bool:

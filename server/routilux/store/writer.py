@@ -24,7 +24,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -43,6 +42,7 @@ from routilux.store.batches import (
     lane_bytes,
 )
 from routilux.store.retention import Retention
+from routilux.store.settling import settle, settle_written
 
 log = logging.getLogger("routilux.store")
 
@@ -55,6 +55,11 @@ DROP_LOG_INTERVAL = 10.0
 """Seconds between two warnings that events are being left out."""
 
 
+CONFLICT_ATTEMPTS = 5
+"""How many times a batch is written when the database rolls it back for a conflict (PostgreSQL:
+a deadlock or a serialization failure between processes sharing it)."""
+CONFLICT_PAUSE = 0.01
+"""Seconds before writing it again, times the attempts made."""
 RECONNECT_FIRST = 0.1
 """Seconds before the writer's first attempt to reconnect; doubled per failure."""
 RECONNECT_AT_MOST = 2.0
@@ -258,7 +263,7 @@ class Writer:
                 self._requeue(lost + entries)
                 unavailable = StoreUnavailable()
                 unavailable.__cause__ = exc.__cause__ if isinstance(exc, _Lost) else exc
-                _settle(lost + entries, unavailable)
+                settle(lost + entries, unavailable)
                 if stopping:
                     left = len(self._queue) + len(self._events)
                     if left:
@@ -303,7 +308,7 @@ class Writer:
             if more or prune_waiters or time.monotonic() >= next_prune:
                 more = self._prune(conn, full=bool(prune_waiters))
                 next_prune = time.monotonic() + self._prune_interval
-                _settle(prune_waiters, None)
+                settle(prune_waiters, None)
             if stopping:
                 return
 
@@ -315,8 +320,7 @@ class Writer:
 
     def _write(self, conn: Connection, entries: list[Entry]) -> None:
         try:
-            with conn.begin():
-                written, refused = apply(conn, entries, numbered=self.numbered, fenced=self.fenced)
+            written, refused = self._commit(conn, entries)
         except Exception as exc:
             if database.unreachable(exc) or conn.invalidated:
                 raise _Lost(entries) from exc
@@ -326,23 +330,39 @@ class Writer:
             self._write_one_by_one(conn, entries)
             return
         self._retention.note(written)
-        _settle_written((e for e in entries if e[0] is not Kind.PRUNE), refused)
+        settle_written((e for e in entries if e[0] is not Kind.PRUNE), refused)
+
+    def _commit(
+        self, conn: Connection, entries: list[Entry]
+    ) -> tuple[list[Row], dict[str, QueueFull]]:
+        """Write ``entries`` in one transaction; one that lost a conflict with another process's
+        (a deadlock the database broke by rolling it back) runs again, a few times."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with conn.begin():
+                    return apply(conn, entries, numbered=self.numbered, fenced=self.fenced)
+            except Exception as exc:
+                if attempt == CONFLICT_ATTEMPTS or not database.conflicted(exc):
+                    raise
+                log.info(
+                    "a batch lost a conflict with another process (%s); writing it again",
+                    exc.__class__.__name__,
+                )
+                time.sleep(CONFLICT_PAUSE * attempt)
+        raise AssertionError("unreachable")
 
     def _write_one_by_one(self, conn: Connection, entries: list[Entry]) -> None:
         for entry in entries:
             try:
-                with conn.begin():
-                    written, refused = apply(
-                        conn, [entry], numbered=self.numbered, fenced=self.fenced
-                    )
+                written, refused = self._commit(conn, [entry])
             except Exception as exc:
                 if entry[2] is None:
                     log.exception("dropping a %s write that cannot be committed", entry[0].name)
-                _settle([entry], exc)
+                settle([entry], exc)
                 continue
             self._retention.note(written)
             if entry[0] is not Kind.PRUNE:
-                _settle_written([entry], refused)
+                settle_written([entry], refused)
 
     def _prune(self, conn: Connection, *, full: bool) -> bool:
         try:
@@ -353,42 +373,3 @@ class Writer:
         except Exception:
             log.exception("pruning the store failed")
             return False
-
-
-def _settle(entries: Iterable[Entry], exc: BaseException | None) -> None:
-    """Resolve the waiting futures of ``entries`` on their loops, one callback per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for _, _, future in entries:
-        if future is not None:
-            by_loop.setdefault(future.get_loop(), []).append(future)
-    for loop, futures in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve, futures, exc)
-        except RuntimeError:
-            pass  # the loop is closed: nobody is waiting any more
-
-
-def _settle_written(entries: Iterable[Entry], refused: dict[str, QueueFull]) -> None:
-    """Resolve the futures of a written batch's ``entries``; the new jobs it ``refused`` fail."""
-    if not refused:
-        _settle(entries, None)
-        return
-    written: list[Entry] = []
-    for entry in entries:
-        kind, payload, _ = entry
-        exc = refused.get(payload[0]["job_id"]) if kind is Kind.JOB_INSERT else None
-        if exc is None:
-            written.append(entry)
-        else:
-            _settle([entry], exc)
-    _settle(written, None)
-
-
-def _resolve(futures: list[asyncio.Future[None]], exc: BaseException | None) -> None:
-    for future in futures:
-        if future.done():
-            continue  # the caller was cancelled; the write happened regardless
-        if exc is None:
-            future.set_result(None)
-        else:
-            future.set_exception(exc)
