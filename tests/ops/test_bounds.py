@@ -3,8 +3,10 @@ Identity routines each end with their error code within 10 s, the server's RSS s
 and another client's jobs keep completing meanwhile, from execute to the job seen completed:
 p99 under 200 ms (on a machine loaded by other work, at most 3 times its p99 just before).
 
-Measured by this test on the quiet 2-core machine: 115-161 ms over six attacks, since a job far
-ahead of its checkpoints waits for the store (engine/inline.py); by hand before that, 220-391 ms."""
+Measured by this test on the quiet 2-core machine, the cycle: 44-69 ms over five attacks since
+only waited commits sync and batches take the events of a few milliseconds (62-101 ms before;
+docs/decisions.md); 115-161 ms once a job far ahead of its checkpoints waited for the store
+(engine/inline.py); by hand before that, 220-391 ms."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from routilux.store.batches import (
     Kind,
     bounded,
 )
-from routilux.store.writer import EVENTS_PER_BATCH
+from routilux.store.pace import EVENTS_AT_LEAST, EVENTS_PER_BATCH, Pace
 from tests.poll import until_true, wait_until
 from tests.store.conftest import StoreFactory, make_event, make_job
 
@@ -92,14 +92,33 @@ async def test_durable_writes_go_before_the_events_backlog(open_store: StoreFact
     insert = store.insert_job(make_job(1))
     hold.set()
     await insert
-    # The first batch was held; the next one is the insert alone, then the events, a batch each.
+    # The first batch was held; the next one is the insert alone, then the events, in batches
+    # of a bounded size (see test_a_batch_takes_the_events_written_in_a_few_milliseconds).
     assert batches[1] == [(Kind.JOB_INSERT, "job_000001")]
     await until_true(
         lambda: sum(map(len, batches[2:])) >= 3 * EVENTS_PER_BATCH,
         timeout=10,
         what="the events written",
     )
-    assert [len(batch) for batch in batches[2:]] == [EVENTS_PER_BATCH] * 3
+    sizes = [len(batch) for batch in batches[2:]]
+    assert sum(sizes) == 3 * EVENTS_PER_BATCH
+    assert all(EVENTS_AT_LEAST <= size <= EVENTS_PER_BATCH for size in sizes[:-1])
+
+
+def test_a_batch_takes_the_events_written_in_a_few_milliseconds() -> None:
+    pace = Pace()
+    assert pace.events == EVENTS_PER_BATCH  # until measured
+    for _ in range(30):
+        pace.note(1_000, 0.05)  # 50 us a row: 100 of them in 5 ms
+    assert pace.events == 100
+    pace.note(99, 10.0)  # too few rows to say anything
+    assert pace.events == 100
+    for _ in range(30):
+        pace.note(1_000, 1.0)
+    assert pace.events == EVENTS_AT_LEAST
+    for _ in range(60):
+        pace.note(1_000, 0.001)
+    assert pace.events == EVENTS_PER_BATCH
 
 
 def _step(job_id: str, first: int, count: int, taken: list[int] | None = None) -> Checkpoint:

@@ -10,6 +10,8 @@ import fcntl
 import functools
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,37 @@ def create(
     return engine
 
 
+@contextmanager
+def transaction(conn: Connection, *, waited: bool) -> Iterator[None]:
+    """A transaction of the store's writer. Only one that someone waits for (``waited``) waits
+    at its commit for the log to reach the disk; the others (written behind: checkpoints,
+    events) commit at once. The log is written in order, so the next waited commit takes every
+    commit before it to the disk with its own: what was reported committed, and everything
+    written before it, survives a power cut; a crash of the process alone loses nothing
+    committed either way. PostgreSQL: ``synchronous_commit`` off for the transaction; SQLite
+    (WAL): at most ``NORMAL`` (no sync at commit) rather than the configured level."""
+    if conn.dialect.name == "sqlite":
+        info = conn.info
+        configured = info.get("synchronous", "FULL")
+        level = configured if waited else min(configured, "NORMAL", key=SQLITE_SYNCHRONOUS.index)
+        if info.get("synchronous_now", configured) != level:
+            # Outside any transaction (SQLite refuses the change inside one).
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA synchronous={level}")
+            info["synchronous_now"] = level
+        with conn.begin():
+            yield
+        return
+    with conn.begin():
+        if not waited and conn.dialect.name == "postgresql":
+            conn.execute(_ASYNC_COMMIT)
+        yield
+
+
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
 def _setup_sqlite(engine: Engine, *, synchronous: str, read_only: bool) -> None:
     if synchronous.upper() not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNCHRONOUS}")
@@ -149,6 +182,7 @@ def _setup_sqlite(engine: Engine, *, synchronous: str, read_only: bool) -> None:
                 cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            record.info["synchronous"] = synchronous.upper()  # see transaction()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if read_only:

@@ -7,13 +7,15 @@ durable entries in that batch. A thousand concurrent ``await insert_job(...)`` t
 of commits (and fsyncs) instead of a thousand.
 
 If a batch fails, its entries are retried one per transaction, so one bad entry fails only its
-own caller; write-behind entries that still fail are logged and dropped.
+own caller; write-behind entries that still fail are logged and dropped. Only a batch that
+someone waits for waits at its commit for the disk (see :func:`database.transaction`).
 
 Back-pressure: events (the bulk of what is written) wait in a lane of their own, bounded by
-``max_events``, and a batch takes at most ``EVENTS_PER_BATCH`` of them, so a durable write (a new
-job, a flow) never waits behind more than one bounded batch however fast a job publishes. When
-the lane is full, the store leaves routine-level events out of the history (``drop_event``:
-counted in ``dropped_events`` and logged); job, flow and worker events are always written.
+``max_events``, and a batch takes as many of them as are written in a few milliseconds (see
+:mod:`routilux.store.pace`), so a durable write (a new job, a flow) never waits behind more than
+one short batch however fast a job publishes. When the lane is full, the store leaves
+routine-level events out of the history (``drop_event``: counted in ``dropped_events`` and
+logged); job, flow and worker events are always written.
 Nothing else can grow with a job's work: job and worker rows are written a few times per job,
 and a job's checkpoints go in bounded slices (:func:`routilux.store.batches.bounded`).
 """
@@ -40,15 +42,15 @@ from routilux.store.batches import (
     bounded,
     checkpoint_row_count,
     lane_bytes,
+    row_count,
 )
+from routilux.store.pace import Pace
 from routilux.store.retention import Retention
 from routilux.store.settling import settle, settle_written
 
 log = logging.getLogger("routilux.store")
 
 
-EVENTS_PER_BATCH = 500
-"""Events written in one transaction at most (with everything else queued)."""
 REST_AT_MOST = 0.05
 """Seconds the writer rests at most between two batches while events pile up."""
 DROP_LOG_INTERVAL = 10.0
@@ -114,6 +116,7 @@ class Writer:
         self._stopping = False
         self._backlog_skipped = False
         self._takes = 0  # batches taken so far
+        self.pace = Pace()  # how much of the backlogs a batch takes
         # Checkpoint rows queued per job, not yet taken by a batch (see checkpoint_backlog).
         self._checkpoint_rows: dict[str, int] = {}
         self._thread: threading.Thread | None = None
@@ -221,9 +224,9 @@ class Writer:
                 if kind is Kind.CHECKPOINT:
                     self._count_checkpoint(payload, -1)
             self._backlog_skipped = short and bool(self._queue)
-            events = self._events
+            events, most = self._events, self.pace.events
             if (
-                len(events) <= EVENTS_PER_BATCH
+                len(events) <= most
                 or self._stopping
                 or any(kind in self._after_all_events for kind, _, _ in entries)
             ):
@@ -231,7 +234,7 @@ class Writer:
             elif any(future is not None for _, _, future in entries):
                 events = []  # someone waits: their batch goes first, without the backlog
             else:
-                events, self._events = events[:EVENTS_PER_BATCH], events[EVENTS_PER_BATCH:]
+                events, self._events = events[:most], events[most:]
             if self._events:
                 self.queued_event_bytes -= sum(lane_bytes(k, p) for k, p, _ in events)
             else:
@@ -300,6 +303,7 @@ class Writer:
             if entries:
                 started = time.monotonic()
                 self._write(conn, entries)
+                self.pace.note(row_count(entries), time.monotonic() - started)
                 if (self._events or self._queue) and not stopping:
                     # Events or checkpoints are piling up: rest as long as the batch took, so
                     # that the event loop gets the interpreter at least half of the time
@@ -337,9 +341,10 @@ class Writer:
     ) -> tuple[list[Row], dict[str, QueueFull]]:
         """Write ``entries`` in one transaction; one that lost a conflict with another process's
         (a deadlock the database broke by rolling it back) runs again, a few times."""
+        waited = any(future is not None for _, _, future in entries)
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
-                with conn.begin():
+                with database.transaction(conn, waited=waited):
                     return apply(conn, entries, numbered=self.numbered, fenced=self.fenced)
             except Exception as exc:
                 if attempt == CONFLICT_ATTEMPTS or not database.conflicted(exc):
