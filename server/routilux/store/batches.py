@@ -94,14 +94,6 @@ def bounded(queue: list[Entry], budget: int, takes: int) -> tuple[list[Entry], l
     return batch, held
 
 
-def row_count(entries: list[Entry]) -> int:
-    """The rows a batch of ``entries`` writes, about (coalesced rows counted each)."""
-    return sum(
-        checkpoint_row_count(payload) if kind is Kind.CHECKPOINT else 1
-        for kind, payload, _ in entries
-    )
-
-
 def checkpoint_row_count(payload: Row) -> int:
     """The rows a checkpoint writes: deliveries made and taken, routine states, its progress."""
     return len(payload["added"]) + len(payload["taken"]) + len(payload["states"]) + 1

@@ -42,7 +42,6 @@ from routilux.store.batches import (
     bounded,
     checkpoint_row_count,
     lane_bytes,
-    row_count,
 )
 from routilux.store.pace import Pace
 from routilux.store.retention import Retention
@@ -303,7 +302,11 @@ class Writer:
             if entries:
                 started = time.monotonic()
                 self._write(conn, entries)
-                self.pace.note(row_count(entries), time.monotonic() - started)
+                rows = sum(
+                    checkpoint_row_count(payload) if kind is Kind.CHECKPOINT else 1
+                    for kind, payload, _ in entries
+                )  # about: before rows of one record coalesce
+                self.pace.note(rows, time.monotonic() - started)
                 if (self._events or self._queue) and not stopping:
                     # Events or checkpoints are piling up: rest as long as the batch took, so
                     # that the event loop gets the interpreter at least half of the time
