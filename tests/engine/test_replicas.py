@@ -220,14 +220,13 @@ async def test_retrying_a_failed_job_takes_it_over() -> None:
 async def test_a_replica_held_up_itself_judges_the_others_only_once_it_beats_on_time(
     shared: tuple[MemoryStore, list[Runtime]],
 ) -> None:
-    store, runtimes = shared
-    a = await start(store, runtimes)
-    b = await start(store, runtimes)
+    store = shared[0]
+    a, b = [await start(*shared) for _ in range(2)]
     a_id = a.replica.replica_id
     assert a_id is not None
-    await a.replica.stop()
-    await b.replica.stop()
-    await asyncio.sleep(LEASE * 1.5)  # both held up, as by a stalled event loop
+    for held_up in (a, b):  # both held up, as by a stalled event loop
+        await held_up.replica.stop()
+    await asyncio.sleep(LEASE * 1.5)
 
     def status_of_a() -> ReplicaStatus:
         return store.replicas.replicas[a_id].status
