@@ -63,7 +63,14 @@ async def test_every_process_streams_every_event_of_the_deployment_once_in_id_or
 ) -> None:
     a, store_a, tail_a = await processes()
     b, store_b, tail_b = await processes()
-    start = max(tail_a.cursor, tail_b.cursor)
+    # Both tails through everything committed so far (b's joining included): what follows is
+    # streamed to both subscriptions alike.
+    await store_a.flush()
+    await store_b.flush()
+    start = await store_a.newest_event_id()
+    await until_true(
+        lambda: min(tail_a.cursor, tail_b.cursor) >= start, timeout=10, what="the tails settled"
+    )
     feed_a, feed_b = (
         tail_a.bus.subscribe(buffer_size=100_000),
         tail_b.bus.subscribe(buffer_size=100_000),
